@@ -1,0 +1,21 @@
+// Three projects: fast unit tests (pure code, no processes), integration tests against the real
+// stack (PostgreSQL, Kafka, Kafka Connect + Debezium) started once per run by globalSetup, and the
+// monolith contract suite, which runs against any base URL (CONTRACT_BASE_URL).
+const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] };
+const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/**/src/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/**/test/integration/**/*.itest.ts'],
+      testPathIgnorePatterns: ['/node_modules/'],
+      globalSetup: '<rootDir>/test/global-setup.ts',
+      globalTeardown: '<rootDir>/test/global-teardown.ts',
+      testTimeout: 120000,
+    },
+    { ...common, displayName: 'contract', testMatch: ['<rootDir>/monolith-contract/src/contract.suite.ts'], testTimeout: 30000 },
+  ],
+};

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/** Thrown when the environment does not satisfy a process's config schema; lists every bad variable at once. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_ERR_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment with one zod schema whose keys are the variable names, reports every problem
+ * at once naming the variable, and returns a frozen, typed object.
+ */
+export function loadConfig<S extends z.ZodRawShape>(
+  shape: S,
+  env: NodeJS.ProcessEnv = process.env,
+): Readonly<z.infer<z.ZodObject<S>>> {
+  const result = z.object(shape).safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      const value = typeof issue.path[0] === 'string' ? env[issue.path[0]] : undefined;
+      return value === undefined
+        ? `${name}: ${issue.message} (variable is not set)`
+        : `${name}: ${issue.message} (got ${JSON.stringify(value)})`;
+    });
+    throw new ConfigError(problems);
+  }
+  return Object.freeze(result.data);
+}
+
+/** Common field types for environment variables (all env values arrive as strings). */
+export const env = {
+  port: (fallback?: number) => {
+    const schema = z.coerce.number().int().min(0).max(65535);
+    return fallback === undefined ? schema : schema.default(fallback);
+  },
+  url: () => z.string().url(),
+  postgresUrl: () =>
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL'),
+  positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  nonNegativeNumber: (fallback: number) => z.coerce.number().min(0).default(fallback),
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  list: () =>
+    z
+      .string()
+      .min(1)
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+};

@@ -1,0 +1,121 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { runMigrations } from '@warmhouse/shared';
+import { startConnect, type ConnectWorker } from '../../cdc/src/runtime/connect';
+import { startKafka, type KafkaBroker } from '../../cdc/src/runtime/kafka';
+import { startPostgresCluster, type PostgresCluster } from '../../cdc/src/runtime/postgres';
+import { dropSlot, prepareMonolithSource, SLOT } from '../../cdc/src/runtime/prepare-source';
+import { assertPortsFree, PidRegistry } from '../../cdc/src/runtime/processes';
+import { provisionCdcJars, type CdcJars } from '../../cdc/src/runtime/provision';
+import { registerMonolithConnectors, MONOLITH_CONNECTOR, TOPIC_PREFIX } from './connectors';
+import { ensureDatabase, type RoleSpec } from './databases';
+import { JAR_CACHE, portsFor, type StackPorts } from './layout';
+import { assertPrerequisites } from './prerequisites';
+
+/** Development credentials of the project-owned cluster (loopback only); override through the environment. */
+export function stackCredentials(env = process.env) {
+  return {
+    monolith: { user: 'monolith', password: env.MONOLITH_DB_PASSWORD ?? 'monolith-dev' },
+    debezium: { user: 'debezium', password: env.DEBEZIUM_DB_PASSWORD ?? 'debezium-dev' },
+  } satisfies Record<string, RoleSpec>;
+}
+
+export interface Backbone {
+  ports: StackPorts;
+  jars: CdcJars;
+  postgres: PostgresCluster;
+  kafka: KafkaBroker;
+  connect: ConnectWorker;
+  monolithUrl: string;
+  monolithSuperuserUrl: string;
+  topics: { heatingSystems: string; temperatureSensors: string; heartbeat: string };
+  connectorName: string;
+  registry: PidRegistry;
+  /** Stops and starts the Connect worker again (same config, same offsets). */
+  restartConnect(): Promise<void>;
+  stop(opts?: { dropReplicationSlot?: boolean }): Promise<void>;
+}
+
+/**
+ * PostgreSQL (wal_level=logical) → Kafka (KRaft) → Kafka Connect + Debezium, with the monolith database migrated,
+ * prepared as a CDC source and its connector RUNNING. `fresh` wipes the state folder first (tests).
+ */
+export async function startBackbone(opts: {
+  stateDir: string;
+  portBase: number;
+  fresh: boolean;
+  log: (line: string) => void;
+  afterMigrations?: (monolithUrl: string) => Promise<void>;
+}): Promise<Backbone> {
+  const { log } = opts;
+  assertPrerequisites();
+  if (opts.fresh) rmSync(opts.stateDir, { recursive: true, force: true });
+  mkdirSync(opts.stateDir, { recursive: true });
+  const registry = new PidRegistry(path.join(opts.stateDir, 'pids.json'));
+  await registry.stopLeftovers(log);
+  const ports = portsFor(opts.portBase);
+  await assertPortsFree({ postgres: ports.postgres, kafka: ports.kafka, 'kafka controller': ports.kafkaController, 'kafka connect': ports.connect });
+
+  const jars = provisionCdcJars(JAR_CACHE, log);
+  const stops: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await Promise.resolve(s()).catch((err: unknown) => log(`stop failed: ${String(err)}`));
+  };
+
+  try {
+    const postgres = startPostgresCluster(opts.stateDir, ports.postgres, log);
+    stops.push(() => postgres.stop());
+    const creds = stackCredentials();
+    await ensureDatabase(postgres.superuserUrl, 'smart_home', creds.monolith);
+    const monolithUrl = postgres.urlFor('smart_home', creds.monolith.user, creds.monolith.password);
+    const monolithSuperuserUrl = postgres.urlFor('smart_home');
+    await runMigrations('monolith', monolithUrl);
+    await opts.afterMigrations?.(monolithUrl);
+    await prepareMonolithSource(monolithSuperuserUrl, creds.debezium);
+
+    const kafka = await startKafka({ stateDir: opts.stateDir, port: ports.kafka, controllerPort: ports.kafkaController, classpath: jars.classpath, registry, log });
+    stops.push(() => registry.stop('kafka'));
+    const connectOpts = { stateDir: opts.stateDir, port: ports.connect, bootstrap: kafka.bootstrap, classpath: jars.classpath, pluginPath: jars.pluginPath, registry };
+    let connect = await startConnect(connectOpts);
+    stops.push(() => registry.stop('connect'));
+    await registerMonolithConnectors(connect.url, { host: '127.0.0.1', port: ports.postgres, database: 'smart_home', ...creds.debezium }, log);
+
+    return {
+      ports,
+      jars,
+      postgres,
+      kafka,
+      get connect() {
+        return connect;
+      },
+      monolithUrl,
+      monolithSuperuserUrl,
+      topics: {
+        heatingSystems: `${TOPIC_PREFIX}.public.heating_systems`,
+        temperatureSensors: `${TOPIC_PREFIX}.public.temperature_sensors`,
+        heartbeat: `${TOPIC_PREFIX}.public.cdc_heartbeat`,
+      },
+      connectorName: MONOLITH_CONNECTOR,
+      registry,
+      async restartConnect() {
+        await registry.stop('connect');
+        connect = await startConnect(connectOpts);
+      },
+      async stop({ dropReplicationSlot = false } = {}) {
+        if (dropReplicationSlot) {
+          await fetch(`${connect.url}/connectors/${MONOLITH_CONNECTOR}`, { method: 'DELETE' }).catch(() => undefined);
+        }
+        // by name from the pid registry: a test may have restarted the worker under a new pid
+        await registry.stop('connect');
+        if (dropReplicationSlot) {
+          await dropSlot(monolithSuperuserUrl, SLOT).catch((err: unknown) => log(`could not drop slot ${SLOT}: ${String(err)}`));
+        }
+        await registry.stop('kafka');
+        await stopAll();
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

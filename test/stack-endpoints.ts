@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** Where the integration-test stack listens; written by test/global-setup.ts, read by every integration test. */
+export interface StackEndpoints {
+  postgres: {
+    host: string;
+    port: number;
+    /** superuser connection to the `postgres` database (create databases, inspect slots) */
+    superuserUrl: string;
+    /** the monolith database `smart_home` as the monolith's own role (owner of its tables) */
+    monolithUrl: string;
+  };
+  kafka: { brokers: string[] };
+  connect: { url: string };
+  /** Debezium topic names */
+  topics: { heatingSystems: string; temperatureSensors: string; heartbeat: string };
+  connectorName: string;
+  slotName: string;
+  /** what test/stack-control.ts needs to stop and start the Connect worker again */
+  connectWorker: { stateDir: string; port: number; bootstrap: string; classpath: string; pluginPath: string };
+}
+
+export const TEST_STATE_DIR = path.resolve(__dirname, '..', '.state', 'test');
+export const ENDPOINTS_FILE = path.join(TEST_STATE_DIR, 'endpoints.json');
+
+export function readTestEndpoints(): StackEndpoints {
+  return JSON.parse(readFileSync(ENDPOINTS_FILE, 'utf8')) as StackEndpoints;
+}
