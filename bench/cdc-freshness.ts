@@ -21,7 +21,14 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-async function runRound(opts: { pool: Pool; brokers: string[]; topic: string; rate: number; seconds: number; firstId: number }) {
+async function runRound(opts: {
+  pool: Pool;
+  brokers: string[];
+  topic: string;
+  rate: number;
+  seconds: number;
+  firstId: number;
+}) {
   const committedAt = new Map<number, number>(); // sequence → commit time (ms, this machine's clock)
   const latencies: number[] = [];
   const seenCount = new Map<number, number>();
@@ -37,7 +44,8 @@ async function runRound(opts: { pool: Pool; brokers: string[]; topic: string; ra
       const now = Date.now();
       for (const m of batch.messages) {
         if (!m.value) continue;
-        const seq = (JSON.parse(m.value.toString()) as { after?: { target_temperature?: number } }).after?.target_temperature;
+        const seq = (JSON.parse(m.value.toString()) as { after?: { target_temperature?: number } }).after
+          ?.target_temperature;
         if (seq === undefined || !committedAt.has(seq)) continue;
         seenCount.set(seq, (seenCount.get(seq) ?? 0) + 1);
         if (seenCount.get(seq) === 1) latencies.push(now - (committedAt.get(seq) ?? now));
@@ -70,7 +78,9 @@ async function runRound(opts: { pool: Pool; brokers: string[]; topic: string; ra
   }
   await Promise.all(inFlight);
   const driveSeconds = (Date.now() - started) / 1000;
-  await waitFor('all events', () => (seenCount.size >= committedAt.size ? true : undefined), { timeoutMs: 30_000 }).catch(() => undefined);
+  await waitFor('all events', () => (seenCount.size >= committedAt.size ? true : undefined), {
+    timeoutMs: 30_000,
+  }).catch(() => undefined);
   await consumer.disconnect();
 
   // A row updated before its previous update's commit time was recorded can show a tiny negative latency: clamp.
@@ -112,9 +122,20 @@ async function main(): Promise<void> {
         [firstId, ROWS],
       );
       log(`round: ${rate} updates/s for ${seconds} s`);
-      results.push(await runRound({ pool, brokers: [backbone.kafka.bootstrap], topic: backbone.topics.heatingSystems, rate, seconds, firstId }));
+      results.push(
+        await runRound({
+          pool,
+          brokers: [backbone.kafka.bootstrap],
+          topic: backbone.topics.heatingSystems,
+          rate,
+          seconds,
+          firstId,
+        }),
+      );
     }
-    process.stdout.write(`\nCDC freshness (commit → consumed by a kafkajs consumer), Kafka ${backbone.jars.kafkaVersion}, Debezium ${backbone.jars.debeziumVersion}\n`);
+    process.stdout.write(
+      `\nCDC freshness (commit → consumed by a kafkajs consumer), Kafka ${backbone.jars.kafkaVersion}, Debezium ${backbone.jars.debeziumVersion}\n`,
+    );
     console.table(results);
   } finally {
     await pool.end();

@@ -11,7 +11,10 @@ const MAX_BODY = '1mb';
 
 /** Thrown inside handlers; carries the status Spring would answer with. */
 class SpringStatus extends Error {
-  constructor(readonly status: number, reason: string) {
+  constructor(
+    readonly status: number,
+    reason: string,
+  ) {
     super(reason);
   }
 }
@@ -74,7 +77,14 @@ export function createApp({ pool, logger }: { pool: Pool; logger: Logger }): exp
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const level = res.statusCode >= 500 ? 'error' : 'info';
-      logger[level]({ event: 'http_request', requestId, method: req.method, path: req.path, status: res.statusCode, ms });
+      logger[level]({
+        event: 'http_request',
+        requestId,
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms,
+      });
     });
     next();
   });
@@ -106,7 +116,10 @@ export function createApp({ pool, logger }: { pool: Pool; logger: Logger }): exp
   );
   heating.all('/:id', methods(['GET', 'HEAD', 'PUT']));
 
-  const command = (path: string, change: (req: Request) => (row: HeatingSystemRow) => Pick<HeatingSystemRow, 'isOn' | 'targetTemperature'>) => {
+  const command = (
+    path: string,
+    change: (req: Request) => (row: HeatingSystemRow) => Pick<HeatingSystemRow, 'isOn' | 'targetTemperature'>,
+  ) => {
     heating.post(
       path,
       wrap(async (req, res) => {
@@ -125,10 +138,14 @@ export function createApp({ pool, logger }: { pool: Pool; logger: Logger }): exp
     const given = req.query.temperature;
     const text = Array.isArray(given) ? given[0] : given;
     if (typeof text !== 'string' || text.trim() === '') {
-      throw new SpringStatus(400, "Required request parameter 'temperature' for method parameter type Double is not present");
+      throw new SpringStatus(
+        400,
+        "Required request parameter 'temperature' for method parameter type Double is not present",
+      );
     }
     const temperature = parseJavaDouble(text);
-    if (temperature === undefined) throw new SpringStatus(400, `Failed to convert value of type 'java.lang.String' to 'Double': ${text}`);
+    if (temperature === undefined)
+      throw new SpringStatus(400, `Failed to convert value of type 'java.lang.String' to 'Double': ${text}`);
     return (row) => ({ isOn: row.isOn, targetTemperature: temperature });
   });
 

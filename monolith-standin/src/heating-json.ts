@@ -31,5 +31,8 @@ export function parseHeatingSettings(raw: string): HeatingSettings {
   const dto = body as Record<string, unknown>;
   coerceLong(dto.id, 'id');
   coerceDouble(dto.currentTemperature, 'currentTemperature');
-  return { isOn: coerceBoolean(dto.on, 'on'), targetTemperature: coerceDouble(dto.targetTemperature, 'targetTemperature') };
+  return {
+    isOn: coerceBoolean(dto.on, 'on'),
+    targetTemperature: coerceDouble(dto.targetTemperature, 'targetTemperature'),
+  };
 }

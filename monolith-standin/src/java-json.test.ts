@@ -27,7 +27,9 @@ describe('request parameter parsing', () => {
     ['-4', -4],
     ['.5', 0.5],
   ])('Double.valueOf(%p) = %p', (text, expected) => expect(parseJavaDouble(text)).toBe(expected));
-  it.each(['abc', '', '1,5', '0x', '22.5.1'])('Double.valueOf(%p) throws', (text) => expect(parseJavaDouble(text)).toBeUndefined());
+  it.each(['abc', '', '1,5', '0x', '22.5.1'])('Double.valueOf(%p) throws', (text) =>
+    expect(parseJavaDouble(text)).toBeUndefined(),
+  );
 
   it('parses ids as Java longs', () => {
     expect(parseJavaLong('7')).toBe(7n);
@@ -44,7 +46,10 @@ describe('Jackson coercion of the PUT body', () => {
   it('applies only on and targetTemperature, with Java defaults for missing fields', () => {
     expect(parseHeatingSettings('{"on":true,"targetTemperature":21}')).toEqual({ isOn: true, targetTemperature: 21 });
     expect(parseHeatingSettings('{}')).toEqual({ isOn: false, targetTemperature: 0 });
-    expect(parseHeatingSettings('{"isOn":true,"targetTemperature":"19.5","extra":1}')).toEqual({ isOn: false, targetTemperature: 19.5 });
+    expect(parseHeatingSettings('{"isOn":true,"targetTemperature":"19.5","extra":1}')).toEqual({
+      isOn: false,
+      targetTemperature: 19.5,
+    });
   });
   it('rejects what Jackson rejects', () => {
     expect(() => parseHeatingSettings('{"on":')).toThrow();

@@ -51,7 +51,9 @@ export function coerceBoolean(value: unknown, field: string): boolean {
   if (typeof value === 'number' && Number.isInteger(value)) return value !== 0;
   if (typeof value === 'string' && ['true', 'True', 'TRUE'].includes(value)) return true;
   if (typeof value === 'string' && ['false', 'False', 'FALSE'].includes(value)) return false;
-  throw new JacksonCoercionError(`Cannot deserialize value of type \`boolean\` from ${JSON.stringify(value)} (field ${field})`);
+  throw new JacksonCoercionError(
+    `Cannot deserialize value of type \`boolean\` from ${JSON.stringify(value)} (field ${field})`,
+  );
 }
 
 /** Jackson's default coercion into a primitive `double` (null and "" → 0.0, numeric strings parsed). */
@@ -62,7 +64,9 @@ export function coerceDouble(value: unknown, field: string): number {
     const parsed = parseJavaDouble(value);
     if (parsed !== undefined) return parsed;
   }
-  throw new JacksonCoercionError(`Cannot deserialize value of type \`double\` from ${JSON.stringify(value)} (field ${field})`);
+  throw new JacksonCoercionError(
+    `Cannot deserialize value of type \`double\` from ${JSON.stringify(value)} (field ${field})`,
+  );
 }
 
 /** Jackson's coercion into a boxed `Long` (the DTO's id is type-checked although it is ignored). */
@@ -70,5 +74,7 @@ export function coerceLong(value: unknown, field: string): void {
   if (value === null || value === undefined) return;
   if (typeof value === 'number' && Number.isInteger(value)) return;
   if (typeof value === 'string' && (value === '' || parseJavaLong(value) !== undefined)) return;
-  throw new JacksonCoercionError(`Cannot deserialize value of type \`java.lang.Long\` from ${JSON.stringify(value)} (field ${field})`);
+  throw new JacksonCoercionError(
+    `Cannot deserialize value of type \`java.lang.Long\` from ${JSON.stringify(value)} (field ${field})`,
+  );
 }

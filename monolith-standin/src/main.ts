@@ -11,7 +11,10 @@ runMain('monolith-standin', async (onStop) => {
   if (config.MONOLITH_SEED && (await seedIfEmpty(pool))) logger.info({ event: 'seeded' }, 'seed data written');
   const server = createApp({ pool, logger }).listen(config.MONOLITH_PORT, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  logger.info({ event: 'listening', port: config.MONOLITH_PORT }, `monolith stand-in on http://127.0.0.1:${config.MONOLITH_PORT}`);
+  logger.info(
+    { event: 'listening', port: config.MONOLITH_PORT },
+    `monolith stand-in on http://127.0.0.1:${config.MONOLITH_PORT}`,
+  );
   onStop(() => pool.end());
   onStop(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return logger;

@@ -14,7 +14,15 @@ export interface FieldSimulator {
 
 const drift = (value: number) => Math.round((value + (Math.random() - 0.5) * 0.5) * 100) / 100;
 
-export function createFieldSimulator({ pool, ratePerSecond, logger }: { pool: Pool; ratePerSecond: number; logger: Logger }): FieldSimulator {
+export function createFieldSimulator({
+  pool,
+  ratePerSecond,
+  logger,
+}: {
+  pool: Pool;
+  ratePerSecond: number;
+  logger: Logger;
+}): FieldSimulator {
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
   let writes = 0;
@@ -32,7 +40,11 @@ export function createFieldSimulator({ pool, ratePerSecond, logger }: { pool: Po
         'SELECT id, current_temperature FROM heating_systems ORDER BY random() LIMIT 1',
       );
       const row = rows[0];
-      if (row) await pool.query('UPDATE heating_systems SET current_temperature = $2 WHERE id = $1', [row.id, drift(row.current_temperature)]);
+      if (row)
+        await pool.query('UPDATE heating_systems SET current_temperature = $2 WHERE id = $1', [
+          row.id,
+          drift(row.current_temperature),
+        ]);
     }
     writes += 1;
   };
@@ -43,7 +55,9 @@ export function createFieldSimulator({ pool, ratePerSecond, logger }: { pool: Po
       if (ratePerSecond <= 0 || timer) return;
       const intervalMs = Math.max(1, Math.round(1000 / ratePerSecond));
       timer = setInterval(() => {
-        inFlight = inFlight.then(tick).catch((err: unknown) => logger.warn({ err, event: 'simulator_write_failed' }, 'hardware write failed'));
+        inFlight = inFlight
+          .then(tick)
+          .catch((err: unknown) => logger.warn({ err, event: 'simulator_write_failed' }, 'hardware write failed'));
       }, intervalMs);
       logger.info({ event: 'simulator_started', ratePerSecond }, `field simulator writing ${ratePerSecond} rows/s`);
     },

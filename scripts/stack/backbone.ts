@@ -54,12 +54,18 @@ export async function startBackbone(opts: {
   const registry = new PidRegistry(path.join(opts.stateDir, 'pids.json'));
   await registry.stopLeftovers(log);
   const ports = portsFor(opts.portBase);
-  await assertPortsFree({ postgres: ports.postgres, kafka: ports.kafka, 'kafka controller': ports.kafkaController, 'kafka connect': ports.connect });
+  await assertPortsFree({
+    postgres: ports.postgres,
+    kafka: ports.kafka,
+    'kafka controller': ports.kafkaController,
+    'kafka connect': ports.connect,
+  });
 
   const jars = provisionCdcJars(JAR_CACHE, log);
   const stops: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
-    for (const s of stops.reverse()) await Promise.resolve(s()).catch((err: unknown) => log(`stop failed: ${String(err)}`));
+    for (const s of stops.reverse())
+      await Promise.resolve(s()).catch((err: unknown) => log(`stop failed: ${String(err)}`));
   };
 
   try {
@@ -73,12 +79,30 @@ export async function startBackbone(opts: {
     await opts.afterMigrations?.(monolithUrl);
     await prepareMonolithSource(monolithSuperuserUrl, creds.debezium);
 
-    const kafka = await startKafka({ stateDir: opts.stateDir, port: ports.kafka, controllerPort: ports.kafkaController, classpath: jars.classpath, registry, log });
+    const kafka = await startKafka({
+      stateDir: opts.stateDir,
+      port: ports.kafka,
+      controllerPort: ports.kafkaController,
+      classpath: jars.classpath,
+      registry,
+      log,
+    });
     stops.push(() => registry.stop('kafka'));
-    const connectOpts = { stateDir: opts.stateDir, port: ports.connect, bootstrap: kafka.bootstrap, classpath: jars.classpath, pluginPath: jars.pluginPath, registry };
+    const connectOpts = {
+      stateDir: opts.stateDir,
+      port: ports.connect,
+      bootstrap: kafka.bootstrap,
+      classpath: jars.classpath,
+      pluginPath: jars.pluginPath,
+      registry,
+    };
     let connect = await startConnect(connectOpts);
     stops.push(() => registry.stop('connect'));
-    await registerMonolithConnectors(connect.url, { host: '127.0.0.1', port: ports.postgres, database: 'smart_home', ...creds.debezium }, log);
+    await registerMonolithConnectors(
+      connect.url,
+      { host: '127.0.0.1', port: ports.postgres, database: 'smart_home', ...creds.debezium },
+      log,
+    );
 
     return {
       ports,
@@ -108,7 +132,9 @@ export async function startBackbone(opts: {
         // by name from the pid registry: a test may have restarted the worker under a new pid
         await registry.stop('connect');
         if (dropReplicationSlot) {
-          await dropSlot(monolithSuperuserUrl, SLOT).catch((err: unknown) => log(`could not drop slot ${SLOT}: ${String(err)}`));
+          await dropSlot(monolithSuperuserUrl, SLOT).catch((err: unknown) =>
+            log(`could not drop slot ${SLOT}: ${String(err)}`),
+          );
         }
         await registry.stop('kafka');
         await stopAll();

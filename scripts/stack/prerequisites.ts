@@ -5,12 +5,14 @@ import { findPostgresBinDir } from '../../cdc/src/runtime/postgres';
 export function missingPrerequisites(): string[] {
   const missing: string[] = [];
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  if (major < 20 || (major === 20 && minor < 11)) missing.push(`Node.js 20.11 or newer (found ${process.versions.node})`);
+  if (major < 20 || (major === 20 && minor < 11))
+    missing.push(`Node.js 20.11 or newer (found ${process.versions.node})`);
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
   const javaMajor = Number(/version "(\d+)/.exec(java.stderr ?? '')?.[1] ?? 0);
   if (java.error) missing.push('Java 17+ (java not on PATH; Debian: apt-get install openjdk-17-jdk-headless)');
   else if (javaMajor < 17) missing.push(`Java 17+ (found Java ${javaMajor})`);
-  if (spawnSync('mvn', ['-v'], { encoding: 'utf8' }).error) missing.push('Apache Maven (mvn not on PATH; Debian: apt-get install maven)');
+  if (spawnSync('mvn', ['-v'], { encoding: 'utf8' }).error)
+    missing.push('Apache Maven (mvn not on PATH; Debian: apt-get install maven)');
   try {
     findPostgresBinDir();
   } catch (err) {

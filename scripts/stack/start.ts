@@ -73,7 +73,9 @@ async function main(): Promise<void> {
       ['logs', path.join(stateDir, '{logs,kafka,connect,postgres}')],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
-    log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Kafka ${backbone.jars.kafkaVersion}, Debezium ${backbone.jars.debeziumVersion})`);
+    log(
+      `ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Kafka ${backbone.jars.kafkaVersion}, Debezium ${backbone.jars.debeziumVersion})`,
+    );
     for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
     process.stdout.write('Press Ctrl-C to stop everything.\n');
   } catch (err) {

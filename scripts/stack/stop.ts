@@ -10,7 +10,8 @@ async function main(): Promise<void> {
   }
   // PostgreSQL is stopped with pg_ctl on the next start (its pid file), or here:
   const { stopClusterIfRunning } = await import('../../cdc/src/runtime/postgres');
-  for (const name of ['dev', 'test']) stopClusterIfRunning(path.join(STATE_ROOT, name), (l) => process.stdout.write(`[stop] ${name}: ${l}\n`));
+  for (const name of ['dev', 'test'])
+    stopClusterIfRunning(path.join(STATE_ROOT, name), (l) => process.stdout.write(`[stop] ${name}: ${l}\n`));
 }
 
 void main();

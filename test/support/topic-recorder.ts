@@ -26,13 +26,24 @@ export async function recordTopics(brokers: string[], topics: string[]) {
       const parse = (b: Buffer | null) => (b === null ? null : (JSON.parse(b.toString('utf8')) as unknown));
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-      messages.push({ topic, partition, offset: message.offset, key: parse(message.key), value: parse(message.value), headers });
+      messages.push({
+        topic,
+        partition,
+        offset: message.offset,
+        key: parse(message.key),
+        value: parse(message.value),
+        headers,
+      });
     },
   });
   return {
     messages,
     /** Waits until `predicate` holds for the recorded messages, returning what it returns. */
-    until<T>(description: string, predicate: (all: RecordedMessage[]) => T | undefined, timeoutMs = 60_000): Promise<T> {
+    until<T>(
+      description: string,
+      predicate: (all: RecordedMessage[]) => T | undefined,
+      timeoutMs = 60_000,
+    ): Promise<T> {
       return waitFor(description, () => predicate(messages), { timeoutMs, intervalMs: 100 });
     },
     stop: () => consumer.disconnect(),

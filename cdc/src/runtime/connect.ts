@@ -12,7 +12,13 @@ export interface ConnectWorker {
   readonly logFile: string;
 }
 
-function workerProperties(o: { bootstrap: string; port: number; pluginPath: string; groupId: string; replication: number }): string {
+function workerProperties(o: {
+  bootstrap: string;
+  port: number;
+  pluginPath: string;
+  groupId: string;
+  replication: number;
+}): string {
   return `# distributed Kafka Connect worker (written by cdc/src/runtime/connect.ts)
 bootstrap.servers=${o.bootstrap}
 group.id=${o.groupId}

@@ -43,7 +43,8 @@ export function startJavaService(opts: {
 export async function untilReady<T>(proc: ManagedProcess, logFile: string, ready: Promise<T>): Promise<T> {
   let starting = true;
   const crashed = proc.exited.then((code): never => {
-    if (starting) throw new Error(`${proc.name} exited with code ${code} during start-up; end of ${logFile}:\n${tail(logFile)}`);
+    if (starting)
+      throw new Error(`${proc.name} exited with code ${code} during start-up; end of ${logFile}:\n${tail(logFile)}`);
     return undefined as never;
   });
   crashed.catch(() => undefined);

@@ -54,7 +54,8 @@ export async function startKafka(opts: {
   writeFileSync(propsFile, serverProperties(dataDir, opts.port, opts.controllerPort));
 
   if (!existsSync(path.join(dataDir, 'meta.properties'))) {
-    const java = (args: string[]) => execFileSync('java', ['-cp', opts.classpath, 'kafka.tools.StorageTool', ...args], { encoding: 'utf8' });
+    const java = (args: string[]) =>
+      execFileSync('java', ['-cp', opts.classpath, 'kafka.tools.StorageTool', ...args], { encoding: 'utf8' });
     const clusterId = java(['random-uuid']).trim().split('\n').pop() ?? '';
     opts.log(`formatting KRaft storage in ${dataDir} (cluster id ${clusterId})`);
     java(['format', '--standalone', '-t', clusterId, '-c', propsFile]);
@@ -71,7 +72,12 @@ export async function startKafka(opts: {
   });
   const logFile = path.join(dir, 'kafka.log');
   const bootstrap = `127.0.0.1:${opts.port}`;
-  const admin = new Kafka({ clientId: 'stack-healthcheck', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  const admin = new Kafka({
+    clientId: 'stack-healthcheck',
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  }).admin();
   try {
     await untilReady(
       proc,

@@ -46,7 +46,11 @@ const isRoot = () => process.getuid?.() === 0;
 
 function asClusterOwner(bin: string, args: string[], opts: { timeoutMs?: number } = {}): string {
   const [cmd, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
-  return execFileSync(cmd, argv, { encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(cmd, argv, {
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** As root, the data folder must be reachable by the `postgres` user; a clone under an unreadable home falls back to /tmp. */
@@ -59,7 +63,10 @@ function clusterDir(stateDir: string): string {
     execFileSync('runuser', ['-u', 'postgres', '--', 'test', '-w', wanted]);
     return wanted;
   } catch {
-    const fallback = path.join('/tmp', `warmhouse-pg-${createHash('sha1').update(stateDir).digest('hex').slice(0, 12)}`);
+    const fallback = path.join(
+      '/tmp',
+      `warmhouse-pg-${createHash('sha1').update(stateDir).digest('hex').slice(0, 12)}`,
+    );
     mkdirSync(fallback, { recursive: true });
     chownSync(fallback, uidOf('postgres'), gidOf('postgres'));
     return fallback;
@@ -106,7 +113,16 @@ export function startPostgresCluster(stateDir: string, port: number, log: (line:
 
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`initialising PostgreSQL cluster in ${dataDir}`);
-    asClusterOwner(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C']);
+    asClusterOwner(path.join(bin, 'initdb'), [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ]);
     writeFileSync(path.join(dataDir, 'pg_hba.conf'), HBA);
   }
   // Settings are rewritten on every start so a changed port takes effect.

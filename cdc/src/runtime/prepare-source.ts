@@ -31,7 +31,9 @@ export async function prepareMonolithSource(
     const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
     await client.query(`GRANT CONNECT ON DATABASE "${rows[0]?.db}" TO ${role}`);
     await client.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${HEARTBEAT_TABLE} (id INT PRIMARY KEY, beat_at TIMESTAMPTZ NOT NULL)`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${HEARTBEAT_TABLE} (id INT PRIMARY KEY, beat_at TIMESTAMPTZ NOT NULL)`,
+    );
     await client.query(`GRANT SELECT, INSERT, UPDATE ON ${HEARTBEAT_TABLE} TO ${role}`);
     for (const table of CAPTURED_TABLES) {
       await client.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
@@ -40,7 +42,9 @@ export async function prepareMonolithSource(
     const tables = [...CAPTURED_TABLES, HEARTBEAT_TABLE].join(', ');
     const exists = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [PUBLICATION]);
     await client.query(
-      exists.rowCount ? `ALTER PUBLICATION ${PUBLICATION} SET TABLE ${tables}` : `CREATE PUBLICATION ${PUBLICATION} FOR TABLE ${tables}`,
+      exists.rowCount
+        ? `ALTER PUBLICATION ${PUBLICATION} SET TABLE ${tables}`
+        : `CREATE PUBLICATION ${PUBLICATION} FOR TABLE ${tables}`,
     );
   } finally {
     await client.end();
@@ -56,7 +60,9 @@ export async function dropSlot(superuserUrlOfMonolithDb: string, slot = SLOT): P
       `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`,
       [slot],
     );
-    await client.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+    await client.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, [
+      slot,
+    ]);
   } finally {
     await client.end();
   }

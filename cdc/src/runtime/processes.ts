@@ -18,7 +18,9 @@ export class PidRegistry {
   constructor(private readonly file: string) {}
 
   private read(): Record<string, { pid: number; marker: string }> {
-    return existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, { pid: number; marker: string }>) : {};
+    return existsSync(this.file)
+      ? (JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, { pid: number; marker: string }>)
+      : {};
   }
 
   add(name: string, pid: number, marker: string): void {

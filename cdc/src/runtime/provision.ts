@@ -22,7 +22,8 @@ function pomProperty(pom: string, name: string): string {
 /** Fails with an install hint unless a JDK 17+ `java` is on the PATH. */
 export function checkJava(): number {
   const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  if (result.error) throw new Error('java not found: install a JDK 17 or newer (Debian: apt-get install openjdk-17-jdk-headless)');
+  if (result.error)
+    throw new Error('java not found: install a JDK 17 or newer (Debian: apt-get install openjdk-17-jdk-headless)');
   const major = Number(/version "(\d+)/.exec(result.stderr)?.[1] ?? 0);
   if (major < 17) throw new Error(`Java ${major || '(unknown)'} found, Kafka 4 and Debezium 3 need Java 17 or newer`);
   return major;
@@ -30,11 +31,18 @@ export function checkJava(): number {
 
 function mvn(args: string[]): void {
   try {
-    execFileSync('mvn', ['-q', '-B', '-f', RUNTIME_POM, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 15 * 60_000 });
+    execFileSync('mvn', ['-q', '-B', '-f', RUNTIME_POM, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 15 * 60_000,
+    });
   } catch (err) {
     const e = err as { code?: string; stdout?: Buffer; stderr?: Buffer };
     if (e.code === 'ENOENT') throw new Error('mvn not found: install Apache Maven (Debian: apt-get install maven)');
-    const out = `${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`.split('\n').filter((l) => l.includes('ERROR')).slice(0, 5).join('\n');
+    const out = `${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`
+      .split('\n')
+      .filter((l) => l.includes('ERROR'))
+      .slice(0, 5)
+      .join('\n');
     throw new Error(`Maven could not resolve the CDC jars (mvn ${args[0]}):\n${out}`, { cause: err });
   }
 }

@@ -38,10 +38,7 @@ export const env = {
     return fallback === undefined ? schema : schema.default(fallback);
   },
   url: () => z.string().url(),
-  postgresUrl: () =>
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL'),
+  postgresUrl: () => z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL'),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
   nonNegativeNumber: (fallback: number) => z.coerce.number().min(0).default(fallback),
   bool: (fallback: boolean) =>
@@ -54,5 +51,10 @@ export const env = {
     z
       .string()
       .min(1)
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
 };

@@ -36,7 +36,9 @@ export function runMain(name: string, main: (onStop: (stop: Stopper) => void) =>
         process.stderr.write(`${name}: ${err.message}\n`);
         process.exit(2);
       }
-      process.stderr.write(`${name}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `${name}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       process.exit(1);
     });
 }
