@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { startBackbone, type Backbone } from '../scripts/stack/backbone';
-import { TEST_PORT_BASE } from '../scripts/stack/layout';
 import { seedIfEmpty } from '../monolith-standin/src/seed';
 import { Pool } from 'pg';
-import { ENDPOINTS_FILE, TEST_STATE_DIR, type StackEndpoints } from './stack-endpoints';
+import { ENDPOINTS_FILE, TEST_PORT_BASE, TEST_STATE_DIR, type StackEndpoints } from './stack-endpoints';
 
 declare global {
   var __WARMHOUSE_BACKBONE__: Backbone | undefined;
@@ -13,10 +12,9 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const log = (line: string) => process.stdout.write(`[test stack] ${line}\n`);
-  const portBase = Number(process.env.TEST_STACK_PORT_BASE ?? TEST_PORT_BASE);
   const backbone = await startBackbone({
     stateDir: TEST_STATE_DIR,
-    portBase,
+    portBase: TEST_PORT_BASE,
     fresh: true,
     log,
     afterMigrations: async (url) => {

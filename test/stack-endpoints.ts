@@ -21,7 +21,9 @@ export interface StackEndpoints {
   connectWorker: { stateDir: string; port: number; bootstrap: string; classpath: string; pluginPath: string };
 }
 
-export const TEST_STATE_DIR = path.resolve(__dirname, '..', '.state', 'test');
+/** Port base of the integration stack; separate bases (and state folders) let several runs coexist on one machine. */
+export const TEST_PORT_BASE = Number(process.env.TEST_STACK_PORT_BASE ?? 27000);
+export const TEST_STATE_DIR = path.resolve(__dirname, '..', '.state', `test-${TEST_PORT_BASE}`);
 export const ENDPOINTS_FILE = path.join(TEST_STATE_DIR, 'endpoints.json');
 
 export function readTestEndpoints(): StackEndpoints {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { runMigrations } from '@warmhouse/shared';
 import { startConnect, type ConnectWorker } from '../../cdc/src/runtime/connect';
 import { startKafka, type KafkaBroker } from '../../cdc/src/runtime/kafka';
-import { startPostgresCluster, type PostgresCluster } from '../../cdc/src/runtime/postgres';
+import { startPostgresCluster, stopClusterIfRunning, type PostgresCluster } from '../../cdc/src/runtime/postgres';
 import { dropSlot, prepareMonolithSource, SLOT } from '../../cdc/src/runtime/prepare-source';
 import { assertPortsFree, PidRegistry } from '../../cdc/src/runtime/processes';
 import { provisionCdcJars, type CdcJars } from '../../cdc/src/runtime/provision';
@@ -49,10 +49,11 @@ export async function startBackbone(opts: {
 }): Promise<Backbone> {
   const { log } = opts;
   assertPrerequisites();
-  if (opts.fresh) rmSync(opts.stateDir, { recursive: true, force: true });
   mkdirSync(opts.stateDir, { recursive: true });
+  // leftovers of a crashed run on this state folder first, then the ports, and only then may a fresh run wipe it
   const registry = new PidRegistry(path.join(opts.stateDir, 'pids.json'));
   await registry.stopLeftovers(log);
+  stopClusterIfRunning(opts.stateDir, log);
   const ports = portsFor(opts.portBase);
   await assertPortsFree({
     postgres: ports.postgres,
@@ -60,6 +61,10 @@ export async function startBackbone(opts: {
     'kafka controller': ports.kafkaController,
     'kafka connect': ports.connect,
   });
+  if (opts.fresh) {
+    rmSync(opts.stateDir, { recursive: true, force: true });
+    mkdirSync(opts.stateDir, { recursive: true });
+  }
 
   const jars = provisionCdcJars(JAR_CACHE, log);
   const stops: Array<() => Promise<void> | void> = [];

@@ -22,4 +22,3 @@ export function portsFor(base: number) {
 export type StackPorts = ReturnType<typeof portsFor>;
 
 export const DEV_PORT_BASE = 17000;
-export const TEST_PORT_BASE = 27000;

@@ -1,17 +1,21 @@
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { stopClusterIfRunning } from '../../cdc/src/runtime/postgres';
 import { PidRegistry } from '../../cdc/src/runtime/processes';
 import { STATE_ROOT } from './layout';
 
-/** `npm run stop`: stops what a crashed or detached `npm start` left running, by the pids it recorded. */
+/**
+ * `npm run stop`: stops what a crashed or detached stack left running in any state folder (dev, test-*, bench),
+ * by the pids it recorded and PostgreSQL's own pid file — never by process name.
+ */
 async function main(): Promise<void> {
-  for (const name of ['dev', 'test']) {
-    const registry = new PidRegistry(path.join(STATE_ROOT, name, 'pids.json'));
-    await registry.stopLeftovers((line) => process.stdout.write(`[stop] ${name}: ${line}\n`));
+  const folders = existsSync(STATE_ROOT) ? readdirSync(STATE_ROOT).filter((f) => f !== 'jars') : [];
+  for (const name of folders) {
+    const dir = path.join(STATE_ROOT, name);
+    const log = (line: string) => process.stdout.write(`[stop] ${name}: ${line}\n`);
+    await new PidRegistry(path.join(dir, 'pids.json')).stopLeftovers(log);
+    stopClusterIfRunning(dir, log);
   }
-  // PostgreSQL is stopped with pg_ctl on the next start (its pid file), or here:
-  const { stopClusterIfRunning } = await import('../../cdc/src/runtime/postgres');
-  for (const name of ['dev', 'test'])
-    stopClusterIfRunning(path.join(STATE_ROOT, name), (l) => process.stdout.write(`[stop] ${name}: ${l}\n`));
 }
 
 void main();
