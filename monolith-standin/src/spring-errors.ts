@@ -17,5 +17,7 @@ export function springTimestamp(now = new Date()): string {
 /** Spring Boot's default error body, exactly as the production monolith sends it. */
 export function sendSpringError(res: Response, status: number, path: string): void {
   const body = { timestamp: springTimestamp(), status, error: REASONS[status] ?? 'Error', path };
-  res.status(status).type('application/json').send(JSON.stringify(body));
+  // a Buffer, so express adds no `; charset=utf-8`: Spring sends plain `application/json`
+  res.status(status).setHeader('Content-Type', 'application/json');
+  res.send(Buffer.from(JSON.stringify(body)));
 }

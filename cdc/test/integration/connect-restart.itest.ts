@@ -36,7 +36,8 @@ describe('Kafka Connect worker restart', () => {
           .filter((v) => v?.after?.id === id && v.op === 'u')
           .map((v) => v?.after?.target_temperature),
       );
-    const update = (value: number) => pool.query('UPDATE heating_systems SET target_temperature = $2 WHERE id = $1', [id, value]);
+    const update = (value: number) =>
+      pool.query('UPDATE heating_systems SET target_temperature = $2 WHERE id = $1', [id, value]);
     try {
       for (let v = 1; v <= 20; v++) await update(v);
       await recorder.until('the updates before the stop', () => (seen().has(20) ? true : undefined));
@@ -47,7 +48,9 @@ describe('Kafka Connect worker restart', () => {
       await waitFor(
         'connector RUNNING again',
         async () => {
-          const status = (await (await fetch(`${endpoints.connect.url}/connectors/${endpoints.connectorName}/status`)).json()) as {
+          const status = (await (
+            await fetch(`${endpoints.connect.url}/connectors/${endpoints.connectorName}/status`)
+          ).json()) as {
             tasks?: { state: string }[];
           };
           return status.tasks?.[0]?.state === 'RUNNING' ? true : undefined;
@@ -56,7 +59,11 @@ describe('Kafka Connect worker restart', () => {
       );
       for (let v = 61; v <= 70; v++) await update(v);
 
-      await recorder.until('every update, including those made while Connect was down', () => (seen().size === 70 ? true : undefined), 90_000);
+      await recorder.until(
+        'every update, including those made while Connect was down',
+        () => (seen().size === 70 ? true : undefined),
+        90_000,
+      );
       expect([...seen()].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
     } finally {
       await recorder.stop();

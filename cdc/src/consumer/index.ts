@@ -1,0 +1,5 @@
+export * from './consumer';
+export * from './dead-letter';
+export * from './kafka-logger';
+export * from './process-batch';
+export * from './retriable';

@@ -1,0 +1,5 @@
+export * from './connectors';
+export * from './consumer';
+export * from './errors';
+export * from './events';
+export * from './retry';
