@@ -3,6 +3,7 @@ import path from 'node:path';
 import { runMigrations } from '@warmhouse/shared';
 import { startConnect, type ConnectWorker } from '../../cdc/src/runtime/connect';
 import { startKafka, type KafkaBroker } from '../../cdc/src/runtime/kafka';
+import { ensureTopics } from '../../cdc/src/runtime/topics';
 import { startPostgresCluster, stopClusterIfRunning, type PostgresCluster } from '../../cdc/src/runtime/postgres';
 import { dropSlot, prepareMonolithSource, SLOT } from '../../cdc/src/runtime/prepare-source';
 import { assertPortsFree, PidRegistry } from '../../cdc/src/runtime/processes';
@@ -103,6 +104,12 @@ export async function startBackbone(opts: {
     };
     let connect = await startConnect(connectOpts);
     stops.push(() => registry.stop('connect'));
+    const topics = {
+      heatingSystems: `${TOPIC_PREFIX}.public.heating_systems`,
+      temperatureSensors: `${TOPIC_PREFIX}.public.temperature_sensors`,
+      heartbeat: `${TOPIC_PREFIX}.public.cdc_heartbeat`,
+    };
+    await ensureTopics(kafka.bootstrap, Object.values(topics));
     await registerMonolithConnectors(
       connect.url,
       { host: '127.0.0.1', port: ports.postgres, database: 'smart_home', ...creds.debezium },
@@ -119,11 +126,7 @@ export async function startBackbone(opts: {
       },
       monolithUrl,
       monolithSuperuserUrl,
-      topics: {
-        heatingSystems: `${TOPIC_PREFIX}.public.heating_systems`,
-        temperatureSensors: `${TOPIC_PREFIX}.public.temperature_sensors`,
-        heartbeat: `${TOPIC_PREFIX}.public.cdc_heartbeat`,
-      },
+      topics,
       connectorName: MONOLITH_CONNECTOR,
       registry,
       async restartConnect() {
