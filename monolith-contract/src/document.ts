@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Document, OpenAPIBackend, OpenAPIValidator, ValidationResult } from 'openapi-backend';
+import {
+  OpenAPIBackend,
+  ValidationContext,
+  type Document,
+  type OpenAPIValidator,
+  type ValidationResult,
+} from 'openapi-backend';
 import { parse } from 'yaml';
 
 type ErrorObject = NonNullable<ValidationResult['errors']>[number];
@@ -80,7 +86,7 @@ export class ContractDocument {
       const response = this.definition.components?.responses?.[name] as ResponseObject | undefined;
       const schema = response?.content?.['application/json']?.schema;
       if (!schema) throw new Error(`components.responses.${name} has no application/json schema`);
-      validate = this.api.validator.getAjv(openapiBackend().ValidationContext.Response).compile(schema);
+      validate = this.api.validator.getAjv(ValidationContext.Response).compile(schema);
       this.unattached.set(name, validate);
     }
     validate(body);
@@ -93,34 +99,12 @@ export class ContractDocument {
   }
 }
 
-/**
- * openapi-backend, loaded lazily. Under jest its ESM-only ref parser is replaced first (see ref-parser-shim.ts);
- * elsewhere Node (>= 20.19) requires it as it is.
- */
-function openapiBackend(): typeof import('openapi-backend') {
-  if (typeof jest !== 'undefined') {
-    const { refParserStandIn } = require('./ref-parser-shim') as typeof import('./ref-parser-shim');
-    jest.doMock('@apidevtools/json-schema-ref-parser', () => refParserStandIn);
-  }
-  try {
-    return require('openapi-backend') as typeof import('openapi-backend');
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_REQUIRE_ESM') {
-      throw new Error(`openapi-backend needs Node >= 20.19 (require of ES modules); this is Node ${process.version}`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
-}
-
 let loading: Promise<ContractDocument> | undefined;
 
 /** Loads, validates and caches the document; a broken document fails every check with the reason. */
 export function loadContractDocument(): Promise<ContractDocument> {
   loading ??= (async () => {
     const definition = parse(readFileSync(OPENAPI_DOCUMENT_PATH, 'utf8')) as Document;
-    const { OpenAPIBackend } = openapiBackend();
     const api = new OpenAPIBackend({ definition, strict: true, quick: false, ajvOpts: { allErrors: true } });
     await api.init();
     return new ContractDocument(api);
