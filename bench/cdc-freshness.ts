@@ -6,7 +6,7 @@
  *
  * Each round first drives 5 s of warm-up (not measured), then the measured period.
  *
- * It starts its own backbone (fresh state in .state/bench, ports from BENCH_PORT_BASE, default 37000) and stops it.
+ * It starts its own backbone (fresh state in .state/bench, ports from BENCH_PORT_BASE, default 25000 (below the ephemeral range)) and stops it.
  */
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
   const backbone = await startBackbone({
     stateDir: path.join(STATE_ROOT, 'bench'),
-    portBase: Number(process.env.BENCH_PORT_BASE ?? 37000),
+    portBase: Number(process.env.BENCH_PORT_BASE ?? 25000),
     fresh: true,
     log,
   });

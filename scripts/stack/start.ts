@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { seedIfEmpty } from '../../monolith-standin/src/seed';
+import { prepareDeviceManagementDatabase } from '../../extracted/device-management/src/database';
 import { startNodeService, waitForHttp } from './apps';
 import { startBackbone } from './backbone';
 import { DEV_PORT_BASE, STATE_ROOT } from './layout';
@@ -8,8 +11,16 @@ import type { ManagedProcess } from '../../cdc/src/runtime/processes';
 
 /**
  * `npm start`: the whole stack on this machine — PostgreSQL (logical replication), Kafka, Kafka Connect + Debezium,
- * the monolith stand-in and its field simulator — then prints where each part listens. Ctrl-C stops everything.
+ * the monolith stand-in and its field simulator, device management, the strangler proxy — then prints where each part listens. Ctrl-C stops everything.
  */
+/** The proxy admin token of the local stack: PROXY_ADMIN_TOKEN, or one generated once and kept in the state folder. */
+function devAdminToken(stateDir: string): string {
+  if (process.env.PROXY_ADMIN_TOKEN) return process.env.PROXY_ADMIN_TOKEN;
+  const file = path.join(stateDir, 'admin-token');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`[stack] ${line}\n`);
   const stateDir = path.join(STATE_ROOT, 'dev');
@@ -62,8 +73,55 @@ async function main(): Promise<void> {
       }),
     );
 
+    const deviceManagementUrl = `http://127.0.0.1:${ports.deviceManagement}`;
+    const deviceManagementDb = await prepareDeviceManagementDatabase(backbone.postgres.superuserUrl, {
+      user: 'device_management',
+      password: process.env.DEVICE_MANAGEMENT_DB_PASSWORD ?? 'device-management-dev',
+    });
+    const deviceManagement = startNodeService({
+      name: 'device-management',
+      entry: 'extracted/device-management/src/main.ts',
+      env: {
+        PORT: String(ports.deviceManagement),
+        DATABASE_URL: deviceManagementDb,
+        MONOLITH_DATABASE_URL: backbone.monolithUrl,
+        KAFKA_BROKERS: backbone.kafka.bootstrap,
+      },
+      stateDir,
+      registry,
+    });
+    apps.push(deviceManagement);
+    await waitForHttp(deviceManagement, `${deviceManagementUrl}/health/ready`);
+
+    const proxyUrl = `http://127.0.0.1:${ports.proxy}`;
+    const adminUrl = `http://127.0.0.1:${ports.proxyAdmin}`;
+    const adminToken = devAdminToken(stateDir);
+    const proxy = startNodeService({
+      name: 'proxy',
+      entry: 'proxy/src/main.ts',
+      env: {
+        PROXY_HOST: '127.0.0.1',
+        PROXY_PORT: String(ports.proxy),
+        PROXY_ADMIN_PORT: String(ports.proxyAdmin),
+        PROXY_ADMIN_TOKEN: adminToken,
+        PROXY_STATE_DIR: path.join(stateDir, 'proxy'),
+        MONOLITH_URL: monolithUrl,
+        DEVICE_MANAGEMENT_URL: deviceManagementUrl,
+        TELEMETRY_URL: `http://127.0.0.1:${ports.telemetry}`,
+      },
+      stateDir,
+      registry,
+    });
+    apps.push(proxy);
+    await waitForHttp(proxy, `${adminUrl}/ready`);
+
     const rows: Array<[string, string]> = [
+      ['proxy (clients use this)', `${proxyUrl}/api/heating/1`],
+      ['proxy admin API', `${adminUrl}/api/routes  (Swagger UI ${adminUrl}/docs)`],
+      ['proxy admin token', `${adminToken}  (also in ${path.join(stateDir, 'admin-token')})`],
+      ['CLI', `STRANGLER_ADMIN_URL=${adminUrl} STRANGLER_ADMIN_TOKEN=… npx strangler routes list`],
       ['monolith stand-in (HTTP)', monolithUrl],
+      ['device management', `${deviceManagementUrl}/api/v1/devices  (Swagger UI ${deviceManagementUrl}/docs)`],
       ['PostgreSQL (smart_home)', backbone.monolithUrl.replace(/:[^:@/]+@/, ':***@')],
       ['PostgreSQL superuser', backbone.postgres.superuserUrl],
       ['Kafka bootstrap', backbone.kafka.bootstrap],

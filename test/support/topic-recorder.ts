@@ -23,7 +23,16 @@ export async function recordTopics(brokers: string[], topics: string[]) {
   await consumer.subscribe({ topics, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
-      const parse = (b: Buffer | null) => (b === null ? null : (JSON.parse(b.toString('utf8')) as unknown));
+      // keys and values are JSON on the CDC topics, but plain text elsewhere (device ids, dead letters)
+      const parse = (b: Buffer | null): unknown => {
+        if (b === null) return null;
+        const text = b.toString('utf8');
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          return text;
+        }
+      };
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
       messages.push({

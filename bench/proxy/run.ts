@@ -1,0 +1,342 @@
+/**
+ * Strangler proxy benchmark (not a test). Same machine, same backend, same keep-alive load generator
+ * (autocannon by default, or wrk; 50 connections), in one run: (a) direct to the backend, (b) through the strangler proxy
+ * with a 20-route table, (b0) for reference a minimal undici forwarder without routing or metrics, (c) through nginx (Debian package) with equivalent routes. Prints requests/s,
+ * p50/p99 latency per round, the means, and the ratios b/c and b/a.
+ *
+ *   npm run bench:proxy -- [--backend standin|trivial|both] [--seconds 5] [--rounds 2] [--connections 50]
+ *                           [--nginx-workers auto|1] [--generator autocannon|wrk]
+ *
+ * Backends: `standin` is the monolith stand-in (express + one PostgreSQL query per request) on a
+ * PostgreSQL cluster this script starts; `trivial` answers a fixed 75-byte JSON body. Everything runs on
+ * loopback ports from BENCH_PROXY_PORT_BASE (default 24000, below the ephemeral port range) and is stopped again by process id.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Pool } from 'pg';
+import { runMigrations, waitFor } from '@warmhouse/shared';
+import { startPostgresCluster, type PostgresCluster } from '../../cdc/src/runtime/postgres';
+import { assertPortsFree, startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
+import { seedIfEmpty } from '../../monolith-standin/src/seed';
+import { ensureDatabase } from '../../scripts/stack/databases';
+import { nginxConf, proxyTable } from './routes';
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  pipelining: number;
+  requests: Array<{ method: string; path: string }>;
+}) => Promise<AutocannonResult>;
+const autocannon = require('autocannon') as Autocannon;
+const execFileAsync = promisify(execFile);
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const STATE = path.join(ROOT, '.state', 'bench-proxy');
+const BASE = Number(process.env.BENCH_PROXY_PORT_BASE ?? 24000);
+const PORTS = {
+  proxy: BASE,
+  admin: BASE + 1,
+  nginx: BASE + 2,
+  minimal: BASE + 3,
+  backend: BASE + 80,
+  postgres: BASE + 432,
+};
+const REQUESTS = [1, 2, 3, 4].flatMap((id) => [
+  { method: 'GET', path: `/api/heating/${id}` },
+  { method: 'GET', path: `/api/heating/${id}/current-temperature` },
+]);
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > -1 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
+const tsNode = (script: string) => ({
+  command: process.execPath,
+  args: ['--require', 'tsx/cjs', path.join(ROOT, script)],
+});
+
+async function answers(url: string): Promise<void> {
+  await waitFor(`${url} to answer`, async () => ((await fetch(url)).status < 500 ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 200,
+  });
+}
+
+interface Row {
+  backend: string;
+  target: string;
+  round: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** wrk (Debian package), one thread: cycles through REQUESTS with a Lua script. */
+async function wrk(url: string, seconds: number, connections: number): Promise<AutocannonResult> {
+  const script = path.join(STATE, 'requests.lua');
+  writeFileSync(
+    script,
+    `local paths = {${REQUESTS.map((r) => `"${r.path}"`).join(',')}}\nlocal i = 0\n` +
+      'request = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n',
+  );
+  const { stdout } = await execFileAsync(
+    'wrk',
+    ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url],
+    {
+      timeout: (seconds + 30) * 1000,
+    },
+  );
+  const ms = (label: string): number => {
+    const m = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
+    if (!m) return NaN;
+    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+  };
+  const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  return {
+    requests: { average: num(/Requests\/sec:\s+([\d.]+)/), total: num(/(\d+) requests in/) },
+    latency: { p50: ms('50'), p99: ms('99'), average: NaN },
+    errors: socketErrors ? socketErrors.slice(1, 4).reduce((a, b) => a + Number(b), 0) : 0,
+    timeouts: socketErrors ? Number(socketErrors[4]) : 0,
+    non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
+  };
+}
+
+async function measure(
+  url: string,
+  seconds: number,
+  connections: number,
+  generator: string,
+): Promise<AutocannonResult> {
+  if (generator === 'wrk') {
+    await wrk(url, 1, connections); // warm-up (JIT, pools)
+    return wrk(url, seconds, connections);
+  }
+  await autocannon({ url, connections, duration: 1, pipelining: 1, requests: REQUESTS }); // warm-up (JIT, pools)
+  return autocannon({ url, connections, duration: seconds, pipelining: 1, requests: REQUESTS });
+}
+
+async function runBackend(
+  kind: 'standin' | 'trivial',
+  opts: {
+    seconds: number;
+    rounds: number;
+    connections: number;
+    workers: string;
+    generator: string;
+    pg?: PostgresCluster;
+    dbUrl?: string;
+  },
+): Promise<Row[]> {
+  const dir = path.join(STATE, kind);
+  mkdirSync(dir, { recursive: true });
+  const procs: ManagedProcess[] = [];
+  try {
+    const backendUrl = `http://127.0.0.1:${PORTS.backend}`;
+    const backend =
+      kind === 'standin'
+        ? startProcess({
+            name: 'monolith-standin',
+            ...tsNode('monolith-standin/src/main.ts'),
+            logFile: path.join(dir, 'standin.log'),
+            env: {
+              ...process.env,
+              MONOLITH_PORT: String(PORTS.backend),
+              MONOLITH_DATABASE_URL: opts.dbUrl!,
+              LOG_LEVEL: 'warn',
+            },
+          })
+        : startProcess({
+            name: 'trivial-backend',
+            ...tsNode('bench/proxy/trivial-backend.ts'),
+            logFile: path.join(dir, 'backend.log'),
+            env: { ...process.env, PORT: String(PORTS.backend) },
+          });
+    procs.push(backend);
+    await answers(`${backendUrl}/api/heating/1`);
+
+    const routesFile = path.join(dir, 'routes.yaml');
+    writeFileSync(routesFile, proxyTable(backendUrl));
+    const proxy = startProcess({
+      name: 'strangler-proxy',
+      ...tsNode('proxy/src/main.ts'),
+      logFile: path.join(dir, 'proxy.log'),
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PROXY_HOST: '127.0.0.1',
+        PROXY_PORT: String(PORTS.proxy),
+        PROXY_ADMIN_PORT: String(PORTS.admin),
+        PROXY_ADMIN_TOKEN: randomBytes(24).toString('hex'),
+        PROXY_ROUTES_FILE: routesFile,
+        PROXY_STATE_DIR: path.join(dir, 'proxy-state'),
+        LOG_LEVEL: 'warn',
+      },
+    });
+    procs.push(proxy);
+
+    const nginxDir = path.join(dir, 'nginx');
+    mkdirSync(nginxDir, { recursive: true });
+    const conf = path.join(nginxDir, 'nginx.conf');
+    writeFileSync(
+      conf,
+      nginxConf({ prefix: nginxDir, listenPort: PORTS.nginx, backendPort: PORTS.backend, workers: opts.workers }),
+    );
+    const nginx = startProcess({
+      name: 'nginx',
+      command: 'nginx',
+      args: ['-c', conf, '-p', nginxDir, '-e', path.join(nginxDir, 'error.log')],
+      logFile: path.join(nginxDir, 'stdout.log'),
+    });
+    procs.push(nginx);
+
+    const minimal = startProcess({
+      name: 'minimal-forwarder',
+      ...tsNode('bench/proxy/minimal-forwarder.ts'),
+      logFile: path.join(dir, 'minimal.log'),
+      env: { ...process.env, NODE_ENV: 'production', PORT: String(PORTS.minimal), BACKEND_URL: backendUrl },
+    });
+    procs.push(minimal);
+
+    const targets = {
+      direct: backendUrl,
+      minimal: `http://127.0.0.1:${PORTS.minimal}`,
+      proxy: `http://127.0.0.1:${PORTS.proxy}`,
+      nginx: `http://127.0.0.1:${PORTS.nginx}`,
+    };
+    for (const url of Object.values(targets)) await answers(`${url}/api/heating/1`);
+    const bodies = await Promise.all(
+      Object.values(targets).map(async (u) => (await fetch(`${u}/api/heating/2`)).text()),
+    );
+    if (new Set(bodies).size !== 1) throw new Error(`the three paths answer differently: ${JSON.stringify(bodies)}`);
+
+    const rows: Row[] = [];
+    log(
+      `load average before ${kind}: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (other processes on the machine skew the figures)`,
+    );
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const [target, url] of Object.entries(targets)) {
+        const r = await measure(url, opts.seconds, opts.connections, opts.generator);
+        const row = {
+          backend: kind,
+          target,
+          round,
+          rps: r.requests.average,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          errors: r.errors + r.timeouts + r.non2xx,
+        };
+        log(
+          `${kind} round ${round} ${target.padEnd(6)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}`,
+        );
+        rows.push(row);
+      }
+    }
+    return rows;
+  } finally {
+    for (const p of procs.reverse()) await p.stop(10_000);
+  }
+}
+
+function summarise(rows: Row[]): void {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (const backend of [...new Set(rows.map((r) => r.backend))]) {
+    const of = (target: string) => {
+      const rs = rows.filter((r) => r.backend === backend && r.target === target);
+      return {
+        rps: mean(rs.map((r) => r.rps)),
+        p50: mean(rs.map((r) => r.p50)),
+        p99: mean(rs.map((r) => r.p99)),
+        errors: rs.reduce((a, r) => a + r.errors, 0),
+      };
+    };
+    const a = of('direct');
+    const b0 = of('minimal');
+    const b = of('proxy');
+    const c = of('nginx');
+    process.stdout.write(`\nbackend: ${backend} (mean of rounds)\n`);
+    process.stdout.write('path                       req/s     p50 ms   p99 ms   errors\n');
+    for (const [name, m] of [
+      ['(a) direct', a],
+      ['(b0) minimal undici', b0],
+      ['(b) strangler proxy', b],
+      ['(c) nginx', c],
+    ] as const) {
+      process.stdout.write(
+        `${name.padEnd(22)} ${m.rps.toFixed(0).padStart(9)} ${m.p50.toFixed(2).padStart(10)} ${m.p99.toFixed(2).padStart(8)} ${String(m.errors).padStart(8)}\n`,
+      );
+    }
+    process.stdout.write(
+      `throughput b/c = ${(b.rps / c.rps).toFixed(2)} (goal >= 0.9), b/a = ${(b.rps / a.rps).toFixed(2)}\n`,
+    );
+    process.stdout.write(
+      `p99        b/c = ${(b.p99 / c.p99).toFixed(2)} (goal <= 1.5), b/a = ${(b.p99 / a.p99).toFixed(2)}\n`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const backends = arg('backend', 'both');
+  const opts = {
+    seconds: Number(arg('seconds', '5')),
+    rounds: Number(arg('rounds', '2')),
+    connections: Number(arg('connections', '50')),
+    workers: arg('nginx-workers', 'auto'),
+    generator: arg('generator', 'autocannon'),
+  };
+  const kinds = (backends === 'both' ? ['standin', 'trivial'] : [backends]) as Array<'standin' | 'trivial'>;
+  await assertPortsFree({
+    proxy: PORTS.proxy,
+    admin: PORTS.admin,
+    nginx: PORTS.nginx,
+    backend: PORTS.backend,
+    ...(kinds.includes('standin') ? { postgres: PORTS.postgres } : {}),
+  });
+  rmSync(STATE, { recursive: true, force: true });
+  mkdirSync(STATE, { recursive: true });
+  log(
+    `${opts.rounds} rounds of ${opts.seconds} s per path, ${opts.connections} keep-alive connections (${opts.generator}), nginx worker_processes ${opts.workers}`,
+  );
+
+  const rows: Row[] = [];
+  let pg: PostgresCluster | undefined;
+  try {
+    for (const kind of kinds) {
+      if (kind === 'standin') {
+        pg = startPostgresCluster(STATE, PORTS.postgres, log);
+        await ensureDatabase(pg.superuserUrl, 'smart_home', { user: 'monolith', password: 'bench' });
+        const dbUrl = pg.urlFor('smart_home', 'monolith', 'bench');
+        await runMigrations('monolith', dbUrl);
+        const pool = new Pool({ connectionString: dbUrl });
+        await seedIfEmpty(pool).finally(() => pool.end());
+        rows.push(...(await runBackend('standin', { ...opts, pg, dbUrl })));
+      } else rows.push(...(await runBackend('trivial', opts)));
+    }
+  } finally {
+    pg?.stop();
+  }
+  summarise(rows);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:proxy failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

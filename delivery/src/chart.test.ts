@@ -1,0 +1,331 @@
+import { readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { loadConnectorConfigs } from '../../cdc/src/connectors/load';
+import { compileTable } from '../../proxy/src/table/compile';
+import { RouteSchema } from '../../proxy/src/table/schema';
+import { runHelm, type CaseResult, type HelmReport } from './helm/runner';
+import { CHART_DIR, REPO_ROOT, STRIMZI_SCHEMAS_DIR, VALUES_DIR } from './paths';
+import { parseManifests, type Manifest } from './validate/manifests';
+
+// Real Helm (helm-java) renders every case once, in one JVM; the tests read the rendered manifests.
+const OUT = path.join(os.tmpdir(), `warm-house-chart-test-${process.pid}`);
+const PROD = path.join(VALUES_DIR, 'production.yaml');
+const MINIKUBE = path.join(VALUES_DIR, 'minikube.yaml');
+const BAD: Record<string, Record<string, string | number | boolean>> = {
+  'bad-mode': { 'routes.heatingGet.mode': 'canary' },
+  'bad-target': { 'routes.heatingGet.target': 'billing' },
+  'bad-typo': { 'proxy.replica': 3 },
+  'bad-root': { 'podSecurityContext.runAsNonRoot': false },
+  'bad-limits': { 'proxy.resources.limits': 'null' },
+  'bad-owner': { 'image.owner': 'Warm-House' },
+  'bad-sha': { 'kafkaConnect.debezium.pluginSha512': 'abc' },
+  'bad-replication': { 'kafka.replicationFactor': 4 },
+  'bad-disabled-target': { 'telemetry.enabled': false, 'routes.heatingGet.target': 'telemetry' },
+};
+
+let report: HelmReport;
+const result = (name: string): CaseResult => {
+  const r = report.cases.find((c) => c.name === name);
+  if (!r) throw new Error(`no case ${name}`);
+  return r;
+};
+const manifests = (name: string): Manifest[] => {
+  const r = result(name);
+  if (!r.ok) throw new Error(`${name} did not render: ${r.error}`);
+  return parseManifests(readFileSync(r.file!, 'utf8'));
+};
+const find = (ms: Manifest[], kind: string, name: string): Manifest => {
+  const m = ms.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!m) throw new Error(`no ${kind}/${name} among ${ms.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
+  return m;
+};
+/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are plain parsed YAML */
+const routesOf = (ms: Manifest[]) =>
+  parse((find(ms, 'ConfigMap', 'warm-house-proxy-routes') as any).data['routes.yaml']);
+const podSpecs = (ms: Manifest[]) =>
+  ms
+    .filter((m) => ['Deployment', 'StatefulSet', 'Job'].includes(m.kind))
+    .map((m) => ({ id: `${m.kind}/${m.metadata.name}`, kind: m.kind, spec: (m as any).spec.template.spec }));
+
+beforeAll(() => {
+  report = runHelm({
+    outDir: OUT,
+    cases: [
+      { name: 'default' },
+      { name: 'production', valuesFiles: [PROD] },
+      { name: 'minikube', valuesFiles: [MINIKUBE] },
+      { name: 'route-to-service', set: { 'routes.heatingGet.target': 'device-management' } },
+      { name: 'route-unavailable', set: { 'routes.heatingTurnOn.mode': 'unavailable' } },
+      ...Object.entries(BAD).map(([name, set]) => ({ name, set })),
+    ],
+  });
+}, 600_000);
+afterAll(() => rmSync(OUT, { recursive: true, force: true }));
+
+describe('rendering', () => {
+  it.each(['default', 'production', 'minikube'])('%s values render with real Helm, no unknown fields', (name) => {
+    expect(report.helmVersion).toMatch(/^v3\./);
+    expect(result(name)).toMatchObject({ ok: true, unknownFields: [] });
+  });
+});
+
+describe('routes from values reach the proxy', () => {
+  it('the ConfigMap holds every route of values.yaml, id in kebab-case, fields unchanged', () => {
+    const values = parse(readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8'));
+    const table = routesOf(manifests('default'));
+    const byId = new Map<string, any>(table.routes.map((r: any) => [r.id, r]));
+    expect(byId.size).toBe(Object.keys(values.routes).length);
+    for (const [key, r] of Object.entries<any>(values.routes)) {
+      const id = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      expect(byId.get(id)).toEqual({ id, ...r });
+    }
+  });
+
+  it('`--set routes.heatingGet.target=device-management` moves that route and nothing else', () => {
+    const before = routesOf(manifests('default'));
+    const after = routesOf(manifests('route-to-service'));
+    const changed = after.routes.filter(
+      (r: any) => JSON.stringify(r) !== JSON.stringify(before.routes.find((b: any) => b.id === r.id)),
+    );
+    expect(changed).toEqual([expect.objectContaining({ id: 'heating-get', target: 'device-management' })]);
+    expect(routesOf(manifests('route-unavailable')).routes).toContainEqual(
+      expect.objectContaining({ id: 'heating-turn-on', mode: 'unavailable' }),
+    );
+  });
+
+  it.each(['default', 'production', 'minikube', 'route-to-service', 'route-unavailable'])(
+    'the %s table is accepted by the proxy itself (compileTable)',
+    (name) => {
+      const compiled = compileTable(routesOf(manifests(name)), { env: {}, version: 1 });
+      expect(compiled.ok ? [] : compiled.issues).toEqual([]);
+    },
+  );
+
+  it('a route change does not touch the proxy Deployment (ConfigMap reload, no pod roll)', () => {
+    const a = find(manifests('default'), 'Deployment', 'warm-house-proxy');
+    const b = find(manifests('route-to-service'), 'Deployment', 'warm-house-proxy');
+    expect(b).toEqual(a);
+    const cmA = find(manifests('default'), 'ConfigMap', 'warm-house-proxy-routes');
+    const cmB = find(manifests('route-to-service'), 'ConfigMap', 'warm-house-proxy-routes');
+    expect(cmB).not.toEqual(cmA);
+  });
+
+  it('the routes ConfigMap is mounted as a directory (kubelet updates it in place; subPath would freeze it)', () => {
+    const d = find(manifests('default'), 'Deployment', 'warm-house-proxy') as any;
+    const c = d.spec.template.spec.containers[0];
+    const mount = c.volumeMounts.find((m: any) => m.name === 'routes');
+    expect(mount).toEqual({ name: 'routes', mountPath: '/etc/strangler/routes', readOnly: true });
+    expect(c.env).toContainEqual({ name: 'PROXY_ROUTES_FILE', value: '/etc/strangler/routes/routes.yaml' });
+    expect(c.env).toContainEqual({ name: 'PROXY_WATCH_ROUTES_FILE', value: 'true' });
+    expect(d.spec.template.spec.volumes).toContainEqual({
+      name: 'routes',
+      configMap: { name: 'warm-house-proxy-routes' },
+    });
+  });
+
+  it('values.schema.json allows exactly the route fields and modes the proxy knows', () => {
+    const schema = JSON.parse(readFileSync(path.join(CHART_DIR, 'values.schema.json'), 'utf8'));
+    const route = schema.properties.routes.additionalProperties;
+    const proxyFields = Object.keys(RouteSchema.shape);
+    expect(Object.keys(route.properties).sort()).toEqual(proxyFields.sort());
+    expect([...route.properties.mode.enum].sort()).toEqual([...RouteSchema.shape.mode.unwrap().options].sort());
+  });
+});
+
+describe('proxy delivery', () => {
+  it('admin token from a Secret, rolling update without unavailability, HPA and PDB', () => {
+    const ms = manifests('default');
+    const d = find(ms, 'Deployment', 'warm-house-proxy') as any;
+    expect(d.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+    expect(d.spec.template.spec.containers[0].env).toContainEqual({
+      name: 'PROXY_ADMIN_TOKEN',
+      valueFrom: { secretKeyRef: { name: 'warm-house-proxy-admin', key: 'token' } },
+    });
+    expect(find(ms, 'Secret', 'warm-house-proxy-admin').metadata.annotations).toMatchObject({
+      'helm.sh/hook': 'pre-install',
+    });
+    expect(find(ms, 'HorizontalPodAutoscaler', 'warm-house-proxy')).toBeDefined();
+    expect(find(ms, 'PodDisruptionBudget', 'warm-house-proxy')).toBeDefined();
+    const prod = find(manifests('production'), 'Deployment', 'warm-house-proxy') as any;
+    expect(prod.spec.template.spec.containers[0].env).toContainEqual({
+      name: 'PROXY_ADMIN_TOKEN',
+      valueFrom: { secretKeyRef: { name: 'strangler-admin-token', key: 'token' } },
+    });
+  });
+});
+
+describe('every workload', () => {
+  it.each(['default', 'production', 'minikube'])('%s: no container runs as root', (name) => {
+    const pods = podSpecs(manifests(name));
+    expect(pods.length).toBeGreaterThan(3);
+    for (const { id, spec } of pods) {
+      expect({ id, runAsNonRoot: spec.securityContext?.runAsNonRoot }).toEqual({ id, runAsNonRoot: true });
+      expect({ id, uid: spec.securityContext?.runAsUser }).not.toEqual({ id, uid: 0 });
+      for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+        const sc = c.securityContext ?? {};
+        expect({
+          id,
+          c: c.name,
+          sc: [sc.runAsNonRoot === false, sc.runAsUser === 0, sc.allowPrivilegeEscalation, sc.privileged ?? false],
+        }).toEqual({ id, c: c.name, sc: [false, false, false, false] });
+      }
+    }
+  });
+
+  it.each(['default', 'production', 'minikube'])('%s: every Deployment has probes, every container limits', (name) => {
+    for (const { id, kind, spec } of podSpecs(manifests(name))) {
+      for (const c of spec.containers) {
+        expect({ id, c: c.name, limits: Object.keys(c.resources?.limits ?? {}).sort() }).toEqual({
+          id,
+          c: c.name,
+          limits: ['cpu', 'memory'],
+        });
+        if (kind !== 'Job') {
+          expect({ id, live: !!c.livenessProbe, ready: !!c.readinessProbe }).toEqual({ id, live: true, ready: true });
+        }
+      }
+    }
+  });
+
+  it('extracted services follow the conventions: port 8080, /health/live, /health/ready, DATABASE_URL, KAFKA_BROKERS', () => {
+    const ms = manifests('default');
+    for (const svc of ['device-management', 'telemetry']) {
+      const c = (find(ms, 'Deployment', `warm-house-${svc}`) as any).spec.template.spec.containers[0];
+      expect(c.ports[0]).toEqual({ name: 'http', containerPort: 8080, protocol: 'TCP' });
+      expect(c.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      expect(c.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+      const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+      expect(env).toMatchObject({
+        PORT: '8080',
+        HOST: '0.0.0.0',
+        KAFKA_BROKERS: 'warm-house-kafka-bootstrap:9092',
+        LOG_LEVEL: 'info',
+        DATABASE_URL: { secretKeyRef: { name: `warm-house-${svc}-db`, key: 'DATABASE_URL' } },
+      });
+      expect(find(ms, 'HorizontalPodAutoscaler', `warm-house-${svc}`)).toBeDefined();
+    }
+  });
+
+  it('migrations run as pre-install/pre-upgrade Jobs, after the Secret they read', () => {
+    const ms = manifests('default');
+    for (const svc of ['device-management', 'telemetry']) {
+      const job = find(ms, 'Job', `warm-house-${svc}-migrate`) as any;
+      const secret = find(ms, 'Secret', `warm-house-${svc}-db`);
+      expect(job.metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+      expect(secret.metadata.annotations!['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+      expect(Number(secret.metadata.annotations!['helm.sh/hook-weight'])).toBeLessThan(
+        Number(job.metadata.annotations['helm.sh/hook-weight']),
+      );
+      expect(job.spec.template.spec.containers[0].args).toEqual([
+        'node_modules/node-pg-migrate/bin/node-pg-migrate.js',
+        'up',
+        '--migrations-dir',
+        `migrations/${svc}`,
+        '--migrations-table',
+        'pgmigrations',
+      ]);
+    }
+    const migrate = readFileSync(path.join(REPO_ROOT, 'packages', 'shared', 'src', 'migrate.ts'), 'utf8');
+    expect(migrate).toContain("'--migrations-table', 'pgmigrations'");
+  });
+});
+
+describe('Kafka and CDC (Strimzi)', () => {
+  it('KRaft: one node pool of 3 controller+broker nodes, replication 3, min.insync.replicas 2', () => {
+    const ms = manifests('default');
+    const pool = find(ms, 'KafkaNodePool', 'warm-house-dual') as any;
+    expect(pool.spec.replicas).toBe(3);
+    expect(pool.spec.roles).toEqual(['controller', 'broker']);
+    expect(pool.metadata.labels['strimzi.io/cluster']).toBe('warm-house');
+    const kafka = find(ms, 'Kafka', 'warm-house') as any;
+    expect(kafka.spec.kafka.config).toMatchObject({ 'default.replication.factor': 3, 'min.insync.replicas': 2 });
+    expect(kafka.spec.zookeeper).toBeUndefined();
+  });
+
+  it('the KafkaConnector config equals cdc/connectors/monolith-heating.json with its placeholders filled', () => {
+    const check = (name: string, db: { host: string; port: number; name: string }) => {
+      const connector = find(manifests(name), 'KafkaConnector', 'monolith-heating') as any;
+      const [expected] = loadConnectorConfigs(path.join(REPO_ROOT, 'cdc', 'connectors'), {
+        MONOLITH_DB_HOST: db.host,
+        MONOLITH_DB_PORT: String(db.port),
+        MONOLITH_DB_NAME: db.name,
+        DEBEZIUM_DB_USER: '${directory:/mnt/debezium-credentials:username}',
+        DEBEZIUM_DB_PASSWORD: '${directory:/mnt/debezium-credentials:password}',
+      });
+      const { 'connector.class': cls, 'tasks.max': tasks, ...rest } = expected!.config as Record<string, string>;
+      expect(connector.metadata.name).toBe(expected!.name);
+      expect(connector.metadata.labels['strimzi.io/cluster']).toBe('warm-house-connect');
+      expect(connector.spec.class).toBe(cls);
+      expect(connector.spec.tasksMax).toBe(Number(tasks));
+      expect(connector.spec.config).toEqual(rest);
+    };
+    check('default', { host: 'warm-house-monolith-db', port: 5432, name: 'smart_home' });
+    check('production', { host: 'heating-db.legacy.svc.cluster.local', port: 5432, name: 'smart_home' });
+    check('minikube', { host: 'warm-house-db', port: 5432, name: 'smart_home' });
+  });
+
+  it('the chart reads the connector through a symlink to cdc/connectors (one file, not a copy)', () => {
+    const link = path.join(CHART_DIR, 'files', 'connectors', 'monolith-heating.json');
+    expect(readFileSync(link, 'utf8')).toBe(
+      readFileSync(path.join(REPO_ROOT, 'cdc', 'connectors', 'monolith-heating.json'), 'utf8'),
+    );
+    expect(require('node:fs').lstatSync(link).isSymbolicLink()).toBe(true);
+  });
+
+  it('Connect builds the Debezium version of cdc/runtime/maven/pom.xml and reads the login from a mounted Secret', () => {
+    const pom = readFileSync(path.join(REPO_ROOT, 'cdc', 'runtime', 'maven', 'pom.xml'), 'utf8');
+    const debezium = /<debezium\.version>([^<]+)</.exec(pom)![1]!;
+    const kafkaMinor = /<kafka\.version>(\d+\.\d+)\./.exec(pom)![1]!;
+    const connect = find(manifests('default'), 'KafkaConnect', 'warm-house-connect') as any;
+    expect(connect.metadata.annotations['strimzi.io/use-connector-resources']).toBe('true');
+    const artifact = connect.spec.build.plugins[0].artifacts[0];
+    expect(artifact.url).toContain(`/debezium-connector-postgres/${debezium}/`);
+    expect(artifact.sha512sum).toMatch(/^[0-9a-f]{128}$/);
+    expect(connect.spec.version.startsWith(`${kafkaMinor}.`)).toBe(true);
+    expect(connect.spec.config['config.providers.directory.class']).toBe(
+      'org.apache.kafka.common.config.provider.DirectoryConfigProvider',
+    );
+    expect(connect.spec.template.connectContainer.volumeMounts[0].mountPath).toBe('/mnt/debezium-credentials');
+    expect(JSON.stringify(find(manifests('default'), 'KafkaConnector', 'monolith-heating'))).not.toContain('change-me');
+  });
+
+  it('KafkaTopics cover every topic the connector writes (prefix + include list)', () => {
+    const config = JSON.parse(
+      readFileSync(path.join(REPO_ROOT, 'cdc', 'connectors', 'monolith-heating.json'), 'utf8'),
+    ).config;
+    const topics = manifests('default')
+      .filter((m) => m.kind === 'KafkaTopic')
+      .map((m) => (m as any).spec.topicName);
+    for (const table of String(config['table.include.list']).split(',')) {
+      expect(topics).toContain(`${config['topic.prefix']}.${table.trim()}`);
+    }
+  });
+
+  it('the Strimzi schemas are those of the operator version the chart is written for', () => {
+    const chart = parse(readFileSync(path.join(CHART_DIR, 'Chart.yaml'), 'utf8'));
+    const schema = JSON.parse(readFileSync(path.join(STRIMZI_SCHEMAS_DIR, 'Kafka.json'), 'utf8'));
+    expect(schema['x-strimzi-version']).toBe(chart.annotations['warm-house/strimzi-version']);
+    const pom = readFileSync(path.join(REPO_ROOT, 'delivery', 'strimzi', 'pom.xml'), 'utf8');
+    expect(pom).toContain(`<strimzi.version>${schema['x-strimzi-version']}</strimzi.version>`);
+  });
+});
+
+describe('values.schema.json rejects bad values with a clear message', () => {
+  it.each<[string, RegExp]>([
+    ['bad-mode', /routes\/heatingGet\/mode.*(forward|unavailable)/s],
+    ['bad-target', /routes\/heatingGet\/target.*monolith/s],
+    ['bad-typo', /proxy.*additional properties.*replica/is],
+    ['bad-root', /podSecurityContext\/runAsNonRoot/],
+    ['bad-limits', /proxy\/resources.*limits/is],
+    ['bad-owner', /image\/owner/],
+    ['bad-sha', /pluginSha512/],
+    ['bad-replication', /kafka\.replicationFactor \(4\) cannot exceed kafka\.nodePool\.replicas \(3\)/],
+    ['bad-disabled-target', /routes\.heatingGet\.target: upstream "telemetry" is not enabled/],
+  ])('%s', (name, message) => {
+    const r = result(name);
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(message);
+  });
+});

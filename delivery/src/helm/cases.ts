@@ -1,0 +1,19 @@
+import path from 'node:path';
+import { REPO_ROOT, VALUES_DIR } from '../paths';
+import type { RenderCase } from './runner';
+
+/** The charts of this repository and the values files `helm:check` renders each with. */
+export const CHARTS = {
+  'warm-house': {
+    dir: path.join(REPO_ROOT, 'helm', 'warm-house'),
+    cases: [
+      { name: 'warm-house-default' },
+      { name: 'warm-house-production', valuesFiles: [path.join(VALUES_DIR, 'production.yaml')] },
+      { name: 'warm-house-minikube', valuesFiles: [path.join(VALUES_DIR, 'minikube.yaml')] },
+    ] satisfies RenderCase[],
+  },
+  'demo-postgres': {
+    dir: path.join(REPO_ROOT, 'helm', 'demo-postgres'),
+    cases: [{ name: 'demo-postgres-default', release: 'warm-house-db' }] satisfies RenderCase[],
+  },
+} as const;

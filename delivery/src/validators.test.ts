@@ -1,0 +1,112 @@
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { watchFile } from '../../proxy/src/table/watch';
+import { runHelm } from './helm/runner';
+import { strimziValidator, type Manifest } from './validate/manifests';
+
+// The checks of helm:check must find what they claim to find: these feed them known-bad input.
+
+describe('strict field check of built-in kinds (fabric8 model, in the Helm runner)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'bad-chart-'));
+    mkdirSync(path.join(dir, 'bad', 'templates'), { recursive: true });
+    writeFileSync(path.join(dir, 'bad', 'Chart.yaml'), 'apiVersion: v2\nname: bad\nversion: 0.1.0\n');
+    writeFileSync(path.join(dir, 'bad', 'values.yaml'), '{}\n');
+    writeFileSync(
+      path.join(dir, 'bad', 'templates', 'd.yaml'),
+      [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: { name: x }',
+        'spec:',
+        '  selector: { matchLabels: { a: b } }',
+        '  template:',
+        '    metadata: { labels: { a: b } }',
+        '    spec:',
+        '      containers:',
+        '        - name: c',
+        '          image: nginx',
+        '          livenessprobe: {}',
+        '          resources: { limits: { memory: 12Zi } }',
+      ].join('\n'),
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reports a misspelt field and an unreadable quantity, with their paths', () => {
+    const report = runHelm({ chart: path.join(dir, 'bad'), outDir: path.join(dir, 'out'), cases: [{ name: 'bad' }] });
+    const findings = report.cases[0]!.unknownFields!.map((f) => `${f.resource} ${f.path}: ${f.message.split(':')[0]}`);
+    expect(findings.sort()).toEqual([
+      'Deployment/x .spec.template.spec.containers[0].livenessprobe: unknown field',
+      'Deployment/x .spec.template.spec.containers[0].resources.limits.memory: invalid value',
+    ]);
+  }, 600_000);
+});
+
+describe('Strimzi custom resources against the generated CRD schemas', () => {
+  const validator = strimziValidator();
+  const connector = (spec: Record<string, unknown>, apiVersion = 'kafka.strimzi.io/v1'): Manifest => ({
+    apiVersion,
+    kind: 'KafkaConnector',
+    metadata: { name: 'monolith-heating', labels: { 'strimzi.io/cluster': 'c' } },
+    spec,
+  });
+
+  it('accepts a valid resource', () => {
+    expect(validator.validate(connector({ class: 'X', tasksMax: 1, config: { a: '1' } }))).toEqual([]);
+  });
+
+  it('refuses unknown fields, wrong types, the old API version and bad names', () => {
+    const msgs = (m: Manifest) => validator.validate(m).map((f) => `${f.path} ${f.message}`);
+    expect(msgs(connector({ class: 'X', taskMax: 1 }))).toEqual(['/spec must NOT have additional properties: taskMax']);
+    expect(msgs(connector({ class: 'X', tasksMax: 'one' }))).toEqual(['/spec/tasksMax must be integer']);
+    expect(msgs(connector({ class: 'X' }, 'kafka.strimzi.io/v1beta2'))).toEqual([
+      '/apiVersion must be kafka.strimzi.io/v1 (Strimzi 1.2.0)',
+    ]);
+    expect(msgs({ ...connector({}), metadata: { name: 'Monolith_Heating' } })).toEqual([
+      '/metadata/name must be a DNS-1123 subdomain',
+    ]);
+  });
+
+  it('leaves free-form maps free (connector config preserves unknown fields)', () => {
+    expect(validator.validate(connector({ class: 'X', config: { 'any.key': 'v', nested: { ok: 1 } } }))).toEqual([]);
+  });
+});
+
+describe('route reloads from a ConfigMap volume', () => {
+  // The kubelet updates a ConfigMap volume by writing a new timestamped directory and atomically renaming the
+  // `..data` symlink; `routes.yaml` itself is a symlink to `..data/routes.yaml` and never changes. A watcher that
+  // only reacts to events naming `routes.yaml` misses every update, and a `helm upgrade` of the routes would then
+  // need a pod restart; proxy/src/table/watch.ts therefore also reacts to `..data`.
+  it('the proxy file watcher sees a kubelet-style ConfigMap update', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'configmap-'));
+    const version = (ts: string, text: string) => {
+      mkdirSync(path.join(dir, ts));
+      writeFileSync(path.join(dir, ts, 'routes.yaml'), text);
+    };
+    version('..2026_01_01_00_00_00.1', 'first');
+    symlinkSync('..2026_01_01_00_00_00.1', path.join(dir, '..data'));
+    symlinkSync('..data/routes.yaml', path.join(dir, 'routes.yaml'));
+    let seen = '';
+    const stop = watchFile(
+      path.join(dir, 'routes.yaml'),
+      () => (seen = readFileSync(path.join(dir, 'routes.yaml'), 'utf8')),
+      () => undefined,
+      20,
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      version('..2026_01_01_00_01_00.2', 'second');
+      symlinkSync('..2026_01_01_00_01_00.2', path.join(dir, '..data_tmp'));
+      renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+      rmSync(path.join(dir, '..2026_01_01_00_00_00.1'), { recursive: true });
+      for (let i = 0; i < 50 && seen !== 'second'; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toBe('second');
+    } finally {
+      stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,51 @@
+import { ConfigError, env, loadConfig } from '@warmhouse/shared';
+import { z } from 'zod';
+
+/**
+ * Environment of the device-management process. Every worker can be switched off so the HTTP API, the CDC
+ * sync, the outbox relay and the write-back can run (and scale) as separate processes of the same image.
+ */
+export const deviceManagementConfigShape = {
+  PORT: env.port(8081),
+  /** where the HTTP server binds; loopback by default, 0.0.0.0 in a container */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** this service's own database (`device_management`), as its own role */
+  DATABASE_URL: env.postgresUrl(),
+  /** the monolith's database, used only by the write-back worker (see README: ownership rule) */
+  MONOLITH_DATABASE_URL: env.postgresUrl().optional(),
+  KAFKA_BROKERS: env.list(),
+  KAFKA_CLIENT_ID: z.string().min(1).default('device-management'),
+  LOG_LEVEL: env.logLevel(),
+
+  /** Debezium topic of the monolith's heating_systems table */
+  CDC_HEATING_TOPIC: z.string().min(1).default('monolith.public.heating_systems'),
+  CDC_GROUP_ID: z.string().min(1).default('device-management.heating-sync'),
+  /** dead-letter topic for malformed change events; default `<CDC_HEATING_TOPIC>.dlq` */
+  CDC_DEAD_LETTER_TOPIC: z.string().min(1).optional(),
+  CDC_SYNC_ENABLED: env.bool(true),
+
+  /** Kafka topic of this service's domain events (`device.registered`, …), keyed by device id */
+  DEVICE_EVENTS_TOPIC: z.string().min(1).default('device-management.device-events'),
+  OUTBOX_RELAY_ENABLED: env.bool(true),
+  /** fallback poll of the outbox when no NOTIFY arrives, ms */
+  OUTBOX_POLL_MS: env.positiveInt(500),
+
+  WRITE_BACK_ENABLED: env.bool(true),
+  WRITE_BACK_GROUP_ID: z.string().min(1).default('device-management.write-back'),
+
+  /** how long a graceful stop waits for in-flight requests and handlers, ms */
+  SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
+};
+
+export type DeviceManagementConfig = Readonly<z.infer<z.ZodObject<typeof deviceManagementConfigShape>>>;
+
+/** Parses the environment once at start-up; every problem is reported at once, naming the variable. */
+export function loadDeviceManagementConfig(e: NodeJS.ProcessEnv = process.env): DeviceManagementConfig {
+  const config = loadConfig(deviceManagementConfigShape, e);
+  if (config.WRITE_BACK_ENABLED && !config.MONOLITH_DATABASE_URL) {
+    throw new ConfigError([
+      'MONOLITH_DATABASE_URL: required while WRITE_BACK_ENABLED is true (the write-back worker writes to the monolith database) (variable is not set)',
+    ]);
+  }
+  return config;
+}

@@ -1,0 +1,187 @@
+import type { DeviceEvent } from '../domain/events';
+import type { SettingField, Settings } from '../domain/device';
+import type { Queryable } from './db';
+
+/** Channel the outbox relay LISTENs on; NOTIFY is delivered only when the writing transaction commits. */
+export const OUTBOX_CHANNEL = 'device_outbox';
+
+export interface OutboxRow {
+  id: string;
+  eventId: string;
+  aggregateId: string;
+  eventType: string;
+  payload: DeviceEvent;
+  headers: Record<string, string>;
+}
+
+export const outboxRepository = {
+  /** Records `event` in the transaction of the change it describes. */
+  async add(db: Queryable, event: DeviceEvent): Promise<void> {
+    const headers: Record<string, string> = {
+      'event-type': event.type,
+      'schema-version': String(event.schemaVersion),
+      origin: event.origin,
+      ...(event.requestId ? { 'x-request-id': event.requestId } : {}),
+    };
+    await db.query(
+      `INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, payload, headers)
+       VALUES ($1, 'device', $2, $3, $4, $5)`,
+      [event.eventId, event.deviceId, event.type, JSON.stringify(event), JSON.stringify(headers)],
+    );
+    await db.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+  },
+
+  /**
+   * The oldest unpublished rows, locked so a second relay instance skips them instead of publishing them twice
+   * (a second instance then only takes over when the first stops).
+   */
+  async lockBatch(db: Queryable, limit: number): Promise<OutboxRow[]> {
+    const { rows } = await db.query<{
+      id: string;
+      event_id: string;
+      aggregate_id: string;
+      event_type: string;
+      payload: DeviceEvent;
+      headers: Record<string, string>;
+    }>(
+      `SELECT id, event_id, aggregate_id, event_type, payload, headers FROM outbox
+       WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      eventId: r.event_id,
+      aggregateId: r.aggregate_id,
+      eventType: r.event_type,
+      payload: r.payload,
+      headers: r.headers,
+    }));
+  },
+
+  async markPublished(db: Queryable, ids: string[]): Promise<void> {
+    await db.query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [ids]);
+  },
+
+  async backlog(db: Queryable): Promise<{ count: number; oldestAgeSeconds: number }> {
+    const { rows } = await db.query<{ n: string; age: number | null }>(
+      `SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS age FROM outbox WHERE published_at IS NULL`,
+    );
+    return { count: Number(rows[0]?.n ?? 0), oldestAgeSeconds: rows[0]?.age ?? 0 };
+  },
+};
+
+export type WriteBackState = 'pending' | 'applied' | 'echoed' | 'no_change';
+
+export interface WriteBack {
+  eventId: string;
+  deviceId: string;
+  legacyId: bigint;
+  deviceVersion: number;
+  fields: SettingField[];
+  settings: Settings;
+  state: WriteBackState;
+  monolithTxid: bigint | null;
+}
+
+interface WriteBackRow {
+  event_id: string;
+  device_id: string;
+  legacy_id: string;
+  device_version: number;
+  fields: SettingField[];
+  is_on: boolean | null;
+  target_temperature: number | null;
+  state: WriteBackState;
+  monolith_txid: string | null;
+}
+
+const toWriteBack = (r: WriteBackRow): WriteBack => ({
+  eventId: r.event_id,
+  deviceId: r.device_id,
+  legacyId: BigInt(r.legacy_id),
+  deviceVersion: r.device_version,
+  fields: r.fields,
+  settings: { on: r.is_on, targetTemperature: r.target_temperature },
+  state: r.state,
+  monolithTxid: r.monolith_txid === null ? null : BigInt(r.monolith_txid),
+});
+
+const WB_COLUMNS =
+  'event_id, device_id, legacy_id, device_version, fields, is_on, target_temperature, state, monolith_txid';
+
+/** The `write_backs` table: local changes of legacy devices on their way to the monolith, and their echoes. */
+export const writeBackRepository = {
+  async add(
+    db: Queryable,
+    w: {
+      eventId: string;
+      deviceId: string;
+      legacyId: bigint;
+      deviceVersion: number;
+      fields: SettingField[];
+      settings: Settings;
+    },
+  ): Promise<void> {
+    await db.query(
+      `INSERT INTO write_backs (event_id, device_id, legacy_id, device_version, fields, is_on, target_temperature)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        w.eventId,
+        w.deviceId,
+        w.legacyId.toString(),
+        w.deviceVersion,
+        w.fields,
+        w.settings.on,
+        w.settings.targetTemperature,
+      ],
+    );
+  },
+
+  async find(db: Queryable, eventId: string): Promise<WriteBack | undefined> {
+    const { rows } = await db.query<WriteBackRow>(`SELECT ${WB_COLUMNS} FROM write_backs WHERE event_id = $1`, [
+      eventId,
+    ]);
+    return rows[0] && toWriteBack(rows[0]);
+  },
+
+  /** Write-backs of a legacy device whose echo has not come back yet (pending or applied). */
+  async inFlight(db: Queryable, legacyId: bigint): Promise<WriteBack[]> {
+    const { rows } = await db.query<WriteBackRow>(
+      `SELECT ${WB_COLUMNS} FROM write_backs WHERE legacy_id = $1 AND state IN ('pending', 'applied') ORDER BY created_at`,
+      [legacyId.toString()],
+    );
+    return rows.map(toWriteBack);
+  },
+
+  /** Recorded before the monolith transaction commits, so its echo can never arrive unrecognised. */
+  async recordTxid(db: Queryable, eventId: string, txid: bigint): Promise<void> {
+    await db.query(`UPDATE write_backs SET monolith_txid = $2 WHERE event_id = $1 AND state = 'pending'`, [
+      eventId,
+      txid.toString(),
+    ]);
+  },
+
+  /** After the monolith committed; never overwrites `echoed` (the echo may have been faster). */
+  async markApplied(db: Queryable, eventId: string, changedRow: boolean): Promise<void> {
+    await db.query(`UPDATE write_backs SET state = $2, applied_at = now() WHERE event_id = $1 AND state = 'pending'`, [
+      eventId,
+      changedRow ? 'applied' : 'no_change',
+    ]);
+  },
+
+  async markEchoed(db: Queryable, eventIds: string[], position: string): Promise<void> {
+    await db.query(
+      `UPDATE write_backs SET state = 'echoed', echoed_at = now(), echo_position = $2::pg_lsn
+       WHERE event_id = ANY($1::uuid[]) AND state IN ('pending', 'applied')`,
+      [eventIds, position],
+    );
+  },
+
+  async inFlightSummary(db: Queryable): Promise<{ count: number; oldestAgeSeconds: number }> {
+    const { rows } = await db.query<{ n: string; age: number | null }>(
+      `SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS age
+       FROM write_backs WHERE state IN ('pending', 'applied')`,
+    );
+    return { count: Number(rows[0]?.n ?? 0), oldestAgeSeconds: rows[0]?.age ?? 0 };
+  },
+};

@@ -1,0 +1,30 @@
+import { runMigrations } from '@warmhouse/shared';
+import { ensureDatabase, type RoleSpec } from '../../../scripts/stack/databases';
+
+export const DEFAULT_DATABASE = 'device_management';
+export const MIGRATIONS_FOLDER = 'device-management';
+
+/** The same server as `serverUrl`, another database and role. */
+export function databaseUrl(serverUrl: string, database: string, role: RoleSpec): string {
+  const url = new URL(serverUrl);
+  url.username = encodeURIComponent(role.user);
+  url.password = encodeURIComponent(role.password);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
+/**
+ * Creates device management's role and database (idempotent; the role may connect to no other database, since
+ * every project database revokes CONNECT from PUBLIC) and applies `migrations/device-management/` as that role.
+ * Returns the service's DATABASE_URL. For `npm start` and the integration tests.
+ */
+export async function prepareDeviceManagementDatabase(
+  superuserUrl: string,
+  role: RoleSpec,
+  { database = DEFAULT_DATABASE }: { database?: string } = {},
+): Promise<string> {
+  await ensureDatabase(superuserUrl, database, role);
+  const url = databaseUrl(superuserUrl, database, role);
+  await runMigrations(MIGRATIONS_FOLDER, url);
+  return url;
+}

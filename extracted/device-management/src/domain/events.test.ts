@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { EVENT_SCHEMA_PATH, eventSchemaText } from '../write-event-schema';
+import type { Device } from './device';
+import {
+  deviceDeleted,
+  deviceRegistered,
+  deviceSettingsChanged,
+  parseDeviceEvent,
+  temperatureFromJson,
+  temperatureJson,
+} from './events';
+
+const device: Device = {
+  id: '5b0d3f7e-1c2a-4e0b-9d3f-2a7c1e9b8f00',
+  seq: '7',
+  type: 'heating',
+  name: 'Living room',
+  houseId: 'house-1',
+  ownerId: null,
+  status: 'active',
+  settings: { on: true, targetTemperature: 21.5 },
+  currentTemperature: 19.25,
+  origin: 'monolith',
+  legacyId: 42n,
+  version: 3,
+  cdcPosition: '0/16B3748',
+  cdcSyncedAt: new Date('2026-01-01T00:00:00Z'),
+  createdAt: new Date('2026-01-01T00:00:00Z'),
+  updatedAt: new Date('2026-01-01T00:00:00Z'),
+  deletedAt: null,
+};
+const ctx = { origin: 'device-management' as const, now: new Date('2026-01-02T03:04:05.678Z'), requestId: 'r-1' };
+
+describe('domain events v1', () => {
+  it('builds each event type and reads it back from its JSON', () => {
+    for (const event of [
+      deviceRegistered(device, ctx),
+      deviceSettingsChanged(device, { on: false, targetTemperature: 21.5 }, ['on'], ctx),
+      deviceDeleted({ ...device, status: 'deleted' }, { ...ctx, origin: 'monolith' }),
+    ]) {
+      expect(parseDeviceEvent(Buffer.from(JSON.stringify(event)))).toEqual(event);
+      expect(event).toMatchObject({ schemaVersion: 1, deviceId: device.id, deviceVersion: 3, legacyId: '42' });
+    }
+  });
+
+  it('carries what a settings change changed, and the settings before and after', () => {
+    const event = deviceSettingsChanged(device, { on: false, targetTemperature: 21.5 }, ['on'], ctx);
+    expect(event).toMatchObject({
+      type: 'device.settings-changed',
+      origin: 'device-management',
+      occurredAt: '2026-01-02T03:04:05.678Z',
+      requestId: 'r-1',
+      data: { changed: ['on'], settings: { on: true, targetTemperature: 21.5 }, previous: { on: false } },
+    });
+  });
+
+  it('writes the doubles JSON cannot carry as strings (legacy routes accept NaN and Infinity)', () => {
+    expect([NaN, Infinity, -Infinity, 21, null].map(temperatureJson)).toEqual([
+      'NaN',
+      'Infinity',
+      '-Infinity',
+      21,
+      null,
+    ]);
+    expect(['NaN', 'Infinity', '-Infinity', 21, null].map(temperatureFromJson)).toEqual([
+      NaN,
+      Infinity,
+      -Infinity,
+      21,
+      null,
+    ]);
+    const event = deviceSettingsChanged(device, device.settings, ['targetTemperature'], ctx);
+    expect(() =>
+      deviceSettingsChanged(
+        { ...device, settings: { on: true, targetTemperature: NaN } },
+        device.settings,
+        ['targetTemperature'],
+        ctx,
+      ),
+    ).not.toThrow();
+    expect(event.type).toBe('device.settings-changed');
+  });
+
+  it('refuses to build an event that does not match the schema', () => {
+    expect(() => deviceSettingsChanged(device, device.settings, [], ctx)).toThrow(
+      expect.objectContaining({ code: 'DEVICE_ERR_EVENT_INVALID' }),
+    );
+  });
+
+  it.each([
+    ['not JSON', '{"type":'],
+    ['another version', JSON.stringify({ ...deviceRegistered(device, ctx), schemaVersion: 2 })],
+    ['an unknown type', JSON.stringify({ ...deviceRegistered(device, ctx), type: 'device.exploded' })],
+  ])('rejects %s as unreadable', (_what, raw) => {
+    expect(() => parseDeviceEvent(Buffer.from(raw))).toThrow(
+      expect.objectContaining({ code: 'DEVICE_ERR_EVENT_UNREADABLE' }),
+    );
+  });
+
+  it('the checked-in JSON schema is the one generated from the zod schema (npm run schema)', () => {
+    // compared as JSON: prettier may reformat the file
+    expect(JSON.parse(readFileSync(EVENT_SCHEMA_PATH, 'utf8'))).toEqual(JSON.parse(eventSchemaText()));
+  });
+});

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { deviceError } from '../errors';
+import { DEVICE_STATUSES, DEVICE_TYPES, SETTING_FIELDS, type Device, type SettingField, type Settings } from './device';
+
+/**
+ * Domain events of device management, published on DEVICE_EVENTS_TOPIC (keyed by device id) through the
+ * transactional outbox. This zod schema is the source of truth; `schemas/device-events.v1.schema.json` is
+ * generated from it (`npm run -w @warmhouse/device-management schema`, checked by a unit test) for the AsyncAPI
+ * document and for consumers in other languages.
+ *
+ * Versioning: `schemaVersion` is bumped only for incompatible changes (a removed or retyped field); adding an
+ * optional field or a new event type keeps version 1, so consumers must ignore unknown fields and types.
+ */
+export const DEVICE_EVENTS_SCHEMA_VERSION = 1;
+
+/** Java doubles the legacy routes accept but JSON cannot carry are written as these strings. */
+const temperature = z
+  .union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])])
+  .nullable()
+  .describe('°C; the legacy routes accept any Java double, so NaN and ±Infinity arrive as strings');
+
+const settingsSchema = z
+  .object({ on: z.boolean().nullable(), targetTemperature: temperature })
+  .describe('null where the device type has no such setting');
+
+const settingField = z.enum(SETTING_FIELDS as [SettingField, ...SettingField[]]);
+
+const envelope = {
+  eventId: z.uuid().describe('unique per event; consumers de-duplicate on it'),
+  schemaVersion: z.literal(DEVICE_EVENTS_SCHEMA_VERSION),
+  occurredAt: z.iso.datetime({ offset: true }).describe('when the change was committed by device management'),
+  origin: z
+    .enum(['device-management', 'monolith'])
+    .describe(
+      'who made the change: device-management (its API or legacy routes) or monolith (seen through CDC). Only device-management changes are written back to the monolith',
+    ),
+  deviceId: z.uuid(),
+  deviceVersion: z.int().positive().describe('the device row version after the change; grows per device'),
+  legacyId: z
+    .string()
+    .regex(/^\d+$/)
+    .nullable()
+    .describe('heating_systems.id in the monolith (a Java long, as a string), null for devices registered here'),
+  requestId: z.string().nullable().describe('X-Request-Id of the HTTP request that caused the change'),
+};
+
+export const deviceSnapshotSchema = z.object({
+  type: z.enum(DEVICE_TYPES),
+  name: z.string(),
+  houseId: z.string().nullable(),
+  ownerId: z.string().nullable(),
+  status: z.enum(DEVICE_STATUSES),
+  settings: settingsSchema,
+});
+
+export const deviceRegisteredSchema = z.object({
+  ...envelope,
+  type: z.literal('device.registered'),
+  data: z.object({ device: deviceSnapshotSchema }),
+});
+
+export const deviceSettingsChangedSchema = z.object({
+  ...envelope,
+  type: z.literal('device.settings-changed'),
+  data: z.object({
+    changed: z.array(settingField).min(1).describe('the settings this change set; only these are written back'),
+    settings: settingsSchema.describe('all settings after the change'),
+    previous: settingsSchema.describe('all settings before the change'),
+  }),
+});
+
+export const deviceDeletedSchema = z.object({
+  ...envelope,
+  type: z.literal('device.deleted'),
+  data: z.object({ device: deviceSnapshotSchema.describe('the device as it was when deleted') }),
+});
+
+export const deviceEventSchema = z
+  .discriminatedUnion('type', [deviceRegisteredSchema, deviceSettingsChangedSchema, deviceDeletedSchema])
+  .meta({ title: 'Device management domain event', $id: 'urn:warmhouse:device-events:v1' });
+
+export type DeviceEvent = z.output<typeof deviceEventSchema>;
+export type DeviceEventType = DeviceEvent['type'];
+export const DEVICE_EVENT_TYPES: readonly DeviceEventType[] = [
+  'device.registered',
+  'device.settings-changed',
+  'device.deleted',
+];
+
+/** The JSON schema of the events (draft 2020-12), generated from the zod schema. */
+export function deviceEventsJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(deviceEventSchema, { target: 'draft-2020-12' }) as Record<string, unknown>;
+}
+
+export function temperatureJson(value: number | null): number | 'NaN' | 'Infinity' | '-Infinity' | null {
+  if (value === null || Number.isFinite(value)) return value;
+  if (Number.isNaN(value)) return 'NaN';
+  return value > 0 ? 'Infinity' : '-Infinity';
+}
+
+export function temperatureFromJson(value: number | string | null): number | null {
+  if (value === null || typeof value === 'number') return value;
+  return value === 'NaN' ? NaN : value === 'Infinity' ? Infinity : -Infinity;
+}
+
+const settingsJson = (s: Settings) => ({ on: s.on, targetTemperature: temperatureJson(s.targetTemperature) });
+
+const snapshot = (d: Device) => ({
+  type: d.type,
+  name: d.name,
+  houseId: d.houseId,
+  ownerId: d.ownerId,
+  status: d.status,
+  settings: settingsJson(d.settings),
+});
+
+export interface EventContext {
+  origin: 'device-management' | 'monolith';
+  requestId?: string | null;
+  now?: Date;
+  eventId?: string;
+}
+
+function envelopeOf(device: Device, ctx: EventContext) {
+  return {
+    eventId: ctx.eventId ?? randomUUID(),
+    schemaVersion: DEVICE_EVENTS_SCHEMA_VERSION,
+    occurredAt: (ctx.now ?? new Date()).toISOString(),
+    origin: ctx.origin,
+    deviceId: device.id,
+    deviceVersion: device.version,
+    legacyId: device.legacyId === null ? null : device.legacyId.toString(),
+    requestId: ctx.requestId ?? null,
+  } as const;
+}
+
+/** Validates before anything is stored: an event that does not match its schema is a bug and never leaves. */
+function checked(event: unknown): DeviceEvent {
+  const result = deviceEventSchema.safeParse(event);
+  if (!result.success) {
+    throw deviceError('DEVICE_ERR_EVENT_INVALID', `domain event does not match its schema: ${result.error.message}`);
+  }
+  return result.data;
+}
+
+/** `device.registered` for `device` (after it is stored). */
+export function deviceRegistered(device: Device, ctx: EventContext): DeviceEvent {
+  return checked({ ...envelopeOf(device, ctx), type: 'device.registered', data: { device: snapshot(device) } });
+}
+
+/** `device.settings-changed`; `device` is the device after the change. */
+export function deviceSettingsChanged(
+  device: Device,
+  previous: Settings,
+  changed: readonly SettingField[],
+  ctx: EventContext,
+): DeviceEvent {
+  return checked({
+    ...envelopeOf(device, ctx),
+    type: 'device.settings-changed',
+    data: { changed: [...changed], settings: settingsJson(device.settings), previous: settingsJson(previous) },
+  });
+}
+
+/** `device.deleted`; `device` is the device after the (soft) delete. */
+export function deviceDeleted(device: Device, ctx: EventContext): DeviceEvent {
+  return checked({ ...envelopeOf(device, ctx), type: 'device.deleted', data: { device: snapshot(device) } });
+}
+
+/** Reads an event from the topic; throws DEVICE_ERR_EVENT_UNREADABLE (dead-letter it) when it does not match. */
+export function parseDeviceEvent(raw: Buffer | string | null): DeviceEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw === null ? 'null' : raw.toString());
+  } catch (err) {
+    throw deviceError('DEVICE_ERR_EVENT_UNREADABLE', `not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const result = deviceEventSchema.safeParse(json);
+  if (!result.success) {
+    throw deviceError('DEVICE_ERR_EVENT_UNREADABLE', `not a device event v1: ${result.error.message}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,64 @@
+import { CodedError } from '@warmhouse/shared';
+
+/**
+ * Every error code of device management, with the HTTP status the new API answers with and whether retrying
+ * can help. Codes, not classes, are compared across package boundaries.
+ */
+export const DEVICE_ERRORS = {
+  /** A request (path, query, header or body) does not match the OpenAPI document; names the field. */
+  DEVICE_ERR_VALIDATION: { status: 400, retriable: false, title: 'Request validation failed' },
+  /** The request body is not JSON. */
+  DEVICE_ERR_MALFORMED_BODY: { status: 400, retriable: false, title: 'Malformed JSON body' },
+  /** No device with that id (or it is deleted). */
+  DEVICE_ERR_NOT_FOUND: { status: 404, retriable: false, title: 'Device not found' },
+  /** No operation at this path. */
+  DEVICE_ERR_NO_SUCH_PATH: { status: 404, retriable: false, title: 'Not found' },
+  /** The path exists, the method does not. */
+  DEVICE_ERR_METHOD_NOT_ALLOWED: { status: 405, retriable: false, title: 'Method not allowed' },
+  /** The request is valid but the device's type does not support it (a setting or command of a sensor). */
+  DEVICE_ERR_UNSUPPORTED_FOR_TYPE: { status: 409, retriable: false, title: 'Not supported for this device type' },
+  /** The change belongs to the monolith at this stage of the migration (deleting a device that came from it). */
+  DEVICE_ERR_OWNED_BY_MONOLITH: { status: 409, retriable: false, title: 'Owned by the monolith' },
+  /** The request body is larger than the limit. */
+  DEVICE_ERR_BODY_TOO_LARGE: { status: 413, retriable: false, title: 'Request body too large' },
+  /** Content-Type is not application/json. */
+  DEVICE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, title: 'Unsupported media type' },
+  /** The database could not be reached. */
+  DEVICE_ERR_UNAVAILABLE: { status: 503, retriable: true, title: 'Service unavailable' },
+  /** A bug. */
+  DEVICE_ERR_INTERNAL: { status: 500, retriable: false, title: 'Internal error' },
+  /** A domain event does not match its schema (a bug in the producer; never published). */
+  DEVICE_ERR_EVENT_INVALID: { status: 500, retriable: false, title: 'Invalid domain event' },
+  /** A domain event on the events topic cannot be read by the write-back worker (dead-lettered). */
+  DEVICE_ERR_EVENT_UNREADABLE: { status: 422, retriable: false, title: 'Unreadable domain event' },
+} as const satisfies Record<string, { status: number; retriable: boolean; title: string }>;
+
+export type DeviceErrorCode = keyof typeof DEVICE_ERRORS;
+
+/** One failing field of a request: where it is and what is wrong with it. */
+export interface FieldProblem {
+  in: 'path' | 'query' | 'header' | 'body';
+  /** dotted path inside that part, e.g. `settings.targetTemperature`; `''` for the whole body */
+  field: string;
+  message: string;
+}
+
+export function deviceError(
+  code: DeviceErrorCode,
+  detail: string,
+  options: { cause?: unknown; fields?: FieldProblem[] } = {},
+): CodedError {
+  const { status, retriable } = DEVICE_ERRORS[code];
+  return new CodedError(code, detail, {
+    status,
+    retriable,
+    cause: options.cause,
+    details: options.fields ? { fields: options.fields } : undefined,
+  });
+}
+
+/** True when `err` carries one of our codes. */
+export function isDeviceError(err: unknown): err is CodedError & { code: DeviceErrorCode } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code in DEVICE_ERRORS;
+}

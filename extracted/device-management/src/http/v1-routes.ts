@@ -1,0 +1,324 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Context, Document, OpenAPIBackend } from 'openapi-backend';
+import type { Logger } from 'pino';
+import { CodedError } from '@warmhouse/shared';
+import {
+  DEFAULT_SETTINGS,
+  SETTING_FIELDS,
+  commandSettings,
+  type DeviceCommand,
+  type DeviceStatus,
+  type DeviceType,
+} from '../domain/device';
+import type { DevicesService, SettingsPatch } from '../devices-service';
+import { deviceError, isDeviceError, type FieldProblem } from '../errors';
+import { decodeCursor, deviceJson, encodeCursor } from './device-json';
+import { createOpenApiBackend } from './openapi-document';
+import { describeFields, problemOf, sendProblem } from './problem';
+
+export const DRY_RUN_HEADER = 'x-strangler-dry-run';
+const MAX_BODY = '64kb';
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: { additionalProperty?: string; missingProperty?: string; allowedValues?: unknown[] } | unknown[];
+}
+
+const PARTS: Record<string, FieldProblem['in']> = {
+  path: 'path',
+  query: 'query',
+  header: 'header',
+  requestBody: 'body',
+};
+
+/** openapi-backend (ajv) errors → field problems: `/requestBody/settings/targetTemperature` → body, settings.targetTemperature. */
+export function fieldProblems(errors: readonly AjvError[]): FieldProblem[] {
+  const seen = new Set<string>();
+  const out: FieldProblem[] = [];
+  for (const e of errors) {
+    if (e.keyword === 'parse') {
+      out.push({ in: 'body', field: '', message: `not valid JSON: ${e.message ?? ''}` });
+      continue;
+    }
+    const [, part = '', ...rest] = e.instancePath.split('/');
+    const params = Array.isArray(e.params) ? {} : e.params;
+    let where = PARTS[part];
+    const segments = rest.map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties' && params.additionalProperty) {
+      segments.push(params.additionalProperty);
+      message = 'is not a known property';
+    } else if (e.keyword === 'required' && params.missingProperty) {
+      if (part === '' && params.missingProperty === 'requestBody') {
+        where = 'body';
+        message = 'a JSON body is required';
+      } else {
+        where ??= PARTS[params.missingProperty];
+        if (part !== '') segments.push(params.missingProperty);
+        message = 'is required';
+      }
+    } else if (e.keyword === 'enum' && params.allowedValues) {
+      message = `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    }
+    const problem: FieldProblem = { in: where ?? 'body', field: segments.join('.'), message };
+    const key = `${problem.in}|${problem.field}|${problem.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(problem);
+    }
+  }
+  return out;
+}
+
+function unknownQueryParameters(c: Context): FieldProblem[] {
+  const known = new Set(
+    (c.operation?.parameters ?? [])
+      .filter((p): p is { in: string; name: string } => 'in' in p && p.in === 'query')
+      .map((p) => p.name),
+  );
+  return Object.keys(c.request.query ?? {})
+    .filter((name) => !known.has(name))
+    .map((name) => ({ in: 'query' as const, field: name, message: 'is not a known query parameter' }));
+}
+
+const validationError = (fields: FieldProblem[]) =>
+  deviceError('DEVICE_ERR_VALIDATION', describeFields(fields), { fields });
+
+const isJsonMediaType = (header: string | undefined) => {
+  const type = (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return type === 'application/json' || /^application\/[\w.-]+\+json$/.test(type);
+};
+
+const one = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : Array.isArray(v) ? String(v[0]) : undefined;
+
+/**
+ * The new API (`/api/v1/devices…`): requests routed and validated by openapi-backend against openapi.yaml,
+ * errors as problem+json naming the failing fields, `X-Strangler-Dry-Run: 1` honoured on every change.
+ */
+export async function createV1Router({
+  service,
+  document,
+  logger,
+}: {
+  service: DevicesService;
+  document: Document;
+  logger: Logger;
+}): Promise<express.Router> {
+  const api: OpenAPIBackend = await createOpenApiBackend(document);
+  const dryRunOf = (c: Context) => one(c.request.headers[DRY_RUN_HEADER]) === '1';
+  const found = <T>(value: T | undefined, id: string): T => {
+    if (value === undefined) throw deviceError('DEVICE_ERR_NOT_FOUND', `no device ${id}`);
+    return value;
+  };
+  type Handler = (c: Context, req: Request) => Promise<Reply>;
+  /** Unknown query parameters are rejected for every operation, like unknown body properties. */
+  const op =
+    (handler: Handler) =>
+    (c: Context, req: Request): Promise<Reply> => {
+      const unknown = unknownQueryParameters(c);
+      if (unknown.length > 0) throw validationError(unknown);
+      return handler(c, req);
+    };
+  const requestId = (req: Request) => String(req.headers['x-request-id'] ?? '') || null;
+
+  api.register({
+    listDevices: op(async (c) => {
+      const q = c.request.query as Record<string, string | undefined>;
+      let afterSeq: string | undefined;
+      if (q.cursor !== undefined) {
+        afterSeq = decodeCursor(q.cursor);
+        if (afterSeq === undefined) {
+          throw validationError([{ in: 'query', field: 'cursor', message: 'is not a cursor this API gave out' }]);
+        }
+      }
+      const page = await service.list({
+        houseId: q.houseId,
+        type: q.type as DeviceType | undefined,
+        status: q.status as DeviceStatus | undefined,
+        afterSeq,
+        limit: q.limit === undefined ? 20 : Number(q.limit),
+      });
+      return {
+        status: 200,
+        body: {
+          items: page.items.map(deviceJson),
+          nextCursor: page.nextAfterSeq === null ? null : encodeCursor(page.nextAfterSeq),
+        },
+      };
+    }),
+
+    registerDevice: op(async (c, req) => {
+      const body = c.request.requestBody as {
+        type: DeviceType;
+        name: string;
+        houseId: string;
+        ownerId?: string;
+        settings?: SettingsPatch;
+      };
+      const defaults = DEFAULT_SETTINGS[body.type];
+      const given = body.settings ?? {};
+      const unsupported = SETTING_FIELDS.filter((f) => given[f] !== undefined && defaults[f] === null);
+      if (unsupported.length > 0) {
+        throw validationError(
+          unsupported.map((f) => ({ in: 'body', field: `settings.${f}`, message: `is not a setting of ${body.type}` })),
+        );
+      }
+      const device = await service.register(
+        {
+          type: body.type,
+          name: body.name,
+          houseId: body.houseId,
+          ownerId: body.ownerId ?? null,
+          settings: {
+            on: (given.on as boolean | undefined) ?? defaults.on,
+            targetTemperature: (given.targetTemperature as number | undefined) ?? defaults.targetTemperature,
+          },
+        },
+        { dryRun: dryRunOf(c), requestId: requestId(req) },
+      );
+      return { status: 201, body: deviceJson(device), headers: { Location: `/api/v1/devices/${device.id}` } };
+    }),
+
+    getDevice: op(async (c) => {
+      const id = String(c.request.params.deviceId);
+      return { status: 200, body: deviceJson(found(await service.find({ id }), id)) };
+    }),
+
+    deleteDevice: op(async (c, req) => {
+      const id = String(c.request.params.deviceId);
+      found(await service.delete({ id }, { dryRun: dryRunOf(c), requestId: requestId(req) }), id);
+      return { status: 204 };
+    }),
+
+    updateDeviceSettings: op(async (c, req) => {
+      const id = String(c.request.params.deviceId);
+      const patch = c.request.requestBody as SettingsPatch;
+      const device = await service.changeSettings({ id }, patch, { dryRun: dryRunOf(c), requestId: requestId(req) });
+      return { status: 200, body: deviceJson(found(device, id)) };
+    }),
+
+    sendDeviceCommand: op(async (c, req) => {
+      const id = String(c.request.params.deviceId);
+      const body = c.request.requestBody as { type: DeviceCommand['type']; targetTemperature?: number };
+      if (body.type === 'set-target-temperature' && body.targetTemperature === undefined) {
+        throw validationError([
+          { in: 'body', field: 'targetTemperature', message: 'is required by set-target-temperature' },
+        ]);
+      }
+      if (body.type !== 'set-target-temperature' && body.targetTemperature !== undefined) {
+        throw validationError([
+          { in: 'body', field: 'targetTemperature', message: `is not allowed with ${body.type}` },
+        ]);
+      }
+      const command = body as DeviceCommand;
+      const device = await service.changeSettings({ id }, commandSettings(command), {
+        dryRun: dryRunOf(c),
+        requestId: requestId(req),
+      });
+      return { status: 200, body: deviceJson(found(device, id)) };
+    }),
+
+    validationFail: async (c: Context) => {
+      throw validationError([
+        ...fieldProblems((c.validation.errors ?? []) as AjvError[]),
+        ...unknownQueryParameters(c),
+      ]);
+    },
+    notFound: async (c: Context) => {
+      throw deviceError('DEVICE_ERR_NO_SUCH_PATH', `no operation at ${c.request.path}`);
+    },
+    methodNotAllowed: async (c: Context) => {
+      throw deviceError(
+        'DEVICE_ERR_METHOD_NOT_ALLOWED',
+        `${c.request.method.toUpperCase()} is not allowed on ${c.request.path}`,
+      );
+    },
+  });
+
+  const router = express.Router();
+  router.use(express.raw({ type: () => true, limit: MAX_BODY }));
+  router.use(async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      res.locals.route = '/api/v1 (unmatched)';
+      const raw = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body.toString('utf8') : undefined;
+      let body: unknown;
+      if (raw !== undefined) {
+        if (!isJsonMediaType(req.headers['content-type'])) {
+          throw deviceError(
+            'DEVICE_ERR_UNSUPPORTED_MEDIA_TYPE',
+            `content-type must be application/json, got ${req.headers['content-type'] ?? 'none'}`,
+            { fields: [{ in: 'header', field: 'content-type', message: 'must be application/json' }] },
+          );
+        }
+        try {
+          body = JSON.parse(raw);
+        } catch (err) {
+          throw deviceError('DEVICE_ERR_MALFORMED_BODY', `the body is not valid JSON: ${(err as Error).message}`, {
+            cause: err,
+            fields: [{ in: 'body', field: '', message: 'is not valid JSON' }],
+          });
+        }
+      }
+      const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
+      const request = {
+        method: req.method,
+        path,
+        query: req.query as Record<string, string | string[]>,
+        headers: req.headers as Record<string, string | string[]>,
+        body,
+      };
+      res.locals.route = `/api/v1 ${api.router.matchOperation(request)?.operationId ?? '(unmatched)'}`;
+      const reply = (await api.handleRequest(request, req)) as Reply;
+      if (one(req.headers[DRY_RUN_HEADER]) === '1') res.setHeader('X-Strangler-Dry-Run', '1');
+      for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+      if (reply.body === undefined) res.status(reply.status).end();
+      else res.status(reply.status).json(reply.body);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // problem+json for everything that went wrong under /api/v1
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const instance = req.originalUrl.split('?')[0];
+    const rid = String(req.headers['x-request-id'] ?? '') || undefined;
+    if (isDeviceError(err)) {
+      const fields = (err.options.details?.fields as FieldProblem[] | undefined) ?? [];
+      const log = err.status >= 500 ? logger.error.bind(logger) : logger.info.bind(logger);
+      log({ event: 'request_rejected', code: err.code, status: err.status, path: instance, fields }, err.message);
+      return sendProblem(res, problemOf(err.code, err.message, { instance, requestId: rid, errors: fields }));
+    }
+    const status = (err as { status?: number; type?: string }).status;
+    if (status === 413) {
+      return sendProblem(
+        res,
+        problemOf('DEVICE_ERR_BODY_TOO_LARGE', `the body exceeds ${MAX_BODY}`, { instance, requestId: rid }),
+      );
+    }
+    const unavailable = err instanceof CodedError ? err.retriable : isConnectionError(err);
+    logger.error({ event: 'request_failed', path: instance, err }, 'unexpected error');
+    return sendProblem(
+      res,
+      unavailable
+        ? problemOf('DEVICE_ERR_UNAVAILABLE', 'the database is not reachable, try again', { instance, requestId: rid })
+        : problemOf('DEVICE_ERR_INTERNAL', 'unexpected error', { instance, requestId: rid }),
+    );
+  });
+  return router;
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' && (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(code) || code.startsWith('08'))
+  );
+}

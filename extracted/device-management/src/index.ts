@@ -1,0 +1,10 @@
+export { createApp, type AppDeps, type ReadinessCheck } from './app';
+export { loadDeviceManagementConfig, deviceManagementConfigShape, type DeviceManagementConfig } from './config';
+export { prepareDeviceManagementDatabase, databaseUrl, DEFAULT_DATABASE, MIGRATIONS_FOLDER } from './database';
+export { createDevicesService, type DevicesService } from './devices-service';
+export * from './domain/device';
+export * from './domain/events';
+export { DEVICE_ERRORS, deviceError, type DeviceErrorCode } from './errors';
+export { createMetrics, type DeviceMetrics } from './metrics';
+export { startDeviceManagement, type RunningDeviceManagement } from './service';
+export { projectHeatingChange } from './sync/heating-projection';

@@ -1,0 +1,97 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
+
+type Collector = () => Promise<number>;
+
+/**
+ * Prometheus metrics of one device-management process, in their own registry (no global state). Gauges that
+ * come from the database (outbox backlog, write-backs in flight) are read at scrape time through collectors the
+ * workers register.
+ */
+export function createMetrics({ defaultMetrics = false }: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  const collectors = new Map<string, Collector>();
+  const gaugeFrom = (name: string, help: string) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const read = collectors.get(name);
+        if (read) this.set(await read().catch(() => NaN));
+      },
+    });
+  if (defaultMetrics) collectDefaultMetrics({ register: registry });
+
+  const metrics = {
+    registry,
+    httpRequests: new Counter({
+      name: 'device_management_http_requests_total',
+      help: 'HTTP requests answered, by method, route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'device_management_http_request_duration_seconds',
+      help: 'HTTP request duration, by method and route',
+      labelNames: ['method', 'route'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    cdcEvents: new Counter({
+      name: 'device_management_cdc_events_total',
+      help: 'heating_systems change events handled, by op and result (created, updated, deleted, unchanged, stale, echo, ignored)',
+      labelNames: ['op', 'result'] as const,
+      registers: [registry],
+    }),
+    cdcApplyLag: new Histogram({
+      name: 'device_management_cdc_apply_lag_seconds',
+      help: 'From the commit in the monolith (source.ts_ms) to the change being applied here',
+      buckets: LAG_BUCKETS,
+      registers: [registry],
+    }),
+    cdcLastApplyLag: new Gauge({
+      name: 'device_management_cdc_last_apply_lag_seconds',
+      help: 'Apply lag of the last streamed change event',
+      registers: [registry],
+    }),
+    cdcDeadLettered: gaugeFrom(
+      'device_management_cdc_dead_lettered',
+      'Change events this process dead-lettered since it started (malformed or rejected)',
+    ),
+    outboxPublished: new Counter({
+      name: 'device_management_outbox_published_total',
+      help: 'Domain events published from the outbox, by type',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    outboxBacklog: gaugeFrom('device_management_outbox_backlog', 'Outbox rows not yet published'),
+    outboxOldestAge: gaugeFrom(
+      'device_management_outbox_oldest_unpublished_seconds',
+      'Age of the oldest unpublished outbox row (0 when none)',
+    ),
+    writeBacks: new Counter({
+      name: 'device_management_write_backs_total',
+      help: 'Domain events handled by the write-back worker, by result (applied, no_change, duplicate, not_ours, unknown)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    writeBacksInFlight: gaugeFrom(
+      'device_management_write_backs_in_flight',
+      'Local changes of legacy devices whose echo from the monolith has not come back yet',
+    ),
+    writeBacksOldestInFlight: gaugeFrom(
+      'device_management_write_backs_oldest_in_flight_seconds',
+      'Age of the oldest write-back still in flight (0 when none)',
+    ),
+    /** Registers the function a database-backed gauge reads at scrape time. */
+    collect(name: string, read: Collector) {
+      collectors.set(name, read);
+    },
+  };
+  return metrics;
+}
+
+export type DeviceMetrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,172 @@
+import type { AddressInfo } from 'node:net';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { kafkajsLogCreator, type ChangeEventConsumer } from '@warmhouse/cdc';
+import { createPool } from '@warmhouse/shared';
+import { createApp, type ReadinessCheck } from './app';
+import type { DeviceManagementConfig } from './config';
+import { createMetrics, type DeviceMetrics } from './metrics';
+import { createOutboxRelay, type OutboxRelay } from './outbox/relay';
+import { createHeatingSyncConsumer } from './sync/heating-sync';
+import { createWriteBackWorker, type EventConsumer } from './writeback/write-back';
+
+export interface RunningDeviceManagement {
+  /** http://host:port of the HTTP API */
+  url: string;
+  port: number;
+  pool: Pool;
+  metrics: DeviceMetrics;
+  relay?: OutboxRelay;
+  sync?: ChangeEventConsumer;
+  writeBack?: EventConsumer;
+  /** graceful: stop taking requests, finish in-flight ones, stop consuming (committing what was handled), publish the outbox, close pools */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts every part this process is configured for: the HTTP API, the CDC read sync, the outbox relay and the
+ * write-back worker. Used by main.ts and, in-process, by the integration tests.
+ */
+export async function startDeviceManagement(
+  config: DeviceManagementConfig,
+  logger: Logger,
+  { defaultMetrics = true }: { defaultMetrics?: boolean } = {},
+): Promise<RunningDeviceManagement> {
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      await stop().catch((err: unknown) => logger.error({ event: 'stop_failed', err }, 'error while stopping'));
+    }
+  };
+  try {
+    const metrics = createMetrics({ defaultMetrics });
+    const pool = createPool(config.DATABASE_URL, logger);
+    stops.push(() => pool.end());
+    await pool.query('SELECT 1');
+
+    const kafka = new Kafka({
+      clientId: config.KAFKA_CLIENT_ID,
+      brokers: config.KAFKA_BROKERS,
+      logLevel: logLevel.WARN,
+      logCreator: kafkajsLogCreator(logger),
+    });
+    await ensureTopics(kafka, [config.DEVICE_EVENTS_TOPIC]);
+    const readiness: ReadinessCheck[] = [];
+
+    let relay: OutboxRelay | undefined;
+    if (config.OUTBOX_RELAY_ENABLED) {
+      const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      stops.push(() => producer.disconnect());
+      relay = createOutboxRelay({
+        pool,
+        producer,
+        topic: config.DEVICE_EVENTS_TOPIC,
+        logger,
+        metrics,
+        pollMs: config.OUTBOX_POLL_MS,
+      });
+      await relay.start();
+      stops.push(() => relay!.stop());
+      readiness.push({ name: 'outbox-relay', check: async () => relay!.running() || 'stopped' });
+    }
+
+    let writeBack: EventConsumer | undefined;
+    if (config.WRITE_BACK_ENABLED) {
+      const monolithPool = createPool(config.MONOLITH_DATABASE_URL as string, logger, { max: 4 });
+      stops.push(() => monolithPool.end());
+      writeBack = createWriteBackWorker({
+        pool,
+        monolithPool,
+        brokers: config.KAFKA_BROKERS,
+        clientId: `${config.KAFKA_CLIENT_ID}-write-back`,
+        groupId: config.WRITE_BACK_GROUP_ID,
+        topic: config.DEVICE_EVENTS_TOPIC,
+        logger,
+        metrics,
+      });
+      await writeBack.start();
+      stops.push(() => writeBack!.stop());
+      readiness.push({ name: 'write-back', check: async () => writeBack!.running() || 'stopped' });
+    }
+
+    let sync: ChangeEventConsumer | undefined;
+    if (config.CDC_SYNC_ENABLED) {
+      let syncRunning = false;
+      sync = createHeatingSyncConsumer({
+        pool,
+        brokers: config.KAFKA_BROKERS,
+        clientId: `${config.KAFKA_CLIENT_ID}-heating-sync`,
+        groupId: config.CDC_GROUP_ID,
+        topic: config.CDC_HEATING_TOPIC,
+        deadLetterTopic: config.CDC_DEAD_LETTER_TOPIC,
+        logger,
+        metrics,
+      });
+      await sync.start();
+      syncRunning = true;
+      stops.push(async () => {
+        syncRunning = false;
+        await sync!.stop();
+      });
+      readiness.push({ name: 'cdc-sync', check: async () => syncRunning || 'stopped' });
+    }
+
+    const app = await createApp({ pool, logger, metrics, readiness });
+    const server = app.listen(config.PORT, config.HOST);
+    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          server.closeIdleConnections();
+        }),
+    );
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${config.HOST}:${port}`;
+    logger.info(
+      {
+        event: 'listening',
+        port,
+        parts: { cdcSync: !!sync, outboxRelay: !!relay, writeBack: !!writeBack },
+      },
+      `device management on ${url}`,
+    );
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      pool,
+      metrics,
+      relay,
+      sync,
+      writeBack,
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Creates missing topics with the broker's defaults (an existing topic is left alone). */
+async function ensureTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

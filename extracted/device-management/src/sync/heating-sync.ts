@@ -1,0 +1,149 @@
+import {
+  createChangeEventConsumer,
+  formatLsn,
+  monolithTables,
+  parseLsn,
+  type ChangeEventConsumer,
+  type ChangeEventOf,
+  type HandlerContext,
+} from '@warmhouse/cdc';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { withTransaction } from '../data/db';
+import { devicesRepository } from '../data/devices-repository';
+import { outboxRepository, writeBackRepository } from '../data/outbox-repository';
+import { deviceDeleted, deviceRegistered, deviceSettingsChanged } from '../domain/events';
+import type { DeviceMetrics } from '../metrics';
+import { projectHeatingChange, type HeatingImage } from './heating-projection';
+
+/** The one table this consumer reads. */
+export const heatingTables = { 'public.heating_systems': monolithTables['public.heating_systems'] } as const;
+export type HeatingChangeEvent = ChangeEventOf<typeof heatingTables>;
+
+const fromMonolith = { origin: 'monolith' as const };
+
+/**
+ * Applies one `heating_systems` change event to the devices table, idempotently (by position), in one
+ * transaction with the domain event it causes. Resolves only once committed: the consumer commits the Kafka
+ * offset after that.
+ */
+export function createHeatingSyncHandler({ pool, metrics }: { pool: Pool; metrics: DeviceMetrics }) {
+  return async (event: HeatingChangeEvent, ctx: Pick<HandlerContext, 'logger'>): Promise<void> => {
+    const op = event.op;
+    if (op === 't') {
+      await applyTruncate(event);
+    } else {
+      const legacyId = BigInt(event.key?.id ?? event.before?.id ?? event.after?.id ?? NaN);
+      const result = await withTransaction(pool, async (tx) => {
+        const device = await devicesRepository.findByLegacyId(tx, legacyId, { forUpdate: true });
+        const inFlight = device ? await writeBackRepository.inFlight(tx, legacyId) : [];
+        const decision = projectHeatingChange(
+          { op, after: event.after as HeatingImage | null, lsn: event.lsn, txId: event.txId },
+          device && {
+            settings: device.settings,
+            currentTemperature: device.currentTemperature,
+            position: device.cdcPosition === null ? null : parseLsn(device.cdcPosition),
+            deleted: device.status === 'deleted',
+          },
+          inFlight,
+        );
+        const position = formatLsn(decision.position);
+        switch (decision.kind) {
+          case 'stale':
+            return 'stale';
+          case 'ignore':
+            ctx.logger.debug({ event: 'cdc_event_ignored', legacyId: String(legacyId), reason: decision.reason });
+            return 'ignored';
+          case 'create': {
+            const created = await devicesRepository.insertLegacy(
+              tx,
+              legacyId,
+              decision.settings,
+              decision.currentTemperature,
+              position,
+            );
+            await outboxRepository.add(tx, deviceRegistered(created, fromMonolith));
+            return 'created';
+          }
+          case 'delete': {
+            const deleted = await devicesRepository.applyLegacyDelete(tx, (device as { id: string }).id, position);
+            await outboxRepository.add(tx, deviceDeleted(deleted, fromMonolith));
+            return 'deleted';
+          }
+          case 'update': {
+            const current = device as NonNullable<typeof device>;
+            const bump = decision.restore || decision.changed.length > 0;
+            const updated = await devicesRepository.applyLegacyChange(tx, current.id, {
+              settings: decision.settings,
+              currentTemperature: decision.currentTemperature,
+              position,
+              restore: decision.restore,
+              bumpVersion: bump,
+            });
+            if (decision.echoes.length > 0) await writeBackRepository.markEchoed(tx, decision.echoes, position);
+            if (decision.restore) await outboxRepository.add(tx, deviceRegistered(updated, fromMonolith));
+            else if (decision.changed.length > 0) {
+              await outboxRepository.add(
+                tx,
+                deviceSettingsChanged(updated, current.settings, decision.changed, fromMonolith),
+              );
+            }
+            if (decision.heldBack.length > 0) {
+              ctx.logger.info(
+                { event: 'cdc_settings_held_back', legacyId: String(legacyId), fields: decision.heldBack },
+                'monolith value not applied: a local change of the same setting is on its way to the monolith',
+              );
+            }
+            if (decision.echoes.length > 0) return 'echo';
+            return bump ? 'updated' : 'unchanged';
+          }
+        }
+      });
+      metrics.cdcEvents.inc({ op, result });
+    }
+    if (!event.snapshot) {
+      const lag = Math.max(0, (Date.now() - event.sourceTsMs) / 1000);
+      metrics.cdcApplyLag.observe(lag);
+      metrics.cdcLastApplyLag.set(lag);
+    }
+  };
+
+  /** TRUNCATE heating_systems: every legacy device synced before it is deleted. */
+  async function applyTruncate(event: HeatingChangeEvent): Promise<void> {
+    const position = formatLsn(event.lsn);
+    const n = await withTransaction(pool, async (tx) => {
+      const ids = await devicesRepository.legacyIdsBelow(tx, position);
+      for (const id of ids) {
+        const deleted = await devicesRepository.applyLegacyDelete(tx, id, position);
+        await outboxRepository.add(tx, deviceDeleted(deleted, fromMonolith));
+      }
+      return ids.length;
+    });
+    metrics.cdcEvents.inc({ op: 't', result: n > 0 ? 'deleted' : 'unchanged' });
+  }
+}
+
+/** The kafkajs consumer (through @warmhouse/cdc) that keeps the devices table in sync with heating_systems. */
+export function createHeatingSyncConsumer(opts: {
+  pool: Pool;
+  brokers: string[];
+  clientId: string;
+  groupId: string;
+  topic: string;
+  deadLetterTopic?: string;
+  logger: Logger;
+  metrics: DeviceMetrics;
+}): ChangeEventConsumer {
+  const consumer = createChangeEventConsumer({
+    kafka: { brokers: opts.brokers, clientId: opts.clientId },
+    groupId: opts.groupId,
+    topics: [opts.topic],
+    tables: heatingTables,
+    logger: opts.logger.child({ module: 'heating-sync' }),
+    handle: createHeatingSyncHandler({ pool: opts.pool, metrics: opts.metrics }),
+    deadLetterTopic: opts.deadLetterTopic,
+    fromBeginning: true,
+  });
+  opts.metrics.collect('device_management_cdc_dead_lettered', async () => consumer.stats().deadLettered);
+  return consumer;
+}

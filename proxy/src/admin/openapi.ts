@@ -1,0 +1,201 @@
+import { z } from 'zod';
+import { RouteSchema, UpstreamSchema } from '../table/schema';
+
+const json = (schema: object) => ({ 'application/json': { schema } });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const errors = {
+  400: { description: 'Invalid input; `error.details.issues` names each bad field', content: json(ref('Error')) },
+  401: { description: 'Missing or wrong bearer token', content: json(ref('Error')) },
+};
+const routeId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const actor = {
+  name: 'X-Strangler-Actor',
+  in: 'header',
+  required: false,
+  schema: { type: 'string' },
+  description: 'Who makes the change (audit log); default `admin-api`',
+};
+const reasonHeader = {
+  name: 'X-Strangler-Reason',
+  in: 'header',
+  required: true,
+  schema: { type: 'string' },
+  description: 'Why (audit log)',
+};
+
+function schemaOf(s: z.ZodType): object {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+}
+
+/** OpenAPI 3.1 description of the admin API (served at `/openapi.json`, rendered at `/docs`). */
+export function openApiDocument(): object {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Strangler proxy admin API',
+      version: '1.0.0',
+      description:
+        'Routes, upstreams, runtime toggles and the audit log of the Warm House strangler proxy. Every path except /health, /ready, /openapi.json and /docs needs `Authorization: Bearer <PROXY_ADMIN_TOKEN>`.',
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Route: schemaOf(RouteSchema),
+        Upstream: schemaOf(UpstreamSchema),
+        Error: {
+          type: 'object',
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message', 'status'],
+              properties: {
+                code: { type: 'string', example: 'PROXY_ERR_INVALID_TABLE' },
+                message: { type: 'string' },
+                status: { type: 'integer' },
+                route: { type: 'string' },
+                upstream: { type: 'string' },
+                details: { type: 'object' },
+              },
+            },
+          },
+        },
+        AuditEntry: {
+          type: 'object',
+          properties: {
+            at: { type: 'string', format: 'date-time' },
+            version: { type: 'integer' },
+            actor: { type: 'string' },
+            source: { type: 'string', enum: ['admin-api', 'file', 'startup'] },
+            action: { type: 'string' },
+            routeId: { type: 'string' },
+            from: { type: ['string', 'null'] },
+            to: { type: ['string', 'null'] },
+            reason: { type: 'string' },
+          },
+        },
+        Change: {
+          type: 'object',
+          properties: {
+            version: { type: 'integer' },
+            route: ref('Route'),
+            changes: { type: 'array', items: ref('AuditEntry') },
+          },
+        },
+      },
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      '/health': {
+        get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Process is alive' } } },
+      },
+      '/ready': {
+        get: {
+          summary: 'Readiness (table loaded, proxy accepting)',
+          security: [],
+          responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: { 200: { description: 'text/plain exposition format' }, 401: errors[401] },
+        },
+      },
+      '/api/table': {
+        get: {
+          summary: 'Whole table: version, default target, upstreams, routes, last rejected change',
+          responses: { 200: { description: 'OK' }, 401: errors[401] },
+        },
+      },
+      '/api/table/reload': {
+        post: {
+          summary: 'Re-read the routes file now',
+          parameters: [actor],
+          responses: { 200: { description: 'Applied or unchanged' }, 400: errors[400], 401: errors[401] },
+        },
+      },
+      '/api/routes': {
+        get: {
+          summary: 'List routes (table order) with the table version',
+          responses: { 200: { description: 'OK' }, 401: errors[401] },
+        },
+      },
+      '/api/routes/{id}': {
+        get: {
+          summary: 'One route',
+          parameters: [routeId],
+          responses: {
+            200: { description: 'OK', content: json(ref('Route')) },
+            401: errors[401],
+            404: { description: 'No such route' },
+          },
+        },
+        put: {
+          summary: 'Create or replace a route (validated with the whole table; the table is unchanged on error)',
+          parameters: [routeId, reasonHeader, actor],
+          requestBody: { required: true, content: json(ref('Route')) },
+          responses: {
+            200: { description: 'Replaced', content: json(ref('Change')) },
+            201: { description: 'Created', content: json(ref('Change')) },
+            ...errors,
+          },
+        },
+        delete: {
+          summary: 'Delete a route (its requests go to the default target)',
+          parameters: [routeId, reasonHeader, actor],
+          responses: {
+            200: { description: 'Deleted', content: json(ref('Change')) },
+            ...errors,
+            404: { description: 'No such route' },
+          },
+        },
+      },
+      '/api/routes/{id}/target': {
+        put: {
+          summary:
+            'Toggle: point a route at another upstream (new requests at once; requests in flight finish where they started)',
+          parameters: [routeId, actor],
+          requestBody: {
+            required: true,
+            content: json({
+              type: 'object',
+              required: ['target', 'reason'],
+              properties: { target: { type: 'string', example: 'device-management' }, reason: { type: 'string' } },
+            }),
+          },
+          responses: {
+            200: { description: 'Applied (or unchanged)', content: json(ref('Change')) },
+            ...errors,
+            404: { description: 'No such route' },
+          },
+        },
+      },
+      '/api/upstreams': {
+        get: {
+          summary: 'Upstreams with resolved origins and timeouts',
+          responses: { 200: { description: 'OK' }, 401: errors[401] },
+        },
+      },
+      '/api/audit': {
+        get: {
+          summary: 'Audit log, oldest first',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } },
+            { name: 'route', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: {
+            200: {
+              description: 'OK',
+              content: json({ type: 'object', properties: { entries: { type: 'array', items: ref('AuditEntry') } } }),
+            },
+            401: errors[401],
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLogger } from '@warmhouse/shared';
+import { stringify } from 'yaml';
+import { runCli } from './cli';
+import { loadProxyConfig } from './config';
+import { startStrangler, type RunningStrangler } from './server';
+
+const TOKEN = 'cli-test-token-0123456789';
+
+describe('strangler CLI', () => {
+  let dir: string;
+  let s: RunningStrangler;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'strangler-cli-'));
+    const routesFile = path.join(dir, 'routes.yaml');
+    writeFileSync(
+      routesFile,
+      stringify({
+        upstreams: [
+          { name: 'monolith', url: 'http://127.0.0.1:9' },
+          { name: 'device-management', url: 'http://127.0.0.1:10' },
+        ],
+        routes: [
+          {
+            id: 'heating-turn-on',
+            methods: ['POST'],
+            path: '/api/heating/:id/turn-on',
+            target: 'monolith',
+            notes: '204, empty body',
+          },
+          { id: 'heating-get', methods: ['GET'], path: '/api/heating/:id', target: 'monolith' },
+        ],
+      }),
+    );
+    const env = {
+      PROXY_HOST: '127.0.0.1',
+      PROXY_PORT: '0',
+      PROXY_ADMIN_PORT: '0',
+      PROXY_ADMIN_TOKEN: TOKEN,
+      PROXY_ROUTES_FILE: routesFile,
+      PROXY_STATE_DIR: path.join(dir, 'state'),
+      PROXY_WATCH_ROUTES_FILE: 'false',
+      LOG_LEVEL: 'silent',
+    };
+    s = await startStrangler(loadProxyConfig(env), createLogger('cli-test', 'silent'), env);
+  });
+  afterAll(async () => {
+    await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = async (
+    args: string[],
+    env: NodeJS.ProcessEnv = { STRANGLER_ADMIN_URL: s.adminUrl, STRANGLER_ADMIN_TOKEN: TOKEN },
+  ) => {
+    let out = '';
+    let err = '';
+    const code = await runCli(args, { out: (x) => (out += x), err: (x) => (err += x), env });
+    return { code, out, err };
+  };
+
+  it('lists routes as a readable table', async () => {
+    const r = await run(['routes', 'list']);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toBe('table version 1, default target monolith');
+    expect(lines[1]).toMatch(/^ID\s+METHODS\s+PATH\s+TARGET\s+MODE\s+NOTES$/);
+    expect(lines[3]).toMatch(
+      /^heating-turn-on\s+POST\s+\/api\/heating\/:id\/turn-on\s+monolith\s+forward\s+204, empty body$/,
+    );
+  });
+
+  it('flips a route and shows it in the audit log', async () => {
+    const set = await run([
+      'route',
+      'set',
+      'heating-turn-on',
+      '--target',
+      'device-management',
+      '--reason',
+      'extracted',
+    ]);
+    expect(set).toMatchObject({ code: 0, out: 'heating-turn-on: monolith → device-management (table version 2)\n' });
+    const again = await run([
+      'route',
+      'set',
+      'heating-turn-on',
+      '--target',
+      'device-management',
+      '--reason',
+      'extracted',
+    ]);
+    expect(again.out).toContain('already on device-management');
+    const audit = await run(['audit', '--route', 'heating-turn-on']);
+    expect(audit.code).toBe(0);
+    expect(audit.out).toMatch(/route\.retargeted\s+heating-turn-on\s+monolith → device-management\s+extracted/);
+    expect(audit.out).toMatch(/\(cli\)/);
+    const json = await run(['--json', 'route', 'get', 'heating-turn-on']);
+    expect(JSON.parse(json.out)).toMatchObject({ route: { target: 'device-management' } });
+    const ups = await run(['upstreams', 'list']);
+    expect(ups.out).toMatch(/device-management\s+http:\/\/127\.0\.0\.1:10\s+2000\/30000\/60000\s+heating-turn-on/);
+  });
+
+  it('exits 4 on a rejected change, naming the problem', async () => {
+    const r = await run(['route', 'set', 'heating-get', '--target', 'ghost', '--reason', 'x']);
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/target: unknown upstream "ghost"/);
+    const missing = await run(['route', 'set', 'nope', '--target', 'monolith', '--reason', 'x']);
+    expect(missing.code).toBe(4);
+    expect(missing.err).toContain('no route "nope"');
+  });
+
+  it('exits 3 without a valid token, 5 when the admin API is unreachable, 2 on usage errors', async () => {
+    expect(
+      (
+        await run(['routes', 'list'], {
+          STRANGLER_ADMIN_URL: s.adminUrl,
+          STRANGLER_ADMIN_TOKEN: 'wrong-token-0123456789',
+        })
+      ).code,
+    ).toBe(3);
+    const down = await run(['routes', 'list'], {
+      STRANGLER_ADMIN_URL: 'http://127.0.0.1:9',
+      STRANGLER_ADMIN_TOKEN: TOKEN,
+    });
+    expect(down.code).toBe(5);
+    expect(down.err).toContain('cannot reach the admin API');
+    expect((await run(['route', 'set', 'heating-get', '--reason', 'no target'])).code).toBe(2);
+    expect((await run(['frobnicate'])).code).toBe(2);
+    expect((await run(['--help'])).code).toBe(0);
+  });
+});

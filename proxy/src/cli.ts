@@ -1,0 +1,188 @@
+import os from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import type { AuditEntry } from './table/audit';
+import type { RouteSpec, UpstreamSpec } from './table/schema';
+import { AdminCallError, AdminClient, EXIT } from './cli/client';
+import { renderTable } from './cli/table';
+
+/** Where the CLI writes; injectable for tests. */
+export interface CliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIo: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env };
+
+interface GlobalOptions {
+  url: string;
+  token?: string;
+  json?: boolean;
+}
+
+/**
+ * `strangler` — talks to the proxy's admin API. Exit codes: 0 ok, 2 usage, 3 unauthorized,
+ * 4 rejected (invalid input, unknown route), 5 admin API unreachable or failing, 1 anything else.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  const program = new Command('strangler')
+    .description('Strangler proxy admin CLI: list routes, flip a route to another upstream, read the audit log.')
+    .addOption(
+      new Option('--url <url>', 'admin API base URL')
+        .env('STRANGLER_ADMIN_URL')
+        .default(io.env.STRANGLER_ADMIN_URL ?? 'http://127.0.0.1:8001'),
+    )
+    .addOption(new Option('--token <token>', 'admin bearer token (or STRANGLER_ADMIN_TOKEN / PROXY_ADMIN_TOKEN)'))
+    .option('--json', 'print raw JSON instead of tables')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError();
+
+  const client = (): { api: AdminClient; json: boolean } => {
+    const o = program.opts<GlobalOptions>();
+    const token = o.token ?? io.env.STRANGLER_ADMIN_TOKEN ?? io.env.PROXY_ADMIN_TOKEN;
+    return {
+      api: new AdminClient(o.url, token, `${os.userInfo().username}@${os.hostname()} (cli)`),
+      json: o.json === true,
+    };
+  };
+  const print = (json: boolean, data: unknown, text: () => string): void =>
+    io.out(json ? JSON.stringify(data, null, 2) + '\n' : text());
+
+  const routes = program.command('routes').description('route table');
+  routes
+    .command('list')
+    .description('list routes in table order')
+    .action(async () => {
+      const { api, json } = client();
+      const data = await api.call<{ version: number; defaultTarget: string; routes: RouteSpec[] }>(
+        'GET',
+        '/api/routes',
+      );
+      print(
+        json,
+        data,
+        () =>
+          `table version ${data.version}, default target ${data.defaultTarget}\n` +
+          renderTable(
+            ['ID', 'METHODS', 'PATH', 'TARGET', 'MODE', 'NOTES'],
+            data.routes.map((r) => [r.id, r.methods.join(','), r.path, r.target, r.mode, r.notes]),
+          ),
+      );
+    });
+
+  const route = program.command('route').description('one route');
+  route
+    .command('get <id>')
+    .description('show one route')
+    .action(async (id: string) => {
+      const { api, json } = client();
+      const data = await api.call<{ version: number; route: RouteSpec }>(
+        'GET',
+        `/api/routes/${encodeURIComponent(id)}`,
+      );
+      print(json, data, () =>
+        renderTable(
+          ['FIELD', 'VALUE'],
+          Object.entries(data.route).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+          100,
+        ),
+      );
+    });
+  route
+    .command('set <id>')
+    .description('point a route at another upstream (takes effect for new requests at once)')
+    .requiredOption('--target <upstream>', 'upstream name, e.g. monolith or device-management')
+    .requiredOption('--reason <text>', 'why (kept in the audit log)')
+    .action(async (id: string, o: { target: string; reason: string }) => {
+      const { api, json } = client();
+      const before = await api.call<{ route: RouteSpec }>('GET', `/api/routes/${encodeURIComponent(id)}`);
+      const data = await api.call<{ version: number; route: RouteSpec; changes: AuditEntry[] }>(
+        'PUT',
+        `/api/routes/${encodeURIComponent(id)}/target`,
+        {
+          target: o.target,
+          reason: o.reason,
+        },
+      );
+      print(json, data, () =>
+        data.changes.length === 0
+          ? `${id}: already on ${data.route.target} (table version ${data.version}, nothing changed)\n`
+          : `${id}: ${before.route.target} → ${data.route.target} (table version ${data.version})\n`,
+      );
+    });
+
+  program
+    .command('upstreams')
+    .description('list upstreams')
+    .command('list', { isDefault: true })
+    .description('list upstreams with their routes')
+    .action(async () => {
+      const { api, json } = client();
+      const data = await api.call<{
+        upstreams: Array<{ name: string; origin: string; timeouts: UpstreamSpec['timeouts']; routes: string[] }>;
+      }>('GET', '/api/upstreams');
+      print(json, data, () =>
+        renderTable(
+          ['NAME', 'ORIGIN', 'TIMEOUTS (connect/headers/body ms)', 'ROUTES'],
+          data.upstreams.map((u) => [
+            u.name,
+            u.origin,
+            `${u.timeouts.connectMs}/${u.timeouts.headersMs}/${u.timeouts.bodyMs}`,
+            u.routes.join(',') || '-',
+          ]),
+        ),
+      );
+    });
+
+  program
+    .command('audit')
+    .description('show the audit log (oldest first)')
+    .option('--limit <n>', 'newest N entries', '50')
+    .option('--route <id>', 'only entries of one route')
+    .action(async (o: { limit: string; route?: string }) => {
+      const { api, json } = client();
+      const q = new URLSearchParams({ limit: o.limit, ...(o.route ? { route: o.route } : {}) });
+      const data = await api.call<{ entries: AuditEntry[] }>('GET', `/api/audit?${q}`);
+      print(json, data, () =>
+        renderTable(
+          ['WHEN', 'VERSION', 'ACTOR', 'ACTION', 'ROUTE', 'FROM → TO', 'REASON'],
+          data.entries.map((e) => [
+            e.at,
+            String(e.version),
+            e.actor,
+            e.action,
+            e.routeId ?? '-',
+            `${e.from ?? '-'} → ${e.to ?? '-'}`,
+            e.reason,
+          ]),
+        ),
+      );
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+        return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (err instanceof AdminCallError) {
+      io.err(`strangler: ${err.message}\n`);
+      return err.exitCode;
+    }
+    io.err(`strangler: ${(err as Error).message}\n`);
+    return EXIT.unexpected;
+  }
+}
+
+/** Process entry (used by bin/strangler.cjs). */
+export function main(): void {
+  void runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+if (require.main === module) main();

@@ -1,0 +1,62 @@
+/** Failure talking to the admin API, with the CLI exit code it maps to. */
+export class AdminCallError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** CLI exit codes. */
+export const EXIT = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  unauthorized: 3,
+  rejected: 4,
+  unavailable: 5,
+} as const;
+
+/** Minimal JSON client of the admin API. */
+export class AdminClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string | undefined,
+    private readonly actor: string,
+  ) {}
+
+  async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.baseUrl), {
+        method,
+        headers: {
+          accept: 'application/json',
+          'x-strangler-actor': this.actor,
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new AdminCallError(`cannot reach the admin API at ${this.baseUrl} (${cause})`, EXIT.unavailable);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (res.ok) return json as T;
+    const message = (json as { error?: { message?: string } } | undefined)?.error?.message ?? `HTTP ${res.status}`;
+    if (res.status === 401)
+      throw new AdminCallError(`unauthorized: ${message} (set STRANGLER_ADMIN_TOKEN or --token)`, EXIT.unauthorized);
+    if (res.status >= 500) throw new AdminCallError(`admin API failed: ${message}`, EXIT.unavailable);
+    throw new AdminCallError(message, EXIT.rejected);
+  }
+}

@@ -1,0 +1,114 @@
+import { CodedError } from '@warmhouse/shared';
+
+/**
+ * Every error the proxy can report, with its HTTP status and whether trying again can help.
+ * Codes (not classes) are the contract: clients, logs and metrics compare `code`.
+ */
+export const PROXY_ERRORS = {
+  /** The request line, a header or the body framing could not be parsed (llhttp rejected it). */
+  PROXY_ERR_MALFORMED_REQUEST: { status: 400, retriable: false, message: 'malformed HTTP request' },
+  /** Content-Length and Transfer-Encoding disagree, or one of them is invalid (request smuggling guard). */
+  PROXY_ERR_BAD_FRAMING: { status: 400, retriable: false, message: 'conflicting or invalid message framing' },
+  /** The request target is ambiguous (dot segments, encoded slash, empty segment...) and is refused. */
+  PROXY_ERR_AMBIGUOUS_PATH: { status: 400, retriable: false, message: 'ambiguous request path' },
+  /** The request target is not origin-form or absolute-form (e.g. `OPTIONS *`). */
+  PROXY_ERR_UNSUPPORTED_TARGET: { status: 400, retriable: false, message: 'unsupported request target' },
+  /** The request head (request line plus headers) exceeds the configured size. */
+  PROXY_ERR_HEADERS_TOO_LARGE: { status: 431, retriable: false, message: 'request header fields too large' },
+  /** The request body exceeds the configured limit. */
+  PROXY_ERR_BODY_TOO_LARGE: { status: 413, retriable: false, message: 'request body too large' },
+  /** The client stopped sending its body or went away; logged, usually never answered. */
+  PROXY_ERR_CLIENT_ABORTED: { status: 400, retriable: false, message: 'client aborted the request' },
+  /** The client took too long to send its request head or body. */
+  PROXY_ERR_CLIENT_TIMEOUT: { status: 408, retriable: true, message: 'request timeout' },
+  /** Method not handled by a reverse proxy (CONNECT). */
+  PROXY_ERR_METHOD_NOT_ALLOWED: { status: 405, retriable: false, message: 'method not allowed through this proxy' },
+  /** The route is switched to mode `unavailable` (e.g. during a data cut-over). */
+  PROXY_ERR_ROUTE_UNAVAILABLE: { status: 503, retriable: true, message: 'route temporarily unavailable' },
+  /** The upstream refused or dropped the connection before answering. */
+  PROXY_ERR_UPSTREAM_UNREACHABLE: { status: 502, retriable: true, message: 'upstream unreachable' },
+  /** The upstream answered with something that is not valid HTTP (or headers too large). */
+  PROXY_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, retriable: true, message: 'invalid response from upstream' },
+  /** Connecting to the upstream, or waiting for its response headers, timed out. */
+  PROXY_ERR_UPSTREAM_TIMEOUT: { status: 504, retriable: true, message: 'upstream timed out' },
+  /** A route table (file, persisted state or admin input) failed validation. */
+  PROXY_ERR_INVALID_TABLE: { status: 400, retriable: false, message: 'invalid route table' },
+  /** The route table file could not be read or parsed. */
+  PROXY_ERR_TABLE_UNREADABLE: { status: 500, retriable: false, message: 'route table file unreadable' },
+  /** Persisting the table or appending to the audit log failed; the change was not applied. */
+  PROXY_ERR_STATE_WRITE_FAILED: { status: 500, retriable: true, message: 'could not persist route table state' },
+  /** Admin API: no route with that id. */
+  PROXY_ERR_ROUTE_NOT_FOUND: { status: 404, retriable: false, message: 'route not found' },
+  /** Admin API: the request body is not valid. */
+  PROXY_ERR_INVALID_ADMIN_REQUEST: { status: 400, retriable: false, message: 'invalid admin request' },
+  /** Admin API: missing or wrong bearer token. */
+  PROXY_ERR_UNAUTHORIZED: { status: 401, retriable: false, message: 'missing or invalid bearer token' },
+  /** Admin API would start without a token and without the explicit insecure-dev flag. */
+  PROXY_ERR_ADMIN_TOKEN_MISSING: {
+    status: 500,
+    retriable: false,
+    message: 'PROXY_ADMIN_TOKEN is not set (set PROXY_INSECURE_DEV_ADMIN=true to run the admin API without a token)',
+  },
+  /** Anything else: a bug in the proxy. */
+  PROXY_ERR_INTERNAL: { status: 500, retriable: false, message: 'internal proxy error' },
+} as const satisfies Record<string, { status: number; retriable: boolean; message: string }>;
+
+/** One of the codes in {@link PROXY_ERRORS}. */
+export type ProxyErrorCode = keyof typeof PROXY_ERRORS;
+
+/** Which step of forwarding failed (after YARP's ForwarderError stages). */
+export type ProxyStage =
+  'route' | 'request' | 'connect' | 'response-headers' | 'response-body' | 'client-body' | 'upgrade';
+
+/** A coded proxy error; `details` carries `routeId`, `upstream` and `stage` where they are known. */
+export class ProxyError extends CodedError {
+  constructor(
+    readonly proxyCode: ProxyErrorCode,
+    options: { message?: string; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    const spec = PROXY_ERRORS[proxyCode];
+    super(proxyCode, options.message ?? spec.message, {
+      status: spec.status,
+      retriable: spec.retriable,
+      cause: options.cause,
+      details: options.details,
+    });
+    this.name = 'ProxyError';
+  }
+}
+
+/** Body of every JSON error the proxy writes itself (client port and admin port alike). */
+export interface ProxyErrorBody {
+  error: {
+    code: ProxyErrorCode;
+    message: string;
+    status: number;
+    route?: string;
+    upstream?: string;
+    stage?: ProxyStage;
+    requestId?: string;
+    details?: unknown;
+  };
+}
+
+/** Builds the JSON error body for a code; `extra` names the route, upstream and stage. */
+export function errorBody(
+  code: ProxyErrorCode,
+  extra: {
+    message?: string;
+    route?: string;
+    upstream?: string;
+    stage?: ProxyStage;
+    requestId?: string;
+    details?: unknown;
+  } = {},
+): ProxyErrorBody {
+  const spec = PROXY_ERRORS[code];
+  const body: ProxyErrorBody['error'] = { code, message: extra.message ?? spec.message, status: spec.status };
+  if (extra.route !== undefined) body.route = extra.route;
+  if (extra.upstream !== undefined) body.upstream = extra.upstream;
+  if (extra.stage !== undefined) body.stage = extra.stage;
+  if (extra.requestId !== undefined) body.requestId = extra.requestId;
+  if (extra.details !== undefined) body.details = extra.details;
+  return { error: body };
+}

@@ -1,0 +1,161 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { ProxyError, type ProxyErrorCode, type ProxyStage } from '../errors';
+import type { CompiledUpstream } from '../table/compile';
+import { clientResponseHeaders, trailerObject, upstreamRequestHeaders } from './headers';
+import type { UpstreamPools } from './pools';
+import { RequestBody } from './request-body';
+import { sendError } from './respond';
+import { classifyUpstreamError } from './upstream-errors';
+
+/** One request to forward, with everything decided beforehand. */
+export interface ForwardJob {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly routeId: string;
+  readonly upstream: CompiledUpstream;
+  /** Request target to send (path and query as received). */
+  readonly target: string;
+  readonly requestId: string;
+  readonly maxBodyBytes: number;
+  /** Headers added to the client response (`X-Request-Id`, decision headers), flat. */
+  readonly responseHeaders: readonly string[];
+}
+
+/** How a forwarded request ended. */
+export interface ForwardOutcome {
+  readonly status: number;
+  /** Set when the proxy (not the upstream) failed the request. */
+  readonly error?: { readonly code: ProxyErrorCode; readonly stage: ProxyStage; readonly cause: unknown };
+  /** The client went away before the response was complete. */
+  readonly clientAborted: boolean;
+}
+
+/**
+ * Relays one upstream exchange (undici's dispatch handler, called natively by its Client: raw header
+ * buffers, no re-parsing): streams the response to the client with backpressure, maps failures to
+ * 502/504/413 JSON while nothing was sent yet, and cuts the client connection when the response breaks
+ * mid-body (so a truncated body is never taken for a complete one).
+ */
+class Relay implements Dispatcher.DispatchHandler {
+  private abortUpstream: ((err?: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private finished = false;
+  private clientGone = false;
+
+  constructor(
+    private readonly job: ForwardJob,
+    private readonly body: RequestBody | null,
+    private readonly done: (outcome: ForwardOutcome) => void,
+  ) {
+    job.res.once('close', this.onClientClose);
+  }
+
+  private readonly onClientClose = (): void => {
+    if (this.finished || this.job.res.writableFinished) return;
+    this.clientGone = true;
+    this.abortUpstream?.(new ProxyError('PROXY_ERR_CLIENT_ABORTED', { details: { stage: 'response-body' } }));
+  };
+
+  private readonly onDrain = (): void => {
+    this.resumeUpstream?.();
+  };
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.clientGone) abort(new ProxyError('PROXY_ERR_CLIENT_ABORTED', { details: { stage: 'request' } }));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true;
+    this.resumeUpstream = resume;
+    const res = this.job.res;
+    try {
+      const headers = clientResponseHeaders(rawHeaders, this.job.responseHeaders);
+      if (statusText) res.writeHead(statusCode, statusText, headers);
+      else res.writeHead(statusCode, headers);
+    } catch (err) {
+      this.abortUpstream?.(
+        new ProxyError('PROXY_ERR_UPSTREAM_BAD_RESPONSE', { cause: err, details: { stage: 'response-headers' } }),
+      );
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.job.res.write(chunk)) return true;
+    this.job.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    const t = trailerObject(trailers);
+    if (t) this.job.res.addTrailers(t);
+    this.job.res.end();
+    this.finish({ status: this.job.res.statusCode, clientAborted: false });
+  }
+
+  onError(err: Error): void {
+    const { res, req } = this.job;
+    const { code, stage } = classifyUpstreamError(err, res.headersSent);
+    const clientAborted = this.clientGone || code === 'PROXY_ERR_CLIENT_ABORTED';
+    if (!res.headersSent && !clientAborted && !res.destroyed) {
+      sendError(
+        res,
+        code,
+        { route: this.job.routeId, upstream: this.job.upstream.name, stage, requestId: this.job.requestId },
+        this.job.responseHeaders,
+        !req.complete,
+      );
+    } else if (!res.writableFinished) {
+      res.destroy();
+    }
+    this.finish({
+      status: res.headersSent && !clientAborted ? res.statusCode : 499,
+      error: { code, stage, cause: err },
+      clientAborted,
+    });
+  }
+
+  private finish(outcome: ForwardOutcome): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.job.res.off('close', this.onClientClose);
+    if (this.body && !this.body.destroyed) this.body.destroy();
+    this.done(outcome);
+  }
+}
+
+/** The client body as a stream for undici, or `null` when the request has none. */
+function requestBody(req: IncomingMessage, limit: number): RequestBody | null {
+  const te = req.headers['transfer-encoding'];
+  const cl = req.headers['content-length'];
+  if (te === undefined && (cl === undefined || cl === '0')) return null;
+  return new RequestBody(req, limit);
+}
+
+/**
+ * Forwards a request to its upstream through that upstream's keep-alive pool, streaming both bodies.
+ * Calls `done` exactly once. The caller has already checked `Content-Length` against the limit.
+ */
+export function forward(pools: UpstreamPools, job: ForwardJob, done: (outcome: ForwardOutcome) => void): void {
+  const { req, upstream } = job;
+  const body = requestBody(req, job.maxBodyBytes);
+  const relay = new Relay(job, body, done);
+  try {
+    pools.get(upstream).dispatch(
+      {
+        path: job.target,
+        method: req.method!,
+        headers: upstreamRequestHeaders(req, upstream.host, job.requestId),
+        body,
+        headersTimeout: upstream.timeouts.headersMs,
+        bodyTimeout: upstream.timeouts.bodyMs,
+      },
+      relay,
+    );
+  } catch (err) {
+    relay.onError(err as Error);
+  }
+}

@@ -1,0 +1,188 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import type { ProxyStage } from './errors';
+
+/** Latency buckets in seconds (1 ms .. 10 s). */
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+interface RequestSeries {
+  readonly route: string;
+  readonly target: string;
+  readonly status: string;
+  count: number;
+  sum: number;
+  /** Non-cumulative counts per bucket; the last slot is +Inf. */
+  readonly buckets: Float64Array;
+}
+
+interface MetricValue {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
+/**
+ * Per-request counters kept in plain arrays and rendered only when Prometheus scrapes: prom-client's
+ * labelled `inc`/`observe` re-validate and re-hash the labels on every call, which the forwarding hot path
+ * should not pay. Exposed as two ordinary prom-client metrics (a counter and a histogram).
+ */
+class RequestStats {
+  private readonly series = new Map<string, RequestSeries>();
+
+  observe(route: string, target: string, status: number, seconds: number): void {
+    const key = `${route}\u0000${target}\u0000${status}`;
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { route, target, status: String(status), count: 0, sum: 0, buckets: new Float64Array(BUCKETS.length + 1) };
+      this.series.set(key, s);
+    }
+    s.count++;
+    s.sum += seconds;
+    let i = 0;
+    while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
+    s.buckets[i]!++;
+  }
+
+  counter(name: string, help: string): Metric {
+    return this.metric(name, help, 'counter', () =>
+      [...this.series.values()].map((s) => ({
+        labels: { route: s.route, target: s.target, status: s.status },
+        value: s.count,
+      })),
+    );
+  }
+
+  histogram(name: string, help: string): Metric {
+    return this.metric(name, help, 'histogram', () => {
+      const merged = new Map<
+        string,
+        { route: string; target: string; count: number; sum: number; buckets: Float64Array }
+      >();
+      for (const s of this.series.values()) {
+        const key = `${s.route}\u0000${s.target}`;
+        let m = merged.get(key);
+        if (m === undefined) {
+          m = { route: s.route, target: s.target, count: 0, sum: 0, buckets: new Float64Array(BUCKETS.length + 1) };
+          merged.set(key, m);
+        }
+        m.count += s.count;
+        m.sum += s.sum;
+        for (let i = 0; i < m.buckets.length; i++) m.buckets[i]! += s.buckets[i]!;
+      }
+      const values: MetricValue[] = [];
+      for (const m of merged.values()) {
+        const labels = { route: m.route, target: m.target };
+        let cumulative = 0;
+        BUCKETS.forEach((le, i) => {
+          cumulative += m.buckets[i]!;
+          values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` });
+        });
+        values.push({ labels: { ...labels, le: '+Inf' }, value: m.count, metricName: `${name}_bucket` });
+        values.push({ labels, value: m.sum, metricName: `${name}_sum` });
+        values.push({ labels, value: m.count, metricName: `${name}_count` });
+      }
+      return values;
+    });
+  }
+
+  private metric(name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]): Metric {
+    const metric = {
+      name,
+      help,
+      type,
+      aggregator: 'sum',
+      get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),
+      reset: () => this.series.clear(),
+    };
+    return metric as unknown as Metric;
+  }
+}
+
+/**
+ * Prometheus metrics of one proxy, in its own registry (no global state): requests by route, target and
+ * status, latency histograms by route and target, upstream errors by stage, in-flight requests, the table
+ * version and changes.
+ */
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  private readonly stats = new RequestStats();
+  private readonly upstreamErrors = new Counter({
+    name: 'strangler_upstream_errors_total',
+    help: 'Forwarding failures, by target upstream, stage and error code',
+    labelNames: ['target', 'stage', 'code'] as const,
+    registers: [this.registry],
+  });
+  private readonly flights = new Map<string, { n: number; inc(): void; dec(): void }>();
+  private readonly inFlight: Gauge<'target'> = new Gauge({
+    name: 'strangler_requests_in_flight',
+    help: 'Requests being forwarded now, by target upstream',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [target, f] of this.flights) this.inFlight.set({ target }, f.n);
+    },
+  });
+  private readonly tableVersion = new Gauge({
+    name: 'strangler_route_table_version',
+    help: 'Version of the route table in force',
+    registers: [this.registry],
+  });
+  private readonly tableChanges = new Counter({
+    name: 'strangler_route_table_changes_total',
+    help: 'Route table changes, by source and result (applied or rejected)',
+    labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    this.registry.registerMetric(
+      this.stats.counter('strangler_requests_total', 'Requests answered, by route id, target upstream and HTTP status'),
+    );
+    this.registry.registerMetric(
+      this.stats.histogram(
+        'strangler_request_duration_seconds',
+        'Time from receiving the request head to the end of the response, by route and target',
+      ),
+    );
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Records one answered request. */
+  observe(route: string, target: string, status: number, seconds: number): void {
+    this.stats.observe(route, target, status, seconds);
+  }
+
+  /** The in-flight counter of an upstream (read when scraped). */
+  flight(target: string): { inc(): void; dec(): void } {
+    let f = this.flights.get(target);
+    if (f === undefined) {
+      const counter = {
+        n: 0,
+        inc: () => {
+          counter.n++;
+        },
+        dec: () => {
+          counter.n--;
+        },
+      };
+      f = counter;
+      this.flights.set(target, f);
+    }
+    return f;
+  }
+
+  upstreamError(target: string, stage: ProxyStage, code: string): void {
+    this.upstreamErrors.labels(target, stage, code).inc();
+  }
+
+  tableApplied(version: number, source: string): void {
+    this.tableVersion.set(version);
+    this.tableChanges.labels(source, 'applied').inc();
+  }
+
+  tableRejected(source: string): void {
+    this.tableChanges.labels(source, 'rejected').inc();
+  }
+
+  setTableVersion(version: number): void {
+    this.tableVersion.set(version);
+  }
+}

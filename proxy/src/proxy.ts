@@ -1,0 +1,341 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { requestIdOf, type Logger } from '@warmhouse/shared';
+import { PROXY_ERRORS, type ProxyErrorCode } from './errors';
+import { forward, type ForwardOutcome } from './forward/forwarder';
+import { UpstreamPools } from './forward/pools';
+import { rawErrorResponse, sendError } from './forward/respond';
+import { forwardUpgrade } from './forward/upgrade';
+import { LOG_EVENTS } from './log-events';
+import { ProxyMetrics } from './metrics';
+import { decide, type Decision } from './routing/decide';
+import type { TableSource } from './table/store';
+
+/** Route label for requests refused before routing (parse errors). */
+const NO_ROUTE = '(none)';
+/** Target label when no upstream was involved. */
+const NO_TARGET = '(none)';
+
+/** Options of {@link createProxy}. */
+export interface ProxyOptions {
+  /** Where the table in force is read, once per request (a {@link RouteTableStore} or a fixed holder). */
+  table: TableSource;
+  logger: Logger;
+  metrics?: ProxyMetrics;
+  pools?: UpstreamPools;
+  /** Request body limit in bytes (413 beyond); an upstream's `maxBodyBytes` overrides it. Default 10 MiB. */
+  maxBodyBytes?: number;
+  /** Limit of the request head (request line and headers) in bytes (431 beyond). Default 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Client-side timeouts (ms): whole request head+body, request head, idle keep-alive. */
+  clientTimeouts?: { requestMs?: number; headersMs?: number; keepAliveMs?: number };
+  /** Add `X-Strangler-Route` and `X-Strangler-Upstream` to every response. Default true. */
+  decisionHeaders?: boolean;
+}
+
+/** A proxy built but not listening: call `server.listen()`. */
+export interface StranglerProxy {
+  readonly server: http.Server;
+  readonly metrics: ProxyMetrics;
+  readonly pools: UpstreamPools;
+  /** Requests (and upgrades being set up) being forwarded now. */
+  inFlight(): number;
+  /** Stops accepting, lets requests in flight finish for up to `graceMs`, then closes everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function clientErrorCode(code: string | undefined): ProxyErrorCode {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return 'PROXY_ERR_HEADERS_TOO_LARGE';
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 'PROXY_ERR_CLIENT_TIMEOUT';
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_INVALID_CHUNK_SIZE':
+      return 'PROXY_ERR_BAD_FRAMING';
+    default:
+      return 'PROXY_ERR_MALFORMED_REQUEST';
+  }
+}
+
+/** RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host header. */
+function hostProblem(req: IncomingMessage): string | undefined {
+  let hosts = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  if (hosts > 1) return 'more than one Host header';
+  if (hosts === 0 && req.httpVersionMinor === 1) return 'missing Host header';
+  return undefined;
+}
+
+/**
+ * Builds the client-facing proxy: every request is decided once against the table in force when it
+ * arrives (so a toggle affects new requests at once and never one in flight), then forwarded through
+ * the upstream's keep-alive pool with both bodies streamed. No body parser ever runs here.
+ */
+export function createProxy(options: ProxyOptions): StranglerProxy {
+  const log = options.logger.child({ module: 'proxy' });
+  const metrics = options.metrics ?? new ProxyMetrics();
+  const pools = options.pools ?? new UpstreamPools();
+  const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
+  const decisionHeaders = options.decisionHeaders ?? true;
+  const timeouts = options.clientTimeouts ?? {};
+  const upgraded = new Set<Duplex>();
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
+  const server = http.createServer({
+    maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024,
+    requestTimeout: timeouts.requestMs ?? 300_000,
+    headersTimeout: timeouts.headersMs ?? 30_000,
+    keepAliveTimeout: timeouts.keepAliveMs ?? 5_000,
+    requireHostHeader: false, // checked in hostProblem() to answer with a JSON body like every other refusal
+    joinDuplicateHeaders: false,
+    insecureHTTPParser: false,
+  });
+  // Unlimited count: the size limit (maxHeaderSize) bounds headers; a count limit would drop some silently.
+  server.maxHeadersCount = 0;
+
+  const extraHeaders = (requestId: string, decision: Decision): string[] => {
+    const h = ['x-request-id', requestId];
+    if (decisionHeaders && decision.routeId !== undefined) h.push('x-strangler-route', decision.routeId);
+    if (decisionHeaders && decision.action === 'forward') h.push('x-strangler-upstream', decision.upstream.name);
+    return h;
+  };
+
+  const started = (): void => {
+    inFlight++;
+  };
+  const ended = (): void => {
+    inFlight--;
+    if (inFlight === 0) drained?.();
+  };
+
+  const refuse = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    decision: Decision,
+    code: ProxyErrorCode,
+    reason: string,
+    t0: number,
+    requestId: string,
+  ): void => {
+    const upstream = decision.action === 'forward' ? decision.upstream.name : decision.upstream;
+    // Refused requests close the connection (suspicious input, unread body); a switched-off route keeps it
+    // open unless the client is sending a body nobody will read.
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+    const close = code !== 'PROXY_ERR_ROUTE_UNAVAILABLE' || hasBody;
+    sendError(
+      res,
+      code,
+      { route: decision.routeId, upstream, requestId, message: `${PROXY_ERRORS[code].message}: ${reason}` },
+      extraHeaders(requestId, decision),
+      close,
+    );
+    metrics.observe(
+      decision.routeId ?? NO_ROUTE,
+      upstream ?? NO_TARGET,
+      PROXY_ERRORS[code].status,
+      (performance.now() - t0) / 1000,
+    );
+    log.info(
+      {
+        event: LOG_EVENTS.requestRefused,
+        code,
+        reason,
+        route: decision.routeId,
+        upstream,
+        requestId,
+        method: req.method,
+        url: req.url,
+      },
+      'request refused',
+    );
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
+    const t0 = performance.now();
+    const requestId = requestIdOf(req);
+    const decision = decide(req.method!, req.url!, req.headers, options.table.current);
+    if (decision.action === 'respond') {
+      refuse(req, res, decision, decision.code, decision.reason, t0, requestId);
+      return;
+    }
+    const badHost = hostProblem(req);
+    if (badHost !== undefined) {
+      refuse(req, res, decision, 'PROXY_ERR_MALFORMED_REQUEST', badHost, t0, requestId);
+      return;
+    }
+    const limit = decision.upstream.maxBodyBytes ?? maxBodyBytes;
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limit) {
+      refuse(
+        req,
+        res,
+        decision,
+        'PROXY_ERR_BODY_TOO_LARGE',
+        `Content-Length ${declared} exceeds ${limit} bytes`,
+        t0,
+        requestId,
+      );
+      return;
+    }
+    if (expectContinue) res.writeContinue();
+    const target = decision.upstream.name;
+    const flight = metrics.flight(target);
+    flight.inc();
+    started();
+    forward(
+      pools,
+      {
+        req,
+        res,
+        routeId: decision.routeId,
+        upstream: decision.upstream,
+        target: decision.target,
+        requestId,
+        maxBodyBytes: limit,
+        responseHeaders: extraHeaders(requestId, decision),
+      },
+      (outcome: ForwardOutcome) => {
+        flight.dec();
+        metrics.observe(decision.routeId, target, outcome.status, (performance.now() - t0) / 1000);
+        if (outcome.error) {
+          const { code, stage, cause } = outcome.error;
+          const fields = {
+            route: decision.routeId,
+            upstream: target,
+            stage,
+            code,
+            requestId,
+            method: req.method,
+            url: req.url,
+            err: cause,
+          };
+          if (outcome.clientAborted) log.info({ ...fields, event: LOG_EVENTS.clientAborted }, 'client went away');
+          else if (PROXY_ERRORS[code].status >= 500) {
+            metrics.upstreamError(target, stage, code);
+            log.error({ ...fields, event: LOG_EVENTS.upstreamError }, 'forwarding failed');
+          } else log.info({ ...fields, event: LOG_EVENTS.requestRefused }, 'request refused');
+        }
+        ended();
+      },
+    );
+  };
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => handle(req, res, false));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handle(req, res, true));
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const t0 = performance.now();
+    const requestId = requestIdOf(req);
+    const decision = decide(req.method!, req.url!, req.headers, options.table.current);
+    socket.on('error', () => socket.destroy());
+    if (decision.action === 'respond') {
+      socket.end(
+        rawErrorResponse(
+          decision.code,
+          { route: decision.routeId, upstream: decision.upstream, requestId, message: decision.reason },
+          extraHeaders(requestId, decision),
+        ),
+      );
+      metrics.observe(
+        decision.routeId ?? NO_ROUTE,
+        decision.upstream ?? NO_TARGET,
+        PROXY_ERRORS[decision.code].status,
+        0,
+      );
+      return;
+    }
+    started();
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    const job = {
+      req,
+      socket,
+      head,
+      routeId: decision.routeId,
+      upstream: decision.upstream,
+      target: decision.target,
+      requestId,
+      responseHeaders: extraHeaders(requestId, decision),
+    };
+    const up = forwardUpgrade(job, (outcome) => {
+      metrics.observe(decision.routeId, decision.upstream.name, outcome.status, (performance.now() - t0) / 1000);
+      if (outcome.error) {
+        metrics.upstreamError(decision.upstream.name, outcome.error.stage, outcome.error.code);
+        log.error(
+          {
+            event: LOG_EVENTS.upstreamError,
+            route: decision.routeId,
+            upstream: decision.upstream.name,
+            ...outcome.error,
+            err: outcome.error.cause,
+            requestId,
+          },
+          'upgrade failed',
+        );
+      }
+      ended();
+    });
+    upgraded.add(up);
+    up.once('close', () => upgraded.delete(up));
+  });
+
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(rawErrorResponse('PROXY_ERR_METHOD_NOT_ALLOWED', { requestId: requestIdOf(req) }));
+    metrics.observe(NO_ROUTE, NO_TARGET, 405, 0);
+  });
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || (current && current.headersSent)) {
+      socket.destroy();
+      return;
+    }
+    const code = clientErrorCode(err.code);
+    socket.end(
+      rawErrorResponse(code, {
+        stage: 'request',
+        message: `${PROXY_ERRORS[code].message} (${err.code ?? 'parse error'})`,
+      }),
+    );
+    metrics.observe(NO_ROUTE, NO_TARGET, PROXY_ERRORS[code].status, 0);
+    log.info(
+      { event: LOG_EVENTS.clientError, code, parserCode: err.code, reason: err.message },
+      'malformed request refused',
+    );
+  });
+
+  const close = async (graceMs = 10_000): Promise<void> => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      if (inFlight === 0) {
+        for (const s of upgraded) s.destroy();
+        server.closeAllConnections();
+        return;
+      }
+      const timer = setTimeout(() => {
+        for (const s of upgraded) s.destroy();
+        server.closeAllConnections();
+      }, graceMs);
+      drained = () => {
+        clearTimeout(timer);
+        for (const s of upgraded) s.destroy();
+        // let the last responses flush, then drop the idle keep-alive connections
+        setImmediate(() => server.closeIdleConnections());
+        setTimeout(() => server.closeAllConnections(), 1_000).unref();
+      };
+    });
+    await pools.close();
+  };
+
+  return { server, metrics, pools, inFlight: () => inFlight, close };
+}

@@ -1,0 +1,123 @@
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import type { Logger } from '@warmhouse/shared';
+import { createAdminApp } from './admin/app';
+import type { ProxyConfig } from './config';
+import { LOG_EVENTS } from './log-events';
+import { ProxyMetrics } from './metrics';
+import { createProxy, type StranglerProxy } from './proxy';
+import { RouteTableStore } from './table/store';
+import { watchFile } from './table/watch';
+
+/** A running proxy: client and admin servers listening, file watched. */
+export interface RunningStrangler {
+  readonly proxy: StranglerProxy;
+  readonly store: RouteTableStore;
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  stop(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function urlOf(a: AddressInfo): string {
+  const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${a.port}`;
+}
+
+/**
+ * Wires everything from a config: table store (persisted state + routes file), proxy, admin API,
+ * metrics, file watch; listens on both ports. `env` resolves `${VAR}` placeholders of upstream URLs.
+ */
+export async function startStrangler(
+  config: ProxyConfig,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RunningStrangler> {
+  const store = RouteTableStore.open({
+    routesFile: config.PROXY_ROUTES_FILE,
+    stateDir: config.PROXY_STATE_DIR,
+    env,
+    logger,
+  });
+  const metrics = new ProxyMetrics({ defaultMetrics: true });
+  metrics.setTableVersion(store.current.version);
+  const proxy = createProxy({
+    table: store,
+    logger,
+    metrics,
+    maxBodyBytes: config.PROXY_MAX_BODY_BYTES,
+    maxHeaderBytes: config.PROXY_MAX_HEADER_BYTES,
+    clientTimeouts: {
+      requestMs: config.PROXY_CLIENT_REQUEST_TIMEOUT_MS,
+      headersMs: config.PROXY_CLIENT_HEADERS_TIMEOUT_MS,
+      keepAliveMs: config.PROXY_KEEP_ALIVE_TIMEOUT_MS,
+    },
+    decisionHeaders: config.PROXY_DECISION_HEADERS,
+  });
+  store.onChange((table, _entries, meta) => {
+    metrics.tableApplied(table.version, meta.source);
+    proxy.pools.retain(table);
+  });
+  store.onReject((r) => metrics.tableRejected(r.source));
+
+  let accepting = false;
+  const admin = createAdminApp({
+    store,
+    metrics,
+    logger,
+    token: config.PROXY_ADMIN_TOKEN,
+    insecureDev: config.PROXY_INSECURE_DEV_ADMIN,
+    ready: () => accepting,
+  });
+  const adminHttp = createServer(admin);
+  const adminAddr = await listen(adminHttp, config.PROXY_ADMIN_PORT, config.PROXY_ADMIN_HOST);
+  const proxyAddr = await listen(proxy.server, config.PROXY_PORT, config.PROXY_HOST);
+  accepting = true;
+
+  const stopWatching = config.PROXY_WATCH_ROUTES_FILE
+    ? watchFile(
+        config.PROXY_ROUTES_FILE,
+        () => store.reloadFile(),
+        (err) => logger.error({ event: LOG_EVENTS.tableFileWatchError, err }, 'cannot watch the routes file'),
+      )
+    : () => undefined;
+
+  const proxyUrl = urlOf(proxyAddr);
+  const adminUrl = urlOf(adminAddr);
+  logger.info(
+    {
+      event: LOG_EVENTS.listening,
+      proxyUrl,
+      adminUrl,
+      tableVersion: store.current.version,
+      routesFile: config.PROXY_ROUTES_FILE,
+      stateDir: config.PROXY_STATE_DIR,
+    },
+    `strangler proxy listening on ${proxyUrl} (admin API ${adminUrl}, docs ${adminUrl}/docs)`,
+  );
+
+  return {
+    proxy,
+    store,
+    proxyUrl,
+    adminUrl,
+    async stop() {
+      accepting = false;
+      stopWatching();
+      await proxy.close(config.PROXY_SHUTDOWN_GRACE_MS);
+      await new Promise<void>((resolve) => {
+        adminHttp.close(() => resolve());
+        adminHttp.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { appendFileSync, readFileSync } from 'node:fs';
+import type { TableChange } from './diff';
+
+/** Where a change came from. */
+export type ChangeSource = 'admin-api' | 'file' | 'startup';
+
+/** One line of the audit log (JSON lines, append-only). */
+export interface AuditEntry extends TableChange {
+  /** ISO-8601 time of the change. */
+  at: string;
+  /** Table version the change produced. */
+  version: number;
+  /** Who made it: the admin caller's declared name, or `file:<path>`. */
+  actor: string;
+  source: ChangeSource;
+  reason: string;
+}
+
+/** Append-only JSON-lines audit log. */
+export class AuditLog {
+  constructor(readonly file: string) {}
+
+  /** Appends entries in one write (one line each). */
+  append(entries: readonly AuditEntry[]): void {
+    if (entries.length === 0) return;
+    appendFileSync(this.file, entries.map((e) => JSON.stringify(e) + '\n').join(''), { encoding: 'utf8', mode: 0o640 });
+  }
+
+  /** The newest `limit` entries, oldest first, optionally for one route only. */
+  read(options: { limit?: number; routeId?: string } = {}): AuditEntry[] {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const entries: AuditEntry[] = [];
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        const e = JSON.parse(line) as AuditEntry;
+        if (options.routeId === undefined || e.routeId === options.routeId) entries.push(e);
+      } catch {
+        // a torn last line after a crash is skipped, never fatal
+      }
+    }
+    return options.limit === undefined ? entries : entries.slice(-options.limit);
+  }
+}

@@ -1,0 +1,170 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLogger } from '@warmhouse/shared';
+import { stringify } from 'yaml';
+import { RouteTableStore, type ChangeMeta } from './store';
+import type { TableSpecInput } from './schema';
+
+const logger = createLogger('store-test', 'silent');
+const env = { MONOLITH_URL: 'http://127.0.0.1:8080', DM_URL: 'http://127.0.0.1:8091' };
+const admin: ChangeMeta = { actor: 'alice', source: 'admin-api', reason: 'move turn-on' };
+
+const base: TableSpecInput = {
+  upstreams: [
+    { name: 'monolith', url: '${MONOLITH_URL}' },
+    { name: 'device-management', url: '${DM_URL}' },
+  ],
+  routes: [
+    { id: 'turn-on', methods: ['POST'], path: '/api/heating/:id/turn-on', target: 'monolith' },
+    { id: 'get', methods: ['GET'], path: '/api/heating/:id', target: 'monolith' },
+  ],
+};
+
+describe('RouteTableStore', () => {
+  let dir: string;
+  let routesFile: string;
+  let stateDir: string;
+  const open = () => RouteTableStore.open({ routesFile, stateDir, env, logger });
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'strangler-store-'));
+    routesFile = path.join(dir, 'routes.yaml');
+    stateDir = path.join(dir, 'state');
+    writeFileSync(routesFile, stringify(base));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loads the routes file, persists it and audits the initial load', () => {
+    const store = open();
+    expect(store.current.version).toBe(1);
+    expect(store.current.upstreams.get('monolith')!.origin).toBe('http://127.0.0.1:8080');
+    const state = JSON.parse(readFileSync(path.join(stateDir, 'route-table.json'), 'utf8'));
+    expect(state.table.upstreams[0].url).toBe('${MONOLITH_URL}'); // placeholders are kept, resolved at load
+    expect(store.readAudit()).toMatchObject([{ action: 'table.loaded', source: 'startup', version: 1 }]);
+  });
+
+  it('toggles a route, audits who/when/from/to/why, and keeps the toggle across a restart', () => {
+    const store = open();
+    const before = store.current;
+    const result = store.setTarget('turn-on', 'device-management', admin);
+    expect(result.ok).toBe(true);
+    expect(store.current).not.toBe(before); // swapped, not mutated
+    expect(before.routes.find((r) => r.id === 'turn-on')!.upstream.name).toBe('monolith');
+    expect(store.current.version).toBe(2);
+    expect(store.readAudit({ routeId: 'turn-on' })).toEqual([
+      expect.objectContaining({
+        action: 'route.retargeted',
+        actor: 'alice',
+        source: 'admin-api',
+        from: 'monolith',
+        to: 'device-management',
+        reason: 'move turn-on',
+        version: 2,
+        at: expect.any(String),
+      }),
+    ]);
+
+    const restarted = open();
+    expect(restarted.current.version).toBe(2);
+    expect(restarted.current.spec.routes.find((r) => r.id === 'turn-on')!.target).toBe('device-management');
+  });
+
+  it('rejects an invalid change naming the field and leaves the table untouched', () => {
+    const store = open();
+    const before = store.current;
+    const r = store.putRoute(
+      'turn-on',
+      { methods: ['POST'], path: '/api/heating/:id/turn-on', target: 'nowhere' },
+      admin,
+    );
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.issues).toEqual([
+      { path: 'target', message: expect.stringContaining('unknown upstream "nowhere"') },
+    ]);
+    expect(store.current).toBe(before);
+    expect(store.lastRejected).toMatchObject({ source: 'admin-api', actor: 'alice' });
+    expect(store.readAudit()).toHaveLength(1);
+    expect(() => store.setTarget('missing', 'monolith', admin)).toThrow(
+      expect.objectContaining({ code: 'PROXY_ERR_ROUTE_NOT_FOUND' }),
+    );
+  });
+
+  it('creates, updates and deletes routes with one audit entry per change', () => {
+    const store = open();
+    expect(store.putRoute('new', { path: '/api/devices/*', target: 'device-management' }, admin)).toMatchObject({
+      ok: true,
+      created: true,
+    });
+    expect(
+      store.putRoute('new', { path: '/api/devices/*', target: 'device-management', notes: 'x' }, admin),
+    ).toMatchObject({ ok: true, created: false });
+    expect(store.deleteRoute('new', admin).ok).toBe(true);
+    expect(store.readAudit().map((e) => e.action)).toEqual([
+      'table.loaded',
+      'route.created',
+      'route.updated',
+      'route.deleted',
+    ]);
+    expect(store.setTarget('get', 'monolith', admin)).toMatchObject({ ok: true, entries: [] }); // no-op, no entry
+  });
+
+  it('reloads the file when it changes, and keeps the last good table on a bad file', () => {
+    const store = open();
+    const changed = { ...base, routes: [{ ...base.routes![0]!, target: 'device-management' }, base.routes![1]!] };
+    writeFileSync(routesFile, stringify(changed));
+    expect(store.reloadFile()).toMatchObject({ ok: true });
+    expect(store.current.spec.routes[0]!.target).toBe('device-management');
+    expect(store.readAudit().at(-1)).toMatchObject({
+      action: 'route.retargeted',
+      source: 'file',
+      from: 'monolith',
+      to: 'device-management',
+    });
+
+    const good = store.current;
+    writeFileSync(routesFile, 'routes: [ {id: x, path: nope, target: monolith} ]\nupstreams: []\n');
+    const bad = store.reloadFile();
+    expect(bad.ok).toBe(false);
+    expect(store.current).toBe(good);
+    expect(store.lastRejected!.issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining(['upstreams', 'routes[0].path']),
+    );
+
+    writeFileSync(routesFile, 'routes: [\n');
+    expect(store.reloadFile()).toMatchObject({
+      ok: false,
+      issues: [expect.objectContaining({ path: expect.stringMatching(/^line \d+/) })],
+    });
+    expect(store.current).toBe(good);
+    expect(store.reloadFile()).toMatchObject({ ok: false }); // still bad, still refused
+  });
+
+  it('lets a routes file edited while the proxy was stopped win over the persisted table (audited)', () => {
+    const store = open();
+    store.setTarget('turn-on', 'device-management', admin);
+    writeFileSync(routesFile, stringify({ ...base, routes: [base.routes![1]!] }));
+    const restarted = open();
+    expect(restarted.current.version).toBe(3);
+    expect(restarted.current.spec.routes.map((r) => r.id)).toEqual(['get']);
+    expect(restarted.readAudit().at(-1)).toMatchObject({
+      action: 'route.deleted',
+      routeId: 'turn-on',
+      source: 'startup',
+      reason: 'routes file changed while the proxy was stopped',
+    });
+  });
+
+  it('refuses to start on a bad first load, naming the file and the field', () => {
+    writeFileSync(routesFile, stringify({ ...base, routes: [{ id: 'r', path: '/x', target: 'ghost' }] }));
+    expect(open).toThrow(/routes\.yaml routes\[0\]\.target: unknown upstream "ghost"/);
+  });
+
+  it('starts from the persisted table when the routes file became unreadable', () => {
+    open().setTarget('turn-on', 'device-management', admin);
+    writeFileSync(routesFile, ':\n  - [');
+    const restarted = open();
+    expect(restarted.current.spec.routes[0]!.target).toBe('device-management');
+    expect(restarted.lastRejected).toMatchObject({ source: 'file' });
+  });
+});
