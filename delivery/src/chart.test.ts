@@ -14,7 +14,7 @@ const OUT = path.join(os.tmpdir(), `warm-house-chart-test-${process.pid}`);
 const PROD = path.join(VALUES_DIR, 'production.yaml');
 const MINIKUBE = path.join(VALUES_DIR, 'minikube.yaml');
 const BAD: Record<string, Record<string, string | number | boolean>> = {
-  'bad-mode': { 'routes.heatingGet.mode': 'canary' },
+  'bad-mode': { 'routes.heatingGet.mode': 'sideways' },
   'bad-target': { 'routes.heatingGet.target': 'billing' },
   'bad-typo': { 'proxy.replica': 3 },
   'bad-root': { 'podSecurityContext.runAsNonRoot': false },
@@ -314,7 +314,7 @@ describe('Kafka and CDC (Strimzi)', () => {
 
 describe('values.schema.json rejects bad values with a clear message', () => {
   it.each<[string, RegExp]>([
-    ['bad-mode', /routes\/heatingGet\/mode.*(forward|unavailable)/s],
+    ['bad-mode', /routes\/heatingGet\/mode.*(forward|unavailable|canary)/s],
     ['bad-target', /routes\/heatingGet\/target.*monolith/s],
     ['bad-typo', /proxy.*additional properties.*replica/is],
     ['bad-root', /podSecurityContext\/runAsNonRoot/],

@@ -20,6 +20,12 @@ interface GlobalOptions {
   json?: boolean;
 }
 
+/** `device-management`, `device-management (unavailable)`, `canary 25% device-management / monolith`. */
+function describeRoute(r: RouteSpec): string {
+  if (r.mode === 'canary') return `canary ${r.weight ?? 0}% ${r.target} / ${r.canary?.baseline ?? 'default target'}`;
+  return r.mode === 'forward' ? r.target : `${r.target} (${r.mode})`;
+}
+
 /**
  * `strangler` — talks to the proxy's admin API. Exit codes: 0 ok, 2 usage, 3 unauthorized,
  * 4 rejected (invalid input, unknown route), 5 admin API unreachable or failing, 1 anything else.
@@ -66,7 +72,14 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
           `table version ${data.version}, default target ${data.defaultTarget}\n` +
           renderTable(
             ['ID', 'METHODS', 'PATH', 'TARGET', 'MODE', 'NOTES'],
-            data.routes.map((r) => [r.id, r.methods.join(','), r.path, r.target, r.mode, r.notes]),
+            data.routes.map((r) => [
+              r.id,
+              r.methods.join(','),
+              r.path,
+              r.target,
+              r.mode === 'canary' ? `canary ${r.weight ?? 0}%` : r.mode,
+              r.notes,
+            ]),
           ),
       );
     });
@@ -91,24 +104,36 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     });
   route
     .command('set <id>')
-    .description('point a route at another upstream (takes effect for new requests at once)')
-    .requiredOption('--target <upstream>', 'upstream name, e.g. monolith or device-management')
+    .description('change a route: target, mode, canary weight (takes effect for new requests at once)')
+    .option('--target <upstream>', 'upstream name, e.g. monolith or device-management')
+    .addOption(new Option('--mode <mode>', 'route mode').choices(['forward', 'unavailable', 'canary', 'shadow']))
+    .option('--weight <percent>', 'canary weight, 0–100 (% of keys sent to the target)')
     .requiredOption('--reason <text>', 'why (kept in the audit log)')
-    .action(async (id: string, o: { target: string; reason: string }) => {
+    .action(async (id: string, o: { target?: string; mode?: string; weight?: string; reason: string }) => {
+      if (o.target === undefined && o.mode === undefined && o.weight === undefined) {
+        io.err('strangler: give at least one of --target, --mode, --weight\n');
+        throw new CommanderError(EXIT.usage, 'strangler.usage', 'nothing to change');
+      }
+      const weight = o.weight === undefined ? undefined : Number(o.weight);
+      if (weight !== undefined && !(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
+        io.err(`strangler: --weight must be an integer from 0 to 100 (got ${JSON.stringify(o.weight)})\n`);
+        throw new CommanderError(EXIT.usage, 'strangler.usage', 'bad weight');
+      }
       const { api, json } = client();
-      const before = await api.call<{ route: RouteSpec }>('GET', `/api/routes/${encodeURIComponent(id)}`);
+      const path = `/api/routes/${encodeURIComponent(id)}`;
+      const before = await api.call<{ route: RouteSpec }>('GET', path);
+      const onlyTarget = o.mode === undefined && weight === undefined;
       const data = await api.call<{ version: number; route: RouteSpec; changes: AuditEntry[] }>(
-        'PUT',
-        `/api/routes/${encodeURIComponent(id)}/target`,
-        {
-          target: o.target,
-          reason: o.reason,
-        },
+        onlyTarget ? 'PUT' : 'PATCH',
+        onlyTarget ? `${path}/target` : path,
+        onlyTarget
+          ? { target: o.target, reason: o.reason }
+          : { target: o.target, mode: o.mode, weight, reason: o.reason },
       );
       print(json, data, () =>
         data.changes.length === 0
-          ? `${id}: already on ${data.route.target} (table version ${data.version}, nothing changed)\n`
-          : `${id}: ${before.route.target} → ${data.route.target} (table version ${data.version})\n`,
+          ? `${id}: already on ${describeRoute(data.route)} (table version ${data.version}, nothing changed)\n`
+          : `${id}: ${describeRoute(before.route)} → ${describeRoute(data.route)} (table version ${data.version})\n`,
       );
     });
 

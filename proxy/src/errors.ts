@@ -25,6 +25,8 @@ export const PROXY_ERRORS = {
   PROXY_ERR_METHOD_NOT_ALLOWED: { status: 405, retriable: false, message: 'method not allowed through this proxy' },
   /** The route is switched to mode `unavailable` (e.g. during a data cut-over). */
   PROXY_ERR_ROUTE_UNAVAILABLE: { status: 503, retriable: true, message: 'route temporarily unavailable' },
+  /** The route's upstream has its circuit open and the request is mutating (never sent to another target). */
+  PROXY_ERR_CIRCUIT_OPEN: { status: 503, retriable: true, message: 'upstream circuit open' },
   /** The upstream refused or dropped the connection before answering. */
   PROXY_ERR_UPSTREAM_UNREACHABLE: { status: 502, retriable: true, message: 'upstream unreachable' },
   /** The upstream answered with something that is not valid HTTP (or headers too large). */

@@ -14,4 +14,6 @@ export const LOG_EVENTS = {
   adminInsecure: 'admin_insecure_dev_mode',
   listening: 'listening',
   internalError: 'internal_error',
+  fallback: 'fallback_answered',
+  circuitChanged: 'circuit_state_changed',
 } as const;

@@ -132,6 +132,30 @@ export class ProxyMetrics {
     labelNames: ['source', 'result'] as const,
     registers: [this.registry],
   });
+  private readonly fallbacks = new Counter({
+    name: 'strangler_fallbacks_total',
+    help: 'Safe requests answered by the fallback upstream, by route, failed upstream, fallback and reason',
+    labelNames: ['route', 'from', 'to', 'reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly breakerState = new Gauge({
+    name: 'strangler_circuit_state',
+    help: 'Circuit breaker state by upstream: 0 closed, 1 half-open, 2 open',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+  private readonly breakerTransitions = new Counter({
+    name: 'strangler_circuit_transitions_total',
+    help: 'Circuit breaker transitions, by upstream and new state',
+    labelNames: ['upstream', 'state'] as const,
+    registers: [this.registry],
+  });
+  private readonly shadowResults = new Counter({
+    name: 'strangler_shadow_total',
+    help: 'Shadowed requests by route and result (compared, equal, different, serviceErrors, skipped, dropped, notCompared)',
+    labelNames: ['route', 'result'] as const,
+    registers: [this.registry],
+  });
   constructor(options: { defaultMetrics?: boolean } = {}) {
     this.registry.registerMetric(
       this.stats.counter('strangler_requests_total', 'Requests answered, by route id, target upstream and HTTP status'),
@@ -171,6 +195,20 @@ export class ProxyMetrics {
 
   upstreamError(target: string, stage: ProxyStage, code: string): void {
     this.upstreamErrors.labels(target, stage, code).inc();
+  }
+
+  /** A safe request answered by the fallback; `reason`: `status 503`, an error code, or `circuit-open`. */
+  fallback(route: string, from: string, to: string, reason: string): void {
+    this.fallbacks.labels(route, from, to, reason).inc();
+  }
+
+  circuit(upstream: string, state: 'closed' | 'half-open' | 'open'): void {
+    this.breakerState.labels(upstream).set(state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
+    this.breakerTransitions.labels(upstream, state).inc();
+  }
+
+  shadow(route: string, result: string): void {
+    this.shadowResults.labels(route, result).inc();
   }
 
   tableApplied(version: number, source: string): void {

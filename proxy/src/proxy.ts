@@ -2,13 +2,16 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { requestIdOf, type Logger } from '@warmhouse/shared';
 import { PROXY_ERRORS, type ProxyErrorCode } from './errors';
-import { forward, type ForwardOutcome } from './forward/forwarder';
+import { formatLatency, forward, PROXY_LATENCY_HEADER, type ForwardOutcome, type Tap } from './forward/forwarder';
+import { CircuitBreakers } from './forward/breaker';
 import { UpstreamPools } from './forward/pools';
 import { rawErrorResponse, sendError } from './forward/respond';
 import { forwardUpgrade } from './forward/upgrade';
 import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
+import { Shadower } from './shadow/shadower';
 import { decide, type Decision } from './routing/decide';
+import type { CompiledUpstream } from './table/compile';
 import type { TableSource } from './table/store';
 
 /** Route label for requests refused before routing (parse errors). */
@@ -29,8 +32,16 @@ export interface ProxyOptions {
   maxHeaderBytes?: number;
   /** Client-side timeouts (ms): whole request head+body, request head, idle keep-alive. */
   clientTimeouts?: { requestMs?: number; headersMs?: number; keepAliveMs?: number };
-  /** Add `X-Strangler-Route` and `X-Strangler-Upstream` to every response. Default true. */
+  /**
+   * Add `X-Strangler-Route`, `X-Strangler-Upstream` (which target answered) and `X-Strangler-Proxy-Latency`
+   * (milliseconds spent in the proxy itself) to every response. Default true.
+   */
   decisionHeaders?: boolean;
+  /** Circuit breakers (tests inject a clock through them); default one per upstream with the table's settings. */
+  breakers?: CircuitBreakers;
+  /** Shadow copies in flight at most (beyond: not shadowed, counted as dropped). Default 16. */
+  shadowConcurrency?: number;
+  shadower?: Shadower;
 }
 
 /** A proxy built but not listening: call `server.listen()`. */
@@ -38,6 +49,10 @@ export interface StranglerProxy {
   readonly server: http.Server;
   readonly metrics: ProxyMetrics;
   readonly pools: UpstreamPools;
+  /** Per-upstream circuit breakers (used by routes with a fallback). */
+  readonly breakers: CircuitBreakers;
+  /** Shadow copies, their counters and latest differences (routes in mode `shadow`). */
+  readonly shadower: Shadower;
   /** Requests (and upgrades being set up) being forwarded now. */
   inFlight(): number;
   /** Stops accepting, lets requests in flight finish for up to `graceMs`, then closes everything. */
@@ -59,6 +74,13 @@ function clientErrorCode(code: string | undefined): ProxyErrorCode {
       return 'PROXY_ERR_MALFORMED_REQUEST';
   }
 }
+
+/** Whether the request announces a body. */
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+}
+
+type ForwardDecision = Extract<Decision, { action: 'forward' }>;
 
 /** RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host header. */
 function hostProblem(req: IncomingMessage): string | undefined {
@@ -85,6 +107,15 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
   const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
   const decisionHeaders = options.decisionHeaders ?? true;
   const timeouts = options.clientTimeouts ?? {};
+  const breakers =
+    options.breakers ??
+    new CircuitBreakers(undefined, (upstream, state) => {
+      metrics.circuit(upstream, state);
+      log.warn({ event: LOG_EVENTS.circuitChanged, upstream, state }, `circuit of ${upstream} is ${state}`);
+    });
+  const shadower =
+    options.shadower ??
+    new Shadower(pools, log, options.shadowConcurrency ?? 16, (route, result) => metrics.shadow(route, result));
   const upgraded = new Set<Duplex>();
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -124,17 +155,18 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
     reason: string,
     t0: number,
     requestId: string,
+    headers: string[] = extraHeaders(requestId, decision),
   ): void => {
     const upstream = decision.action === 'forward' ? decision.upstream.name : decision.upstream;
     // Refused requests close the connection (suspicious input, unread body); a switched-off route keeps it
     // open unless the client is sending a body nobody will read.
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
-    const close = code !== 'PROXY_ERR_ROUTE_UNAVAILABLE' || hasBody;
+    const close = (code !== 'PROXY_ERR_ROUTE_UNAVAILABLE' && code !== 'PROXY_ERR_CIRCUIT_OPEN') || hasBody(req);
+    if (decisionHeaders) headers.push(PROXY_LATENCY_HEADER, formatLatency(performance.now() - t0));
     sendError(
       res,
       code,
       { route: decision.routeId, upstream, requestId, message: `${PROXY_ERRORS[code].message}: ${reason}` },
-      extraHeaders(requestId, decision),
+      headers,
       close,
     );
     metrics.observe(
@@ -161,7 +193,7 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
   const handle = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
     const t0 = performance.now();
     const requestId = requestIdOf(req);
-    const decision = decide(req.method!, req.url!, req.headers, options.table.current);
+    const decision = decide(req.method!, req.url!, req.headers, options.table.current, req.socket.remoteAddress);
     if (decision.action === 'respond') {
       refuse(req, res, decision, decision.code, decision.reason, t0, requestId);
       return;
@@ -186,7 +218,107 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       return;
     }
     if (expectContinue) res.writeContinue();
-    const target = decision.upstream.name;
+    const route = decision.route;
+    const fb = route?.fallback;
+    if (fb === undefined || fb.upstream === decision.upstream) {
+      const copy = route?.shadow
+        ? shadower.begin(decision.routeId, route.shadow, route.upstream, req, decision.target, requestId)
+        : undefined;
+      send(
+        req,
+        res,
+        decision,
+        decision.upstream,
+        t0,
+        requestId,
+        limit,
+        extraHeaders(requestId, decision),
+        copy ? { tap: copy.tap } : {},
+        copy && ((outcome) => copy.done(outcome.error === undefined && !outcome.clientAborted)),
+      );
+      return;
+    }
+    // Route with a fallback, served by another upstream: circuit breaker, fallback for safe requests only.
+    const breaker = breakers.get(decision.upstream.name, decision.upstream.breaker);
+    const safe = (req.method === 'GET' || req.method === 'HEAD') && !hasBody(req);
+    const admission = breaker.admit();
+    const viaFallback = (reason: string): void => {
+      metrics.fallback(decision.routeId, decision.upstream.name, fb.upstream.name, reason);
+      log.info(
+        {
+          event: LOG_EVENTS.fallback,
+          route: decision.routeId,
+          from: decision.upstream.name,
+          to: fb.upstream.name,
+          reason,
+          requestId,
+        },
+        'answered from the fallback',
+      );
+      const headers = ['x-request-id', requestId];
+      if (decisionHeaders)
+        headers.push('x-strangler-route', decision.routeId, 'x-strangler-upstream', fb.upstream.name);
+      headers.push('x-strangler-fallback', reason);
+      send(req, res, decision, fb.upstream, performance.now(), requestId, limit, headers, {});
+    };
+    if (admission === 'refuse') {
+      if (safe) return viaFallback('circuit-open');
+      const headers = extraHeaders(requestId, decision);
+      headers.push('retry-after', String(breaker.retryAfterSeconds()));
+      refuse(
+        req,
+        res,
+        decision,
+        'PROXY_ERR_CIRCUIT_OPEN',
+        `circuit of "${decision.upstream.name}" is open`,
+        t0,
+        requestId,
+        headers,
+      );
+      return;
+    }
+    const probe = admission === 'probe';
+    send(
+      req,
+      res,
+      decision,
+      decision.upstream,
+      t0,
+      requestId,
+      limit,
+      extraHeaders(requestId, decision),
+      safe ? { fallbackStatuses: fb.statuses } : { retryAfterSeconds: breaker.retryAfterSeconds() },
+      (outcome) => {
+        if (outcome.fallback !== undefined) {
+          breaker.failure();
+          viaFallback(outcome.fallback);
+        } else if (outcome.clientAborted) breaker.release(probe);
+        else if (
+          outcome.error !== undefined
+            ? PROXY_ERRORS[outcome.error.code].status >= 500 // a 413 is the client's fault, not the upstream's
+            : outcome.status >= 500 || fb.statuses.has(outcome.status)
+        )
+          breaker.failure();
+        else breaker.success();
+      },
+    );
+  };
+
+  /** Forwards to one upstream; `after` runs once it ended (a fallback outcome is not answered yet). */
+  const send = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    decision: ForwardDecision,
+    upstream: CompiledUpstream,
+    t0: number,
+    requestId: string,
+    limit: number,
+    responseHeaders: string[],
+    policy: { fallbackStatuses?: ReadonlySet<number>; retryAfterSeconds?: number; tap?: Tap },
+    after?: (outcome: ForwardOutcome) => void,
+  ): void => {
+    const target = upstream.name;
+    const routeId = decision.routeId;
     const flight = metrics.flight(target);
     flight.inc();
     started();
@@ -195,34 +327,41 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       {
         req,
         res,
-        routeId: decision.routeId,
-        upstream: decision.upstream,
+        routeId,
+        upstream,
         target: decision.target,
         requestId,
         maxBodyBytes: limit,
-        responseHeaders: extraHeaders(requestId, decision),
+        responseHeaders,
+        arrivedAt: decisionHeaders ? t0 : undefined,
+        ...policy,
       },
       (outcome: ForwardOutcome) => {
         flight.dec();
-        metrics.observe(decision.routeId, target, outcome.status, (performance.now() - t0) / 1000);
-        if (outcome.error) {
-          const { code, stage, cause } = outcome.error;
-          const fields = {
-            route: decision.routeId,
-            upstream: target,
-            stage,
-            code,
-            requestId,
-            method: req.method,
-            url: req.url,
-            err: cause,
-          };
-          if (outcome.clientAborted) log.info({ ...fields, event: LOG_EVENTS.clientAborted }, 'client went away');
-          else if (PROXY_ERRORS[code].status >= 500) {
-            metrics.upstreamError(target, stage, code);
-            log.error({ ...fields, event: LOG_EVENTS.upstreamError }, 'forwarding failed');
-          } else log.info({ ...fields, event: LOG_EVENTS.requestRefused }, 'request refused');
+        if (outcome.fallback === undefined) {
+          metrics.observe(routeId, target, outcome.status, (performance.now() - t0) / 1000);
+          if (outcome.error) {
+            const { code, stage, cause } = outcome.error;
+            const fields = {
+              route: routeId,
+              upstream: target,
+              stage,
+              code,
+              requestId,
+              method: req.method,
+              url: req.url,
+              err: cause,
+            };
+            if (outcome.clientAborted) log.info({ ...fields, event: LOG_EVENTS.clientAborted }, 'client went away');
+            else if (PROXY_ERRORS[code].status >= 500) {
+              metrics.upstreamError(target, stage, code);
+              log.error({ ...fields, event: LOG_EVENTS.upstreamError }, 'forwarding failed');
+            } else log.info({ ...fields, event: LOG_EVENTS.requestRefused }, 'request refused');
+          }
+        } else {
+          metrics.upstreamError(target, outcome.error?.stage ?? 'response-headers', outcome.fallback);
         }
+        after?.(outcome);
         ended();
       },
     );
@@ -234,7 +373,7 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const t0 = performance.now();
     const requestId = requestIdOf(req);
-    const decision = decide(req.method!, req.url!, req.headers, options.table.current);
+    const decision = decide(req.method!, req.url!, req.headers, options.table.current, req.socket.remoteAddress);
     socket.on('error', () => socket.destroy());
     if (decision.action === 'respond') {
       socket.end(
@@ -337,5 +476,5 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
     await pools.close();
   };
 
-  return { server, metrics, pools, inFlight: () => inFlight, close };
+  return { server, metrics, pools, breakers, shadower, inFlight: () => inFlight, close };
 }

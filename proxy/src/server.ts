@@ -73,6 +73,8 @@ export async function startStrangler(
   const admin = createAdminApp({
     store,
     metrics,
+    shadower: proxy.shadower,
+    breakers: proxy.breakers,
     logger,
     token: config.PROXY_ADMIN_TOKEN,
     insecureDev: config.PROXY_INSECURE_DEV_ADMIN,

@@ -10,6 +10,7 @@ export function portsFor(base: number) {
   return {
     proxy: base,
     proxyAdmin: base + 1,
+    cdcMonitor: base + 2,
     monolith: base + 80,
     deviceManagement: base + 81,
     telemetry: base + 82,

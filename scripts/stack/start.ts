@@ -11,7 +11,7 @@ import type { ManagedProcess } from '../../cdc/src/runtime/processes';
 
 /**
  * `npm start`: the whole stack on this machine — PostgreSQL (logical replication), Kafka, Kafka Connect + Debezium,
- * the monolith stand-in and its field simulator, device management, the strangler proxy — then prints where each part listens. Ctrl-C stops everything.
+ * the monolith stand-in and its field simulator, device management, the strangler proxy, the CDC monitor — then prints where each part listens. Ctrl-C stops everything.
  */
 /** The proxy admin token of the local stack: PROXY_ADMIN_TOKEN, or one generated once and kept in the state folder. */
 function devAdminToken(stateDir: string): string {
@@ -115,9 +115,32 @@ async function main(): Promise<void> {
     apps.push(proxy);
     await waitForHttp(proxy, `${adminUrl}/ready`);
 
+    const monitorUrl = `http://127.0.0.1:${ports.cdcMonitor}`;
+    const monitor = startNodeService({
+      name: 'cdc-monitor',
+      entry: 'cdc/src/monitor-main.ts',
+      env: {
+        CONNECT_URL: backbone.connect.url,
+        MONOLITH_DATABASE_URL: backbone.monolithSuperuserUrl,
+        KAFKA_BROKERS: backbone.kafka.bootstrap,
+        CONSUMER_GROUPS: 'device-management.heating-sync,device-management.write-back',
+        MONITOR_PORT: String(ports.cdcMonitor),
+        MONITOR_TOKEN: adminToken,
+        DEVICE_MANAGEMENT_DATABASE_URL: deviceManagementDb,
+        DRIFT_INTERVAL_SECONDS: '300',
+        PROXY_ADMIN_URL: adminUrl,
+        PROXY_ADMIN_TOKEN: adminToken,
+      },
+      stateDir,
+      registry,
+    });
+    apps.push(monitor);
+    await waitForHttp(monitor, `${monitorUrl}/healthz`);
+
     const rows: Array<[string, string]> = [
       ['proxy (clients use this)', `${proxyUrl}/api/heating/1`],
       ['proxy admin API', `${adminUrl}/api/routes  (Swagger UI ${adminUrl}/docs)`],
+      ['migration dashboard', `${monitorUrl}/  (sign in with the admin token; JSON ${monitorUrl}/api/cdc)`],
       ['proxy admin token', `${adminToken}  (also in ${path.join(stateDir, 'admin-token')})`],
       ['CLI', `STRANGLER_ADMIN_URL=${adminUrl} STRANGLER_ADMIN_TOKEN=… npx strangler routes list`],
       ['monolith stand-in (HTTP)', monolithUrl],

@@ -4,9 +4,12 @@ import swaggerUi from 'swagger-ui-express';
 import { z } from 'zod';
 import { errorBody, ProxyError, type ProxyErrorCode } from '../errors';
 import { LOG_EVENTS } from '../log-events';
+import type { CircuitBreakers } from '../forward/breaker';
 import type { ProxyMetrics } from '../metrics';
+import type { Shadower } from '../shadow/shadower';
 import type { ApplyResult, ChangeMeta, RouteTableStore } from '../table/store';
 import type { TableIssue } from '../table/compile';
+import { ROUTE_MODES } from '../table/schema';
 import { bearerMatches } from './auth';
 import { openApiDocument } from './openapi';
 
@@ -19,6 +22,10 @@ export interface AdminOptions {
   token?: string;
   /** Explicit opt-in to an unauthenticated admin API, for local development only. */
   insecureDev?: boolean;
+  /** Shadow counters and differences, for `GET /api/shadow` (absent: empty). */
+  shadower?: Shadower;
+  /** Circuit breakers, for `GET /api/breakers` (absent: empty). */
+  breakers?: CircuitBreakers;
   /** Readiness probe (table loaded, proxy listening and not draining). */
   ready?: () => boolean;
 }
@@ -26,6 +33,17 @@ export interface AdminOptions {
 const ToggleBody = z
   .object({ target: z.string().min(1), reason: z.string().trim().min(1, 'a reason is required') })
   .strict();
+const PatchBody = z
+  .object({
+    target: z.string().min(1).optional(),
+    mode: z.enum(ROUTE_MODES).optional(),
+    weight: z.number().int().min(0).max(100).optional(),
+    reason: z.string().trim().min(1, 'a reason is required'),
+  })
+  .strict()
+  .refine((b) => b.target !== undefined || b.mode !== undefined || b.weight !== undefined, {
+    message: 'give at least one of target, mode, weight',
+  });
 const AuditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
   route: z.string().optional(),
@@ -149,6 +167,21 @@ export function createAdminApp(options: AdminOptions): express.Express {
     changed(res, store.setTarget(req.params.id, body.data.target, meta(req, body.data.reason)), req.params.id);
   });
 
+  app.patch('/api/routes/:id', (req, res) => {
+    const body = PatchBody.safeParse(req.body);
+    if (!body.success) {
+      const issues = body.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+      return fail(
+        res,
+        'PROXY_ERR_INVALID_ADMIN_REQUEST',
+        `invalid route change: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        { issues },
+      );
+    }
+    const { reason, ...patch } = body.data;
+    changed(res, store.updateRoute(req.params.id, patch, meta(req, reason)), req.params.id);
+  });
+
   app.get('/api/upstreams', (_req, res) => {
     const t = store.current;
     res.json({
@@ -163,6 +196,19 @@ export function createAdminApp(options: AdminOptions): express.Express {
         routes: t.spec.routes.filter((r) => r.target === u.name).map((r) => r.id),
       })),
     });
+  });
+
+  app.get('/api/shadow', (_req, res) => {
+    res.json({ routes: options.shadower?.stats() ?? {}, inFlight: options.shadower?.pending() ?? 0 });
+  });
+  app.get('/api/shadow/:id', (req, res) => {
+    const route = store.current.spec.routes.find((r) => r.id === req.params.id);
+    if (!route) return fail(res, 'PROXY_ERR_ROUTE_NOT_FOUND', `no route "${req.params.id}"`);
+    const data = options.shadower?.route(route.id);
+    res.json({ route: route.id, mode: route.mode, counters: data?.counters ?? null, diffs: data?.diffs ?? [] });
+  });
+  app.get('/api/breakers', (_req, res) => {
+    res.json({ upstreams: options.breakers?.snapshot() ?? {} });
   });
 
   app.get('/api/audit', (req, res) => {

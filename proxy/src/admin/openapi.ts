@@ -144,6 +144,29 @@ export function openApiDocument(): object {
             ...errors,
           },
         },
+        patch: {
+          summary:
+            'Change target, mode and/or canary weight of a route in one version (e.g. {"mode":"canary","weight":25})',
+          parameters: [routeId, actor],
+          requestBody: {
+            required: true,
+            content: json({
+              type: 'object',
+              required: ['reason'],
+              properties: {
+                target: { type: 'string', example: 'device-management' },
+                mode: { type: 'string', enum: ['forward', 'unavailable', 'canary', 'shadow'] },
+                weight: { type: 'integer', minimum: 0, maximum: 100, example: 25 },
+                reason: { type: 'string' },
+              },
+            }),
+          },
+          responses: {
+            200: { description: 'Applied (or unchanged)', content: json(ref('Change')) },
+            ...errors,
+            404: { description: 'No such route' },
+          },
+        },
         delete: {
           summary: 'Delete a route (its requests go to the default target)',
           parameters: [routeId, reasonHeader, actor],
@@ -177,6 +200,26 @@ export function openApiDocument(): object {
       '/api/upstreams': {
         get: {
           summary: 'Upstreams with resolved origins and timeouts',
+          responses: { 200: { description: 'OK' }, 401: errors[401] },
+        },
+      },
+      '/api/shadow': {
+        get: {
+          summary:
+            'Shadow counters per route (compared, equal, different, serviceErrors, skipped, dropped, notCompared)',
+          responses: { 200: { description: 'OK' }, 401: errors[401] },
+        },
+      },
+      '/api/shadow/{id}': {
+        get: {
+          summary: 'Shadow counters and the latest differences of one route, with both bodies and a JSON diff',
+          parameters: [routeId],
+          responses: { 200: { description: 'OK' }, 401: errors[401], 404: { description: 'No such route' } },
+        },
+      },
+      '/api/breakers': {
+        get: {
+          summary: 'Circuit breaker state and transition counts per upstream',
           responses: { 200: { description: 'OK' }, 401: errors[401] },
         },
       },

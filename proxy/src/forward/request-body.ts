@@ -17,6 +17,7 @@ export class RequestBody extends Readable {
       );
       return;
     }
+    this.onChunk?.(chunk);
     if (!this.push(chunk)) this.req.pause();
   };
   private readonly onEnd = (): void => {
@@ -35,6 +36,8 @@ export class RequestBody extends Readable {
   constructor(
     private readonly req: IncomingMessage,
     private readonly limit: number,
+    /** Sees every chunk passed on (the shadow copy of the body). */
+    private readonly onChunk?: (chunk: Buffer) => void,
   ) {
     super({ highWaterMark: 64 * 1024 });
     req.on('data', this.onData);

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProxyErrorCode } from '../errors';
 import type { CompiledRoute, CompiledTable, CompiledUpstream } from '../table/compile';
+import { pickCanaryUpstream } from './canary';
 import { matchPattern } from './pattern';
 import { parseRequestTarget } from './request-target';
 
@@ -60,8 +61,16 @@ export function findRoute(
  * 3. then the route with more header conditions;
  * 4. then the route listed first in the table.
  * No route → the table's `defaultTarget`. Ambiguous paths are refused (see {@link parseRequestTarget}).
+ * A route in mode `canary` picks its upstream by the request's sticky key (`clientAddress` is the last
+ * resort key), see {@link pickCanaryUpstream}.
  */
-export function decide(method: string, url: string, headers: IncomingHttpHeaders, table: CompiledTable): Decision {
+export function decide(
+  method: string,
+  url: string,
+  headers: IncomingHttpHeaders,
+  table: CompiledTable,
+  clientAddress?: string,
+): Decision {
   const parsed = parseRequestTarget(url);
   if (!parsed.ok) return { action: 'respond', code: parsed.code, reason: parsed.reason, tableVersion: table.version };
   const route = findRoute(method, parsed.segments, headers, table);
@@ -89,7 +98,11 @@ export function decide(method: string, url: string, headers: IncomingHttpHeaders
     action: 'forward',
     routeId: route.id,
     route,
-    upstream: route.upstream,
+    upstream: route.shadow
+      ? route.shadow.baseline
+      : route.canary
+        ? pickCanaryUpstream(route.canary, route.upstream, parsed.segments, headers, clientAddress)
+        : route.upstream,
     target: parsed.forward,
     tableVersion: table.version,
   };

@@ -62,7 +62,27 @@ describe('compileTable', () => {
       'routes[0].methods',
       /only method/,
     ],
-    [{ upstreams, routes: [{ id: 'r', path: '/a', target: 'monolith', mode: 'shadow' }] }, 'routes[0].mode', /./],
+    [{ upstreams, routes: [{ id: 'r', path: '/a', target: 'monolith', mode: 'sideways' }] }, 'routes[0].mode', /./],
+    [
+      { upstreams, routes: [{ id: 'r', path: '/a', target: 'monolith', mode: 'shadow' }] },
+      'routes[0].target',
+      /must differ from its baseline/,
+    ],
+    [
+      {
+        upstreams,
+        routes: [
+          { id: 'r', path: '/a', target: 'device-management', mode: 'shadow', shadow: { ignore: ['timestamp'] } },
+        ],
+      },
+      'routes[0].shadow.ignore[0]',
+      /must start with "\$"/,
+    ],
+    [
+      { upstreams, routes: [{ id: 'r', path: '/a', target: 'device-management', fallback: { to: 'billing' } }] },
+      'routes[0].fallback.to',
+      /unknown upstream "billing"/,
+    ],
     [{ upstreams, routes: [{ id: 'r', path: '/a', target: 'monolith', extra: 1 }] }, 'routes[0]', /extra/],
     [
       {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { DEFAULT_BREAKER, type BreakerSettings } from '../forward/breaker';
 import {
   compilePattern,
   comparePatterns,
@@ -6,11 +7,14 @@ import {
   samePatternShape,
   type CompiledPattern,
 } from '../routing/pattern';
+import { compileIgnore, splitPath } from '../shadow/compare';
 import {
   RouteSchema,
+  ShadowSchema,
   TableSpecSchema,
   UpstreamSchema,
   type RouteSpec,
+  type ShadowSpec,
   type TableSpec,
   type Timeouts,
   type UpstreamSpec,
@@ -32,6 +36,19 @@ export interface CompiledUpstream {
   readonly timeouts: Timeouts;
   readonly maxConnections: number;
   readonly maxBodyBytes: number | undefined;
+  readonly breaker: BreakerSettings;
+}
+
+/** Canary settings of a route in mode `canary`, resolved against the table. */
+export interface CompiledCanary {
+  /** Keys whose bucket (0–9999) is below this go to the route's upstream: `weight × 100`. */
+  readonly threshold: number;
+  readonly baseline: CompiledUpstream;
+  /** Lowercased header name holding the key. */
+  readonly header: string | undefined;
+  /** Index of the path segment holding the key (the route's `key.param`). */
+  readonly paramIndex: number | undefined;
+  readonly allowOverride: boolean;
 }
 
 /** A route ready for matching; `index` is its position in the table (last tie-break). */
@@ -44,6 +61,28 @@ export interface CompiledRoute {
   readonly methods: ReadonlySet<string> | null;
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly upstream: CompiledUpstream;
+  /** Set when the route is in mode `canary`. */
+  readonly canary: CompiledCanary | undefined;
+  /** Set when the route declares a fallback. */
+  readonly fallback: CompiledFallback | undefined;
+  /** Set when the route is in mode `shadow`. */
+  readonly shadow: CompiledShadow | undefined;
+}
+
+/** Shadow settings of a route in mode `shadow`, resolved against the table. */
+export interface CompiledShadow {
+  /** Answers the client. */
+  readonly baseline: CompiledUpstream;
+  readonly spec: ShadowSpec;
+  /** Whether a JSON path (segments) is ignored. */
+  readonly ignored: (path: readonly string[]) => boolean;
+}
+
+/** Where safe requests of a route go when its upstream fails, and which statuses count as failures. */
+export interface CompiledFallback {
+  readonly upstream: CompiledUpstream;
+  /** Statuses that count as failures besides 5xx. */
+  readonly statuses: ReadonlySet<number>;
 }
 
 /** An immutable, validated table; `routes` is sorted most specific first. */
@@ -125,6 +164,7 @@ function compileUpstream(
     timeouts: u.timeouts,
     maxConnections: u.maxConnections,
     maxBodyBytes: u.maxBodyBytes,
+    breaker: Object.freeze({ ...DEFAULT_BREAKER, ...u.breaker }),
   };
 }
 
@@ -201,6 +241,75 @@ export function compileTable(input: unknown, options: { env: NodeJS.ProcessEnv; 
   return { ok: false, issues };
 }
 
+function compileCanary(
+  r: RouteSpec,
+  at: string,
+  pattern: CompiledPattern,
+  defaultTarget: string,
+  upstreams: ReadonlyMap<string, CompiledUpstream>,
+  known: ReadonlySet<string>,
+  issues: TableIssue[],
+): CompiledCanary | undefined {
+  if (r.mode !== 'canary') return undefined;
+  if (r.weight === undefined) issues.push({ path: `${at}.weight`, message: 'mode "canary" needs a weight (0–100)' });
+  const name = r.canary?.baseline ?? defaultTarget;
+  if (r.canary?.baseline !== undefined && !known.has(name)) {
+    issues.push({
+      path: `${at}.canary.baseline`,
+      message: `unknown upstream "${name}" (known: ${[...known].join(', ')})`,
+    });
+  }
+  const param = r.canary?.key.param;
+  const paramIndex =
+    param === undefined ? undefined : pattern.segments.findIndex((s) => s.kind === 'param' && s.name === param);
+  if (paramIndex === -1) {
+    issues.push({ path: `${at}.canary.key.param`, message: `no parameter ":${param}" in path "${r.path}"` });
+  }
+  const baseline = upstreams.get(name);
+  if (r.weight === undefined || !baseline || paramIndex === -1) return undefined;
+  return {
+    threshold: r.weight * 100,
+    baseline,
+    header: r.canary?.key.header?.toLowerCase(),
+    paramIndex,
+    allowOverride: r.canary?.allowOverride ?? false,
+  };
+}
+
+function compileShadow(
+  r: RouteSpec,
+  at: string,
+  defaultTarget: string,
+  upstreams: ReadonlyMap<string, CompiledUpstream>,
+  known: ReadonlySet<string>,
+  issues: TableIssue[],
+): CompiledShadow | undefined {
+  if (r.mode !== 'shadow') return undefined;
+  const spec = r.shadow ?? ShadowSchema.parse({});
+  const name = spec.baseline ?? defaultTarget;
+  if (spec.baseline !== undefined && !known.has(name)) {
+    issues.push({
+      path: `${at}.shadow.baseline`,
+      message: `unknown upstream "${name}" (known: ${[...known].join(', ')})`,
+    });
+  }
+  if (name === r.target) {
+    issues.push({ path: `${at}.target`, message: `a shadow route's target must differ from its baseline ("${name}")` });
+  }
+  let bad = false;
+  spec.ignore.forEach((p, j) => {
+    try {
+      splitPath(p);
+    } catch (err) {
+      bad = true;
+      issues.push({ path: `${at}.shadow.ignore[${j}]`, message: (err as Error).message });
+    }
+  });
+  const baseline = upstreams.get(name);
+  if (!baseline || bad) return undefined;
+  return { baseline, spec, ignored: compileIgnore(spec.ignore) };
+}
+
 function indexed<T>(items: readonly T[]): Array<readonly [number, T]> {
   return items.map((item, i) => [i, item] as const);
 }
@@ -250,6 +359,22 @@ function build(
       if (!(err instanceof PatternError)) throw err;
       issues.push({ path: `${at}.path`, message: err.message });
     }
+    const canary = pattern
+      ? compileCanary(r, at, pattern, spec.defaultTarget, upstreams, seenUpstreams, issues)
+      : undefined;
+    const fallbackName = r.fallback ? (r.fallback.to ?? r.canary?.baseline ?? spec.defaultTarget) : undefined;
+    if (checkTargets && r.fallback?.to !== undefined && !seenUpstreams.has(r.fallback.to)) {
+      issues.push({
+        path: `${at}.fallback.to`,
+        message: `unknown upstream "${r.fallback.to}" (known: ${[...seenUpstreams].join(', ')})`,
+      });
+    }
+    const fallbackUpstream = fallbackName === undefined ? undefined : upstreams.get(fallbackName);
+    const fallback =
+      r.fallback && fallbackUpstream
+        ? { upstream: fallbackUpstream, statuses: new Set(r.fallback.statuses) }
+        : undefined;
+    const shadow = compileShadow(r, at, spec.defaultTarget, upstreams, seenUpstreams, issues);
     const upstream = upstreams.get(r.target);
     if (!pattern || !upstream) continue;
     const methods = r.methods.includes('*') ? null : new Set<string>(r.methods);
@@ -266,7 +391,7 @@ function build(
         message: `route "${r.id}" conflicts with "${sibling.id}" (routes[${sibling.index}]): same path shape, headers and methods`,
       });
     }
-    routes.push({ spec: r, id: r.id, index: i, pattern, methods, headers, upstream });
+    routes.push({ spec: r, id: r.id, index: i, pattern, methods, headers, upstream, canary, fallback, shadow });
   }
 
   // A route claiming GET also claims HEAD (as Spring MVC and Express do), unless a sibling claims HEAD itself.

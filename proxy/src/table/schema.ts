@@ -30,6 +30,80 @@ export const UpstreamSchema = z
     maxConnections: z.number().int().positive().max(10_000).default(256),
     /** Overrides the proxy-wide request body limit for requests routed here. */
     maxBodyBytes: z.number().int().nonnegative().optional(),
+    /**
+     * Circuit breaker used by routes with a `fallback` (defaults 5 consecutive failures, open 5 s): while open,
+     * safe requests go straight to the fallback and mutating ones get 503 + Retry-After.
+     */
+    breaker: z
+      .object({
+        failures: z.number().int().min(1).max(10_000).default(5),
+        openMs: z.number().int().min(10).max(3_600_000).default(5_000),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** Route modes. */
+export const ROUTE_MODES = ['forward', 'unavailable', 'canary', 'shadow'] as const;
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/**
+ * Canary settings. The sticky key is the first of: the request header `key.header`, the path parameter
+ * `key.param`, the client address. A key's bucket is a stable hash of the key alone (the same key lands in
+ * the same bucket on every route, in every process, after every restart), so raising the weight only moves
+ * keys from the baseline to the target, never back.
+ */
+export const CanarySchema = z
+  .object({
+    /** Upstream serving the keys outside the weight; default the table's `defaultTarget`. */
+    baseline: z.string().regex(NAME, 'must name an upstream').optional(),
+    /** Where the sticky key is read; without both, the client address is the key. */
+    key: z
+      .object({
+        /** Request header holding the key (such as `x-house-id`); used when present. */
+        header: z.string().regex(HEADER_NAME, 'invalid header name').optional(),
+        /** Path parameter of the route's pattern (such as `id` in `/api/heating/:id`). */
+        param: z.string().optional(),
+      })
+      .strict()
+      .default({}),
+    /** Honour `X-Strangler-Target: service|monolith` (or an upstream name) from testers, over the weight. */
+    allowOverride: z.boolean().default(false),
+  })
+  .strict();
+
+/**
+ * Shadow settings: the client gets the baseline's answer; afterwards the same request goes to the route's
+ * target in the background (bounded) and both answers are compared under these noise rules.
+ */
+export const ShadowSchema = z
+  .object({
+    /** Upstream answering the client; default the table's `defaultTarget`. */
+    baseline: z.string().regex(NAME, 'must name an upstream').optional(),
+    /** JSON paths not compared: `$.timestamp`, `$.items[*].updatedAt`. */
+    ignore: z.array(z.string()).default([]),
+    /** Numbers within this absolute difference are equal (`20.0` and `20` always are). */
+    tolerance: z.number().nonnegative().default(0),
+    /** Compare arrays ignoring their order. */
+    unorderedArrays: z.boolean().default(false),
+    /** Response headers compared (media type only for content-type). */
+    headers: z.array(z.string().regex(HEADER_NAME, 'invalid header name')).default(['content-type']),
+    /**
+     * The target supports `X-Strangler-Dry-Run: 1` (validates and answers inside a rolled-back transaction):
+     * mutating requests are shadowed with that header. Without it they are skipped (and counted).
+     */
+    dryRun: z.boolean().default(false),
+    /** Request and response bodies larger than this are not compared (counted as too large). */
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(16 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** How many of the latest differences are kept for the admin API. */
+    keepDiffs: z.number().int().min(0).max(1_000).default(20),
   })
   .strict();
 
@@ -46,11 +120,36 @@ export const RouteSchema = z
     /** Path pattern: literal segments, `:name` for one segment, a final `*` for zero or more segments. */
     path: z.string().startsWith('/', 'must start with "/"'),
     /** Exact-value header conditions (names case-insensitive); every one must hold. */
-    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'invalid header name'), z.string()).optional(),
+    headers: z.record(z.string().regex(HEADER_NAME, 'invalid header name'), z.string()).optional(),
     /** Name of the upstream that serves the route (`monolith` or an extracted service). */
     target: z.string().regex(NAME, 'must name an upstream'),
-    /** `forward`: proxy to target. `unavailable`: answer 503 + Retry-After without contacting any upstream. */
-    mode: z.enum(['forward', 'unavailable']).default('forward'),
+    /**
+     * `forward`: proxy to target. `unavailable`: answer 503 + Retry-After without contacting any upstream.
+     * `canary`: send `weight` % of the keys (see `canary.key`) to target, the rest to `canary.baseline`.
+     * `shadow`: answer from `shadow.baseline`, copy the request to target in the background and compare.
+     */
+    mode: z.enum(ROUTE_MODES).default('forward'),
+    /** Canary share in percent (0–100) of keys sent to `target`; required by mode `canary`, ignored otherwise. */
+    weight: z.number().int().min(0).max(100).optional(),
+    /** Canary settings (mode `canary`); every field has a default. */
+    canary: CanarySchema.optional(),
+    /** Shadow settings (mode `shadow`); every field has a default. */
+    shadow: ShadowSchema.optional(),
+    /**
+     * Fallback for safe methods (GET/HEAD without body): when the route's upstream fails (connect error,
+     * timeout, 5xx, or one of `statuses`) or its circuit is open, the request is answered by `to` instead.
+     * Mutating requests are never sent to another target: they get the failure (502/504 with Retry-After,
+     * or 503 + Retry-After while the circuit is open).
+     */
+    fallback: z
+      .object({
+        /** Upstream answering instead; default the canary baseline, else the table's `defaultTarget`. */
+        to: z.string().regex(NAME, 'must name an upstream').optional(),
+        /** Statuses below 500 that also count as failures (such as 404, 501 is a 5xx anyway). */
+        statuses: z.array(z.number().int().min(400).max(599)).default([]),
+      })
+      .strict()
+      .optional(),
     /** Free text for people: what the route is and where it stands in the migration. */
     notes: z.string().max(2_000).default(''),
   })
@@ -66,6 +165,12 @@ export const TableSpecSchema = z
   })
   .strict();
 
+/** A route mode. */
+export type RouteMode = (typeof ROUTE_MODES)[number];
+/** Canary settings with defaults applied. */
+export type CanarySpec = z.output<typeof CanarySchema>;
+/** Shadow settings with defaults applied. */
+export type ShadowSpec = z.output<typeof ShadowSchema>;
 /** Input shape of a route (defaults not yet applied). */
 export type RouteInput = z.input<typeof RouteSchema>;
 /** A validated route with defaults applied. */

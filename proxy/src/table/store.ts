@@ -7,13 +7,20 @@ import { AuditLog, type AuditEntry, type ChangeSource } from './audit';
 import { compileTable, type CompiledTable, type TableIssue } from './compile';
 import { diffTables, type TableChange } from './diff';
 import { readTableFile } from './load';
-import type { TableSpec } from './schema';
+import type { RouteMode, TableSpec } from './schema';
 
 /** Who changes the table, from where, and why (all three land in the audit log). */
 export interface ChangeMeta {
   actor: string;
   source: ChangeSource;
   reason: string;
+}
+
+/** Fields of a route changed by {@link RouteTableStore.updateRoute}; `undefined` keeps the current value. */
+export interface RoutePatch {
+  target?: string;
+  mode?: RouteMode;
+  weight?: number;
 }
 
 /** The last change that was refused, with every issue. */
@@ -201,6 +208,20 @@ export class RouteTableStore implements TableSource {
     if (index === -1)
       throw new ProxyError('PROXY_ERR_ROUTE_NOT_FOUND', { message: `no route "${routeId}"`, details: { routeId } });
     const routes = spec.routes.map((r, i) => (i === index ? { ...r, target } : r));
+    return this.relativeTo(index, this.commit({ ...spec, routes }, meta, this.sourceSha256));
+  }
+
+  /**
+   * Changes the target, mode or canary weight of an existing route in one table version (one audit entry).
+   * Fields left out keep their value.
+   */
+  updateRoute(routeId: string, patch: RoutePatch, meta: ChangeMeta): ApplyResult {
+    const spec = this.table.spec;
+    const index = spec.routes.findIndex((r) => r.id === routeId);
+    if (index === -1)
+      throw new ProxyError('PROXY_ERR_ROUTE_NOT_FOUND', { message: `no route "${routeId}"`, details: { routeId } });
+    const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+    const routes = spec.routes.map((r, i) => (i === index ? { ...r, ...defined } : r));
     return this.relativeTo(index, this.commit({ ...spec, routes }, meta, this.sourceSha256));
   }
 

@@ -70,6 +70,7 @@ describe('the monolith contract passes through the strangler proxy', () => {
       'x-request-id',
       'x-strangler-route',
       'x-strangler-upstream',
+      'x-strangler-proxy-latency',
     ]);
     const exchange = async (base: string, method: string, target: string, body?: string) => {
       const res = await fetch(`${base}${target}`, {

@@ -1,0 +1,69 @@
+import { createServer } from 'node:http';
+import { Kafka, logLevel } from 'kafkajs';
+import { Pool } from 'pg';
+import { createLogger, runMain } from '@warmhouse/shared';
+import { createMonitor, createMonitorHandler, loadMonitorConfig, startFreshnessTail } from './monitor';
+
+runMain('cdc-monitor', async (onStop) => {
+  const config = loadMonitorConfig();
+  const logger = createLogger('cdc-monitor', config.LOG_LEVEL);
+  const pool = new Pool({ connectionString: config.MONOLITH_DATABASE_URL, max: 3 });
+  onStop(() => pool.end());
+  const kafka = new Kafka({
+    clientId: 'warmhouse-cdc-monitor',
+    brokers: [...config.KAFKA_BROKERS],
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  onStop(() => admin.disconnect());
+  const deviceManagementPool = config.DEVICE_MANAGEMENT_DATABASE_URL
+    ? new Pool({ connectionString: config.DEVICE_MANAGEMENT_DATABASE_URL, max: 2 })
+    : undefined;
+  if (deviceManagementPool) onStop(() => deviceManagementPool.end());
+  const tail = await startFreshnessTail(kafka, config.CDC_TOPICS, logger);
+  onStop(() => tail.stop());
+  const monitor = createMonitor({
+    connectUrl: config.CONNECT_URL,
+    connectors: config.CONNECTORS,
+    pool,
+    slots: config.REPLICATION_SLOTS,
+    admin,
+    consumerGroups: config.CONSUMER_GROUPS,
+    topics: config.CDC_TOPICS,
+    freshnessAlarmTopics: config.FRESHNESS_ALARM_TOPICS,
+    lastChanges: tail.last,
+    thresholds: {
+      walRetainedAlarmBytes: config.WAL_RETAINED_ALARM_BYTES,
+      freshnessAlarmSeconds: config.FRESHNESS_ALARM_SECONDS,
+      heartbeatAlarmSeconds: config.HEARTBEAT_ALARM_SECONDS,
+    },
+    logger,
+    deviceManagementPool,
+    driftRangeSize: config.DRIFT_RANGE_SIZE,
+  });
+  if (deviceManagementPool && config.DRIFT_INTERVAL_SECONDS > 0) {
+    const timer = setInterval(() => {
+      monitor
+        .checkDrift()
+        .catch((err: unknown) => logger.warn({ event: 'cdc_drift_check_failed', err }, 'drift check failed'));
+    }, config.DRIFT_INTERVAL_SECONDS * 1000);
+    onStop(() => clearInterval(timer));
+  }
+  const server = createServer(
+    createMonitorHandler({
+      monitor,
+      token: config.MONITOR_TOKEN,
+      logger,
+      proxyAdmin: { url: config.PROXY_ADMIN_URL, token: config.PROXY_ADMIN_TOKEN },
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(config.MONITOR_PORT, config.MONITOR_HOST, resolve));
+  onStop(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://${config.MONITOR_HOST}:${config.MONITOR_PORT}`;
+  logger.info(
+    { event: 'cdc_monitor_listening', url },
+    `CDC monitor: dashboard ${url}/ (API ${url}/api/cdc, metrics ${url}/metrics)`,
+  );
+  return logger;
+});

@@ -1,0 +1,149 @@
+import type { Admin } from 'kafkajs';
+import type { Pool } from 'pg';
+import type { Logger } from '@warmhouse/shared';
+import { auditedRestart, readConnector, type AuditEntry, type ConnectorReport } from './connector';
+import { checkDrift, DEVICE_MANAGEMENT_HEATING_SQL, MONOLITH_HEATING_SQL, type DriftReport } from './drift';
+import { judgeFreshness, type FreshnessReport, type LastChange } from './freshness';
+import { readLag, type LagRow } from './lag';
+import { readSlots, type SlotReport } from './slots';
+
+/** What the monitor needs; each piece is injected so tests can drive it. */
+export interface MonitorDeps {
+  connectUrl: string;
+  connectors: readonly string[];
+  pool: Pool;
+  slots: readonly string[];
+  admin: Admin;
+  consumerGroups: readonly string[];
+  topics: readonly string[];
+  /** newest change seen per topic (from {@link startFreshnessTail}) */
+  lastChanges: ReadonlyMap<string, LastChange>;
+  thresholds: { walRetainedAlarmBytes: number; freshnessAlarmSeconds: number; heartbeatAlarmSeconds: number };
+  logger: Logger;
+  now?: () => number;
+  /** topics whose freshness can raise the alarm (default: all of `topics`) */
+  freshnessAlarmTopics?: readonly string[];
+  /** device management's database (`devices`), compared with `heating_systems` by the drift check; absent: no drift check */
+  deviceManagementPool?: Pool;
+  /** ids per checksum range of the drift check */
+  driftRangeSize?: number;
+}
+
+/** Age of the last heartbeat Debezium's action query wrote into `public.cdc_heartbeat`. */
+export interface HeartbeatReport {
+  lastBeatAt: string | null;
+  ageSeconds: number | null;
+  overThreshold: boolean;
+}
+
+/** A check that could not run says so instead of reporting stale or empty data as healthy. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** The whole CDC picture served by `GET /api/cdc`. */
+export interface CdcSnapshot {
+  at: string;
+  /** false when any connector is not healthy, any check failed, or any alarm is raised */
+  healthy: boolean;
+  connectors: ConnectorReport[];
+  slots: Checked<SlotReport[]>;
+  lag: Checked<LagRow[]>;
+  freshness: FreshnessReport[];
+  heartbeat: Checked<HeartbeatReport>;
+  /** the last drift check (on demand or scheduled); null before the first one */
+  drift: DriftReport | null;
+}
+
+async function checked<T>(run: () => Promise<T>): Promise<Checked<T>> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Creates the monitor: every `snapshot()` reads all sources afresh, in parallel. */
+export function createMonitor(deps: MonitorDeps) {
+  const now = deps.now ?? Date.now;
+  const audit: AuditEntry[] = [];
+  let lastDrift: DriftReport | null = null;
+  const log = deps.logger.child({ module: 'cdc-monitor' });
+
+  const readHeartbeat = async (): Promise<HeartbeatReport> => {
+    const { rows } = await deps.pool.query<{ beat_at: Date | null; age: number | null }>(
+      `SELECT max(beat_at) AS beat_at, extract(epoch FROM now() - max(beat_at))::float8 AS age FROM public.cdc_heartbeat`,
+    );
+    const row = rows[0];
+    const age = row?.age ?? null;
+    return {
+      lastBeatAt: row?.beat_at ? row.beat_at.toISOString() : null,
+      ageSeconds: age,
+      overThreshold: age === null || age > deps.thresholds.heartbeatAlarmSeconds,
+    };
+  };
+
+  return {
+    async snapshot(): Promise<CdcSnapshot> {
+      const [connectors, slots, lag, heartbeat] = await Promise.all([
+        Promise.all(deps.connectors.map((c) => readConnector(deps.connectUrl, c))),
+        checked(() => readSlots(deps.pool, deps.slots, deps.thresholds)),
+        checked(() => readLag(deps.admin, deps.consumerGroups)),
+        checked(readHeartbeat),
+      ]);
+      const freshness = judgeFreshness(
+        deps.topics,
+        deps.lastChanges,
+        now(),
+        deps.thresholds.freshnessAlarmSeconds,
+        deps.freshnessAlarmTopics,
+      );
+      const healthy =
+        connectors.every((c) => c.healthy) &&
+        slots.ok &&
+        slots.value.every((s) => s.alarms.length === 0) &&
+        lag.ok &&
+        heartbeat.ok &&
+        !heartbeat.value.overThreshold &&
+        freshness.every((f) => !f.overThreshold);
+      return {
+        at: new Date(now()).toISOString(),
+        healthy: healthy && (lastDrift === null || lastDrift.differing.length === 0),
+        connectors,
+        slots,
+        lag,
+        freshness,
+        heartbeat,
+        drift: lastDrift,
+      };
+    },
+    async restart(connector: string, who: { reason: string; actor: string }): Promise<AuditEntry> {
+      const entry = await auditedRestart(deps.connectUrl, connector, who, log);
+      audit.push(entry);
+      if (audit.length > 500) audit.shift();
+      return entry;
+    },
+    audit: (): readonly AuditEntry[] => audit,
+    /** Whether a service copy is configured for the drift check. */
+    driftConfigured: deps.deviceManagementPool !== undefined,
+    lastDrift: (): DriftReport | null => lastDrift,
+    /** Runs the drift check of `heating_systems` against device management's copy, optionally on an id range. */
+    async checkDrift(range: { from?: string; to?: string } = {}): Promise<DriftReport> {
+      if (!deps.deviceManagementPool) throw new Error('no service copy configured for the drift check');
+      const report = await checkDrift(
+        { table: 'smart_home.public.heating_systems', copy: 'device_management.public.devices' },
+        { pool: deps.pool, rowsSql: MONOLITH_HEATING_SQL },
+        { pool: deps.deviceManagementPool, rowsSql: DEVICE_MANAGEMENT_HEATING_SQL },
+        { ...range, rangeSize: deps.driftRangeSize ?? 1000 },
+      );
+      lastDrift = report;
+      log.info(
+        { event: 'cdc_drift_checked', differing: report.differing.length, range: report.range },
+        `drift check: ${report.differing.length} differing rows`,
+      );
+      return report;
+    },
+    connectors: deps.connectors,
+  };
+}
+
+/** The monitor created by {@link createMonitor}. */
+export type Monitor = ReturnType<typeof createMonitor>;

@@ -1,0 +1,164 @@
+import { waitFor } from '@warmhouse/shared';
+import { startTestProxy, type TestProxy } from './testing/harness';
+import { startUpstream, type TestUpstream, type UpstreamHandler } from './testing/upstreams';
+
+/** Answers with a fixed raw JSON text per path; `slowMs` delays every answer. */
+function jsonBy(bodies: Record<string, string>, slow = { ms: 0 }): UpstreamHandler {
+  return (req, res, seen) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.bodyBytes = Buffer.concat(chunks).length;
+      seen.bodySha256 = Buffer.concat(chunks).toString('utf8'); // the body itself, for the assertions
+      const path = req.url!.split('?')[0]!;
+      const body = bodies[path] ?? '{}';
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      }, slow.ms);
+    });
+  };
+}
+
+const MONOLITH = {
+  '/api/heating/1': '{"id":1,"targetTemperature":20.0,"timestamp":"2026-11-25T10:00:00Z","tags":["a","b"]}',
+  '/api/heating/2': '{"id":2,"targetTemperature":21.0,"on":true}',
+  '/api/heating/1/turn-on': '{"ok":true}',
+};
+const SERVICE = {
+  '/api/heating/1': '{"id":1,"targetTemperature":20,"timestamp":"2026-11-25T10:00:03Z","tags":["b","a"]}',
+  '/api/heating/2': '{"id":2,"targetTemperature":21,"on":false}',
+  '/api/heating/1/turn-on': '{"ok":true}',
+};
+
+describe('shadow mode', () => {
+  let mono: TestUpstream;
+  let dm: TestUpstream;
+  const slow = { ms: 0 };
+  let p: TestProxy;
+  const shadow = {
+    ignore: ['$.timestamp'],
+    unorderedArrays: true,
+  };
+
+  beforeAll(async () => {
+    mono = await startUpstream('monolith', jsonBy(MONOLITH));
+    dm = await startUpstream('device-management', jsonBy(SERVICE, slow));
+    p = await startTestProxy(
+      {
+        upstreams: [
+          { name: 'monolith', url: mono.url },
+          { name: 'device-management', url: dm.url, timeouts: { headersMs: 5_000 } },
+          { name: 'dead', url: 'http://127.0.0.1:9' },
+        ],
+        routes: [
+          {
+            id: 'get',
+            methods: ['GET'],
+            path: '/api/heating/:id',
+            target: 'device-management',
+            mode: 'shadow',
+            shadow,
+          },
+          {
+            id: 'turn-on',
+            methods: ['POST'],
+            path: '/api/heating/:id/turn-on',
+            target: 'device-management',
+            mode: 'shadow',
+            shadow: { dryRun: true },
+          },
+          {
+            id: 'turn-off',
+            methods: ['POST'],
+            path: '/api/heating/:id/turn-off',
+            target: 'device-management',
+            mode: 'shadow',
+          },
+          { id: 'dead', methods: ['GET'], path: '/api/dead/:id', target: 'dead', mode: 'shadow' },
+        ],
+      },
+      { shadowConcurrency: 4 },
+    );
+  });
+  afterAll(async () => {
+    await p.close();
+    await mono.close();
+    await dm.close();
+  });
+  beforeEach(() => {
+    slow.ms = 0;
+    mono.seen.length = 0;
+    dm.seen.length = 0;
+  });
+
+  const counters = (id: string) => p.proxy.shadower.route(id).counters;
+  const settled = () =>
+    waitFor('shadow copies done', () => (p.proxy.shadower.pending() === 0 ? true : undefined), {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+    });
+
+  it('the client gets the monolith; equal answers under the noise rules (timestamp, 20.0 vs 20, array order) count as equal', async () => {
+    const res = await fetch(`${p.url}/api/heating/1`);
+    expect(await res.text()).toBe(MONOLITH['/api/heating/1']);
+    expect(res.headers.get('x-strangler-upstream')).toBe('monolith');
+    await settled();
+    expect(dm.seen.map((s) => s.url)).toEqual(['/api/heating/1']);
+    expect(counters('get')).toMatchObject({ compared: 1, equal: 1, different: 0 });
+  });
+
+  it('different answers are counted and kept with both bodies and the differing paths', async () => {
+    await fetch(`${p.url}/api/heating/2`).then((r) => r.text());
+    await settled();
+    const { counters: c, diffs } = p.proxy.shadower.route('get');
+    expect(c.different).toBe(1);
+    const last = diffs[diffs.length - 1]!;
+    expect(last).toMatchObject({
+      method: 'GET',
+      url: '/api/heating/2',
+      differences: [{ path: '$.on', primary: true, shadow: false }],
+      primary: { status: 200, body: MONOLITH['/api/heating/2'] },
+      shadow: { upstream: 'device-management', status: 200, body: SERVICE['/api/heating/2'] },
+    });
+  });
+
+  it('a slow shadow target does not delay the client; a dead one does not change its answer', async () => {
+    slow.ms = 1_500;
+    const t0 = performance.now();
+    const res = await fetch(`${p.url}/api/heating/1`);
+    expect(await res.text()).toBe(MONOLITH['/api/heating/1']);
+    expect(performance.now() - t0).toBeLessThan(500);
+    await settled();
+    const dead = await fetch(`${p.url}/api/dead/1`);
+    expect(dead.status).toBe(200);
+    await settled();
+    expect(counters('dead')).toMatchObject({ serviceErrors: 1, compared: 0 });
+  });
+
+  it('bounded: beyond the concurrency limit requests are not shadowed and counted as dropped', async () => {
+    slow.ms = 500;
+    const before = counters('get').dropped;
+    await Promise.all(Array.from({ length: 10 }, () => fetch(`${p.url}/api/heating/1`).then((r) => r.text())));
+    expect(counters('get').dropped - before).toBeGreaterThanOrEqual(6);
+    await settled();
+  });
+
+  it('mutating requests: shadowed with X-Strangler-Dry-Run: 1 when the route says the service supports it, else skipped', async () => {
+    const on = await fetch(`${p.url}/api/heating/1/turn-on`, { method: 'POST', body: '{"x":1}' });
+    expect(on.status).toBe(200);
+    await settled();
+    expect(mono.seen.filter((s) => s.method === 'POST')).toHaveLength(1);
+    const copied = dm.seen.filter((s) => s.method === 'POST');
+    expect(copied).toHaveLength(1);
+    expect(copied[0]!.headers['x-strangler-dry-run']).toBe('1');
+    expect(copied[0]!.bodySha256).toBe('{"x":1}');
+    expect(counters('turn-on')).toMatchObject({ compared: 1, equal: 1 });
+
+    dm.seen.length = 0;
+    await fetch(`${p.url}/api/heating/1/turn-off`, { method: 'POST', body: '{}' }).then((r) => r.text());
+    await settled();
+    expect(dm.seen).toHaveLength(0);
+    expect(counters('turn-off')).toMatchObject({ skipped: 1, compared: 0 });
+  });
+});
