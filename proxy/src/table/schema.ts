@@ -82,8 +82,11 @@ export const ShadowSchema = z
   .object({
     /** Upstream answering the client; default the table's `defaultTarget`. */
     baseline: z.string().regex(NAME, 'must name an upstream').optional(),
-    /** JSON paths not compared: `$.timestamp`, `$.items[*].updatedAt`. */
-    ignore: z.array(z.string()).default([]),
+    /**
+     * JSON paths not compared, e.g. `$.items[*].updatedAt`. Default `$.timestamp`: the monolith's Spring error body
+     * carries a fresh timestamp on every response, so comparing it would make every error answer a difference.
+     */
+    ignore: z.array(z.string()).default(['$.timestamp']),
     /** Numbers within this absolute difference are equal (`20.0` and `20` always are). */
     tolerance: z.number().nonnegative().default(0),
     /** Compare arrays ignoring their order. */
