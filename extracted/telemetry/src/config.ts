@@ -1,0 +1,89 @@
+import { ConfigError, env, loadConfig } from '@warmhouse/shared';
+import { z } from 'zod';
+
+/** The parts of the service one process runs; all three by default, each can scale as its own process. */
+export const ROLES = ['api', 'projector', 'cdc'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * Environment of the telemetry process. `TELEMETRY_ROLES` picks what it runs: the HTTP API (write and query side),
+ * the projector (command log → read models) and the CDC feed (monolith change events → command log).
+ */
+export const telemetryConfigShape = {
+  PORT: env.port(8082),
+  /** where the HTTP server binds; loopback by default, 0.0.0.0 in a container */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** this service's own database (`telemetry`), as its own role */
+  DATABASE_URL: env.postgresUrl(),
+  /** connections of the pool; the projector holds one per partition it is applying */
+  DATABASE_POOL_SIZE: env.positiveInt(10),
+  /** apply migrations/telemetry at start-up */
+  DATABASE_MIGRATE: env.bool(true),
+  KAFKA_BROKERS: env.list(),
+  KAFKA_CLIENT_ID: z.string().min(1).default('telemetry'),
+  LOG_LEVEL: env.logLevel(),
+  /** comma-separated subset of api, projector, cdc */
+  TELEMETRY_ROLES: z
+    .string()
+    .default(ROLES.join(','))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(ROLES)).min(1, 'name at least one of api, projector, cdc')),
+
+  /** the command log: every accepted reading, keyed by device id; never deleted (rebuilds read it from offset 0) */
+  TELEMETRY_COMMAND_TOPIC: z.string().min(1).default('telemetry.readings.v1'),
+  /** partitions of the command log when this service creates it (the unit of projector parallelism) */
+  TELEMETRY_COMMAND_PARTITIONS: env.positiveInt(6),
+  /** where unreadable command-log records are parked; default `<TELEMETRY_COMMAND_TOPIC>.dlq` */
+  TELEMETRY_DEAD_LETTER_TOPIC: z.string().min(1).optional(),
+  TELEMETRY_PROJECTOR_GROUP: z.string().min(1).default('telemetry.projector'),
+  /** partitions the projector applies at the same time (each in its own transaction) */
+  TELEMETRY_PROJECTOR_CONCURRENCY: env.positiveInt(6),
+  /** kafkajs session timeout of the projector: how soon a crashed projector's partitions move to another, ms */
+  TELEMETRY_PROJECTOR_SESSION_TIMEOUT_MS: env.positiveInt(30_000),
+  /** most readings written to PostgreSQL in one transaction (smaller: lower lag; larger: less overhead) */
+  TELEMETRY_PROJECTOR_CHUNK: env.positiveInt(1000),
+
+  /** most readings in one POST (more: 413) */
+  TELEMETRY_MAX_BATCH: env.positiveInt(1000),
+  /** largest request body in bytes (more: 413) */
+  TELEMETRY_MAX_BODY_BYTES: env.positiveInt(1_048_576),
+  /** oldest accepted measuredAt, in hours before now (devices that buffered offline backfill up to this) */
+  TELEMETRY_MAX_AGE_HOURS: env.positiveInt(24 * 30),
+  /** newest accepted measuredAt, in seconds after now (clock skew of devices) */
+  TELEMETRY_MAX_FUTURE_SECONDS: env.positiveInt(300),
+
+  /** Debezium topics of the monolith tables whose current_temperature becomes readings */
+  CDC_HEATING_TOPIC: z.string().min(1).default('monolith.public.heating_systems'),
+  CDC_SENSORS_TOPIC: z.string().min(1).default('monolith.public.temperature_sensors'),
+  TELEMETRY_CDC_GROUP: z.string().min(1).default('telemetry.cdc-feed'),
+  /** dead-letter topic of malformed change events; default `<source topic>.telemetry.dlq` */
+  TELEMETRY_CDC_DEAD_LETTER_TOPIC: z.string().min(1).optional(),
+  /** house the monolith's devices belong to in house summaries */
+  TELEMETRY_LEGACY_HOUSE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/)
+    .default('warm-house'),
+
+  /** how long a graceful stop waits for in-flight requests, ms */
+  SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
+};
+
+export type TelemetryConfig = Readonly<z.infer<z.ZodObject<typeof telemetryConfigShape>>>;
+
+/** Parses the environment once at start-up; every problem is reported at once, naming the variable. */
+export function loadTelemetryConfig(e: NodeJS.ProcessEnv = process.env): TelemetryConfig {
+  const config = loadConfig(telemetryConfigShape, e);
+  if (new Set(config.TELEMETRY_ROLES).size !== config.TELEMETRY_ROLES.length) {
+    throw new ConfigError([`TELEMETRY_ROLES: names a role twice (got ${JSON.stringify(e.TELEMETRY_ROLES)})`]);
+  }
+  return config;
+}
+
+export const deadLetterTopicOf = (
+  config: Pick<TelemetryConfig, 'TELEMETRY_COMMAND_TOPIC' | 'TELEMETRY_DEAD_LETTER_TOPIC'>,
+) => config.TELEMETRY_DEAD_LETTER_TOPIC ?? `${config.TELEMETRY_COMMAND_TOPIC}.dlq`;

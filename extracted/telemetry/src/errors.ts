@@ -1,0 +1,71 @@
+import { CodedError } from '@warmhouse/shared';
+
+/**
+ * Every error code of the telemetry service, with the HTTP status the new API answers with and whether retrying
+ * can help. Codes, not classes, are compared across package boundaries.
+ */
+export const TELEMETRY_ERRORS = {
+  /** A request (path, query, header or body) does not match the OpenAPI document or a domain rule; names the field. */
+  TELEMETRY_ERR_VALIDATION: { status: 400, retriable: false, title: 'Request validation failed' },
+  /** The request body is not JSON. */
+  TELEMETRY_ERR_MALFORMED_BODY: { status: 400, retriable: false, title: 'Malformed JSON body' },
+  /** A pagination cursor that this service did not issue (or for another query). */
+  TELEMETRY_ERR_BAD_CURSOR: { status: 400, retriable: false, title: 'Invalid cursor' },
+  /** No reading has ever been stored for this device (or device and metric). */
+  TELEMETRY_ERR_DEVICE_UNKNOWN: { status: 404, retriable: false, title: 'Unknown device' },
+  /** No reading has ever been stored for a device of this house. */
+  TELEMETRY_ERR_HOUSE_UNKNOWN: { status: 404, retriable: false, title: 'Unknown house' },
+  /** No operation at this path. */
+  TELEMETRY_ERR_NO_SUCH_PATH: { status: 404, retriable: false, title: 'Not found' },
+  /** The path exists, the method does not. */
+  TELEMETRY_ERR_METHOD_NOT_ALLOWED: { status: 405, retriable: false, title: 'Method not allowed' },
+  /** More readings in one batch than the limit, or a body larger than the byte limit. */
+  TELEMETRY_ERR_BATCH_TOO_LARGE: { status: 413, retriable: false, title: 'Batch too large' },
+  /** Content-Type is not application/json. */
+  TELEMETRY_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, title: 'Unsupported media type' },
+  /** Kafka did not acknowledge the readings (acks=all): nothing was accepted; retry with the same idempotency keys. */
+  TELEMETRY_ERR_COMMAND_LOG_UNAVAILABLE: { status: 503, retriable: true, title: 'Command log unavailable' },
+  /** The read-model database could not be reached. */
+  TELEMETRY_ERR_UNAVAILABLE: { status: 503, retriable: true, title: 'Service unavailable' },
+  /** A bug. */
+  TELEMETRY_ERR_INTERNAL: { status: 500, retriable: false, title: 'Internal error' },
+  /** A record on the command log is not a reading this projector can read (dead-lettered, counted, skipped). */
+  TELEMETRY_ERR_COMMAND_MALFORMED: { status: 422, retriable: false, title: 'Malformed command' },
+  /** The rebuilt read models differ from the live ones. */
+  TELEMETRY_ERR_REBUILD_MISMATCH: { status: 500, retriable: false, title: 'Rebuild differs from live' },
+} as const satisfies Record<string, { status: number; retriable: boolean; title: string }>;
+
+export type TelemetryErrorCode = keyof typeof TELEMETRY_ERRORS;
+
+/** One failing field of a request: where it is and what is wrong with it. */
+export interface FieldProblem {
+  in: 'path' | 'query' | 'header' | 'body';
+  /** path inside that part, e.g. `readings[3].measuredAt`; `''` for the whole body */
+  field: string;
+  message: string;
+}
+
+export function telemetryError(
+  code: TelemetryErrorCode,
+  detail: string,
+  options: { cause?: unknown; fields?: FieldProblem[] } = {},
+): CodedError {
+  const { status, retriable } = TELEMETRY_ERRORS[code];
+  return new CodedError(code, detail, {
+    status,
+    retriable,
+    cause: options.cause,
+    details: options.fields ? { fields: options.fields } : undefined,
+  });
+}
+
+/** True when `err` carries one of our codes. */
+export function isTelemetryError(err: unknown): err is CodedError & { code: TelemetryErrorCode } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code in TELEMETRY_ERRORS;
+}
+
+/** The field problems a validation error carries. */
+export function fieldsOf(err: CodedError): FieldProblem[] {
+  return (err.options.details?.fields as FieldProblem[] | undefined) ?? [];
+}

@@ -1,0 +1,11 @@
+export { createApp, type AppDeps, type ReadinessCheck } from './app';
+export { loadTelemetryConfig, telemetryConfigShape, type TelemetryConfig, ROLES, type Role } from './config';
+export { prepareTelemetryDatabase, migrateTelemetryDatabase, TELEMETRY_DATABASE } from './database';
+export { TELEMETRY_ERRORS, telemetryError, type TelemetryErrorCode, type FieldProblem } from './errors';
+export { startTelemetry, type RunningTelemetry } from './service';
+export { createProjector, type Projector, type ProjectorOptions } from './projector/projector';
+export { ProjectionStore, LIVE_SCHEMA, REBUILD_SCHEMA } from './data/projection-store';
+export { ReadModels } from './data/read-models';
+export { encodeCommands, decodeCommand, COMMAND_CONTENT_TYPE, type ReadingsCommandV1 } from './domain/command';
+export { legacyDeviceId, legacyEffect, LEGACY_METRIC, LEGACY_UNIT } from './domain/legacy';
+export { KNOWN_METRICS, METRIC_PATTERN, DEVICE_ID_PATTERN, checkReadings, type Reading } from './domain/reading';

@@ -1,0 +1,192 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createPool, type Logger } from '@warmhouse/shared';
+import type { ChangeEventConsumer } from '@warmhouse/cdc';
+import type { Admin } from 'kafkajs';
+import type { Pool } from 'pg';
+import { createApp, type ReadinessCheck } from './app';
+import { createCdcFeed } from './cdc/feed';
+import { deadLetterTopicOf, type TelemetryConfig } from './config';
+import { ProjectionStore } from './data/projection-store';
+import { ReadModels } from './data/read-models';
+import { migrateTelemetryDatabase } from './database';
+import { telemetryError } from './errors';
+import { createOpenApi, loadDocument } from './http/openapi';
+import { createCommandLog, createKafka, ensureCommandTopic, type CommandLog } from './kafka/command-log';
+import { createMetrics, type TelemetryMetrics } from './metrics';
+import { createProjector, type Projector } from './projector/projector';
+
+/** A running telemetry process (whichever roles it has). */
+export interface RunningTelemetry {
+  /** base URL of the HTTP API, when the process runs the api role */
+  url?: string;
+  pool: Pool;
+  metrics: TelemetryMetrics;
+  projector?: Projector;
+  cdcFeed?: ChangeEventConsumer;
+  /** graceful: stop taking requests, finish what is in flight, leave the consumer groups, close connections */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the roles named in TELEMETRY_ROLES. The HTTP server is the one part every process has (health and
+ * metrics); without the api role it answers only those.
+ */
+export async function startTelemetry(config: TelemetryConfig, logger: Logger): Promise<RunningTelemetry> {
+  const roles = new Set(config.TELEMETRY_ROLES);
+  if (config.DATABASE_MIGRATE) await migrateTelemetryDatabase(config.DATABASE_URL);
+  const pool = createPool(config.DATABASE_URL, logger, { max: config.DATABASE_POOL_SIZE });
+  const metrics = createMetrics();
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
+  const admin: Admin = kafka.admin();
+  const stoppers: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) {
+      await stop().catch((err: unknown) =>
+        logger.error({ err, event: 'shutdown_step_failed' }, 'shutdown step failed'),
+      );
+    }
+  };
+  stoppers.push(() => pool.end());
+
+  try {
+    await admin.connect();
+    stoppers.push(() => admin.disconnect());
+    const dlqTopic = deadLetterTopicOf(config);
+    await ensureCommandTopic(admin, config.TELEMETRY_COMMAND_TOPIC, config.TELEMETRY_COMMAND_PARTITIONS, dlqTopic);
+
+    const commandLog: CommandLog = createCommandLog({
+      kafka,
+      topic: config.TELEMETRY_COMMAND_TOPIC,
+      deadLetterTopic: dlqTopic,
+      logger,
+    });
+    await commandLog.connect();
+    stoppers.push(() => commandLog.disconnect());
+
+    const store = new ProjectionStore(pool);
+    let projector: Projector | undefined;
+    if (roles.has('projector')) {
+      projector = createProjector({
+        kafka,
+        pool,
+        topic: config.TELEMETRY_COMMAND_TOPIC,
+        groupId: config.TELEMETRY_PROJECTOR_GROUP,
+        commandLog,
+        logger,
+        metrics,
+        concurrency: config.TELEMETRY_PROJECTOR_CONCURRENCY,
+        chunkSize: config.TELEMETRY_PROJECTOR_CHUNK,
+        sessionTimeoutMs: config.TELEMETRY_PROJECTOR_SESSION_TIMEOUT_MS,
+        store,
+      });
+      await projector.start();
+      stoppers.push(() => projector!.stop());
+    }
+
+    let cdcFeed: ChangeEventConsumer | undefined;
+    if (roles.has('cdc')) {
+      cdcFeed = createCdcFeed({
+        kafka,
+        pool,
+        commandLog,
+        topics: [config.CDC_HEATING_TOPIC, config.CDC_SENSORS_TOPIC],
+        groupId: config.TELEMETRY_CDC_GROUP,
+        ...(config.TELEMETRY_CDC_DEAD_LETTER_TOPIC ? { deadLetterTopic: config.TELEMETRY_CDC_DEAD_LETTER_TOPIC } : {}),
+        houseId: config.TELEMETRY_LEGACY_HOUSE_ID,
+        logger,
+        metrics,
+      });
+      await cdcFeed.start();
+      stoppers.push(() => cdcFeed!.stop());
+    }
+
+    const readModels = new ReadModels(pool);
+    const document = loadDocument();
+    const openapi = await createOpenApi(document);
+    const readiness = async (): Promise<ReadinessCheck[]> => {
+      const checks: ReadinessCheck[] = [];
+      checks.push(
+        await readModels
+          .ping()
+          .then(() => ({ name: 'database', ok: true }))
+          .catch((err: unknown) => ({ name: 'database', ok: false, detail: String(err) })),
+      );
+      checks.push({ name: 'command-log', ok: commandLog.connected() });
+      if (projector) checks.push({ name: 'projector', ok: projector.healthy() });
+      return checks;
+    };
+    const beforeScrape = async () => {
+      if (!projector) return;
+      const [high, applied] = await Promise.all([
+        admin.fetchTopicOffsets(config.TELEMETRY_COMMAND_TOPIC),
+        store.offsets(config.TELEMETRY_COMMAND_TOPIC),
+      ]);
+      for (const p of high) {
+        const done = applied.get(p.partition) ?? BigInt(p.low);
+        metrics.offsetLag.set({ partition: String(p.partition) }, Number(BigInt(p.high) - done));
+      }
+    };
+    const app = createApp({
+      logger,
+      metrics,
+      openapi,
+      document,
+      commandLog: roles.has('api')
+        ? commandLog
+        : {
+            append: () =>
+              Promise.reject(
+                telemetryError('TELEMETRY_ERR_UNAVAILABLE', 'this process does not run the api role (TELEMETRY_ROLES)'),
+              ),
+          },
+      readModels,
+      limits: {
+        maxBatch: config.TELEMETRY_MAX_BATCH,
+        maxBodyBytes: config.TELEMETRY_MAX_BODY_BYTES,
+        window: {
+          maxAgeMs: config.TELEMETRY_MAX_AGE_HOURS * 3600_000,
+          maxFutureMs: config.TELEMETRY_MAX_FUTURE_SECONDS * 1000,
+        },
+      },
+      readiness,
+      beforeScrape,
+    });
+    const server: Server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+      s.once('error', reject);
+    });
+    server.keepAliveTimeout = 65_000;
+    stoppers.push(() => closeServer(server, config.SHUTDOWN_GRACE_MS));
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${config.HOST}:${port}`;
+    logger.info({ event: 'telemetry_started', url, roles: [...roles] }, `telemetry listening on ${url}`);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      url,
+      pool,
+      metrics,
+      ...(projector ? { projector } : {}),
+      ...(cdcFeed ? { cdcFeed } : {}),
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Stops accepting connections, lets requests in flight finish (up to `graceMs`), then closes idle keep-alives. */
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+    }, graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
