@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import { seedIfEmpty } from '../../monolith-standin/src/seed';
 import { prepareDeviceManagementDatabase } from '../../extracted/device-management/src/database';
+import { prepareTelemetryDatabase } from '../../extracted/telemetry/src/database';
 import { startNodeService, waitForHttp } from './apps';
 import { startBackbone } from './backbone';
 import { DEV_PORT_BASE, STATE_ROOT } from './layout';
@@ -11,7 +12,8 @@ import type { ManagedProcess } from '../../cdc/src/runtime/processes';
 
 /**
  * `npm start`: the whole stack on this machine — PostgreSQL (logical replication), Kafka, Kafka Connect + Debezium,
- * the monolith stand-in and its field simulator, device management, the strangler proxy, the CDC monitor — then prints where each part listens. Ctrl-C stops everything.
+ * the monolith stand-in and its field simulator, device management, telemetry, the strangler proxy, the CDC monitor —
+ * then prints where each part listens. Ctrl-C stops everything.
  */
 /** The proxy admin token of the local stack: PROXY_ADMIN_TOKEN, or one generated once and kept in the state folder. */
 function devAdminToken(stateDir: string): string {
@@ -93,6 +95,21 @@ async function main(): Promise<void> {
     apps.push(deviceManagement);
     await waitForHttp(deviceManagement, `${deviceManagementUrl}/health/ready`);
 
+    const telemetryUrl = `http://127.0.0.1:${ports.telemetry}`;
+    const telemetryDb = await prepareTelemetryDatabase(backbone.postgres.superuserUrl, {
+      user: 'telemetry',
+      password: process.env.TELEMETRY_DB_PASSWORD ?? 'telemetry-dev',
+    });
+    const telemetry = startNodeService({
+      name: 'telemetry',
+      entry: 'extracted/telemetry/src/main.ts',
+      env: { PORT: String(ports.telemetry), DATABASE_URL: telemetryDb, KAFKA_BROKERS: backbone.kafka.bootstrap },
+      stateDir,
+      registry,
+    });
+    apps.push(telemetry);
+    await waitForHttp(telemetry, `${telemetryUrl}/health/ready`);
+
     const proxyUrl = `http://127.0.0.1:${ports.proxy}`;
     const adminUrl = `http://127.0.0.1:${ports.proxyAdmin}`;
     const adminToken = devAdminToken(stateDir);
@@ -107,7 +124,7 @@ async function main(): Promise<void> {
         PROXY_STATE_DIR: path.join(stateDir, 'proxy'),
         MONOLITH_URL: monolithUrl,
         DEVICE_MANAGEMENT_URL: deviceManagementUrl,
-        TELEMETRY_URL: `http://127.0.0.1:${ports.telemetry}`,
+        TELEMETRY_URL: telemetryUrl,
       },
       stateDir,
       registry,
@@ -123,7 +140,8 @@ async function main(): Promise<void> {
         CONNECT_URL: backbone.connect.url,
         MONOLITH_DATABASE_URL: backbone.monolithSuperuserUrl,
         KAFKA_BROKERS: backbone.kafka.bootstrap,
-        CONSUMER_GROUPS: 'device-management.heating-sync,device-management.write-back',
+        CONSUMER_GROUPS:
+          'device-management.heating-sync,device-management.write-back,telemetry.projector,telemetry.cdc-feed',
         MONITOR_PORT: String(ports.cdcMonitor),
         MONITOR_TOKEN: adminToken,
         DEVICE_MANAGEMENT_DATABASE_URL: deviceManagementDb,
@@ -145,6 +163,7 @@ async function main(): Promise<void> {
       ['CLI', `STRANGLER_ADMIN_URL=${adminUrl} STRANGLER_ADMIN_TOKEN=… npx strangler routes list`],
       ['monolith stand-in (HTTP)', monolithUrl],
       ['device management', `${deviceManagementUrl}/api/v1/devices  (Swagger UI ${deviceManagementUrl}/docs)`],
+      ['telemetry', `${telemetryUrl}/api/v1/telemetry  (Swagger UI ${telemetryUrl}/api/v1/telemetry/docs)`],
       ['PostgreSQL (smart_home)', backbone.monolithUrl.replace(/:[^:@/]+@/, ':***@')],
       ['PostgreSQL superuser', backbone.postgres.superuserUrl],
       ['Kafka bootstrap', backbone.kafka.bootstrap],

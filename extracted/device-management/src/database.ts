@@ -1,5 +1,4 @@
-import { runMigrations } from '@warmhouse/shared';
-import { ensureDatabase, type RoleSpec } from '../../../scripts/stack/databases';
+import { ensureDatabase, runMigrations, type RoleSpec } from '@warmhouse/shared';
 
 export const DEFAULT_DATABASE = 'device_management';
 export const MIGRATIONS_FOLDER = 'device-management';

@@ -1,5 +1,4 @@
-import { runMigrations } from '@warmhouse/shared';
-import { ensureDatabase } from '../../../scripts/stack/databases';
+import { ensureDatabase, runMigrations } from '@warmhouse/shared';
 
 export const TELEMETRY_DATABASE = 'telemetry';
 

@@ -6,3 +6,4 @@ export * from './lifecycle';
 export * from './request-id';
 export * from './pg';
 export * from './migrate';
+export * from './provision-database';

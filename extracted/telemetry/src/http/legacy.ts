@@ -1,7 +1,7 @@
 import type { Logger } from '@warmhouse/shared';
 import { javaDouble, parseJavaLong } from '@warmhouse/monolith-standin';
 // not exported from the stand-in's index (yet): see the report to the lead
-import { sendSpringError } from '@warmhouse/monolith-standin/src/spring-errors';
+import { sendSpringError } from '@warmhouse/monolith-standin';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ReadModelQueries } from '../data/read-models';
 import { legacyDeviceId } from '../domain/legacy';

@@ -1,0 +1,25 @@
+import { Client } from 'pg';
+
+export interface RoleSpec {
+  user: string;
+  password: string;
+}
+
+/** Creates a login role and a database it owns (idempotent); nobody else may connect to that database. */
+export async function ensureDatabase(superuserUrl: string, database: string, owner: RoleSpec): Promise<void> {
+  const client = new Client({ connectionString: superuserUrl });
+  await client.connect();
+  try {
+    const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [owner.user]);
+    await client.query(
+      `${exists.rowCount ? 'ALTER' : 'CREATE'} ROLE "${owner.user}" WITH LOGIN PASSWORD ${lit(owner.password)}`,
+    );
+    const db = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!db.rowCount) await client.query(`CREATE DATABASE "${database}" OWNER "${owner.user}"`);
+    await client.query(`REVOKE ALL ON DATABASE "${database}" FROM PUBLIC`);
+    await client.query(`GRANT ALL ON DATABASE "${database}" TO "${owner.user}"`);
+  } finally {
+    await client.end();
+  }
+}
