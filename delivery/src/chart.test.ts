@@ -103,6 +103,14 @@ describe('routes from values reach the proxy', () => {
     },
   );
 
+  it('the table names the release and revision that rendered it (the proxy audits route changes with it)', () => {
+    expect(routesOf(manifests('default')).release).toEqual({
+      name: 'warm-house',
+      revision: expect.any(Number),
+      chart: expect.stringMatching(/^warm-house-\d+\.\d+\.\d+/),
+    });
+  });
+
   it('a route change does not touch the proxy Deployment (ConfigMap reload, no pod roll)', () => {
     const a = find(manifests('default'), 'Deployment', 'warm-house-proxy');
     const b = find(manifests('route-to-service'), 'Deployment', 'warm-house-proxy');

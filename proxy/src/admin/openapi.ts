@@ -75,6 +75,11 @@ export function openApiDocument(): object {
             from: { type: ['string', 'null'] },
             to: { type: ['string', 'null'] },
             reason: { type: 'string' },
+            release: {
+              type: 'object',
+              description: 'for changes from a routes file rendered by Helm: the release revision that rolled them out',
+              properties: { name: { type: 'string' }, revision: { type: 'integer' }, chart: { type: 'string' } },
+            },
           },
         },
         Change: {

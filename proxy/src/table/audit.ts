@@ -1,5 +1,6 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import type { TableChange } from './diff';
+import type { ReleaseSpec } from './schema';
 
 /** Where a change came from. */
 export type ChangeSource = 'admin-api' | 'file' | 'startup';
@@ -14,6 +15,8 @@ export interface AuditEntry extends TableChange {
   actor: string;
   source: ChangeSource;
   reason: string;
+  /** For changes read from a routes file rendered by Helm: the release and revision that rolled them out. */
+  release?: ReleaseSpec;
 }
 
 /** Append-only JSON-lines audit log. */

@@ -158,16 +158,33 @@ export const RouteSchema = z
   })
   .strict();
 
+/**
+ * The deployment that wrote the routes file (the Helm chart fills it from `.Release`). Not routing data: it never
+ * counts as a change by itself, and file changes are audited with it, so each audit entry names the release
+ * revision that rolled it out (and `helm rollback` shows up as a new revision restoring the old routes).
+ */
+export const ReleaseSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    revision: z.number().int().positive(),
+    /** chart name and version, such as `warm-house-0.1.0` */
+    chart: z.string().max(200).optional(),
+  })
+  .strict();
+
 /** The whole table as stored in the routes file and in the persisted state. */
 export const TableSpecSchema = z
   .object({
     /** Upstream that serves every request no route claims. */
     defaultTarget: z.string().regex(NAME, 'must name an upstream').default('monolith'),
+    release: ReleaseSchema.optional(),
     upstreams: z.array(UpstreamSchema).min(1),
     routes: z.array(RouteSchema).default([]),
   })
   .strict();
 
+/** The release that rendered a routes file. */
+export type ReleaseSpec = z.output<typeof ReleaseSchema>;
 /** A route mode. */
 export type RouteMode = (typeof ROUTE_MODES)[number];
 /** Canary settings with defaults applied. */

@@ -70,6 +70,33 @@ describe('RouteTableStore', () => {
     expect(restarted.current.spec.routes.find((r) => r.id === 'turn-on')!.target).toBe('device-management');
   });
 
+  it('file changes rendered by Helm are audited with the release revision; admin changes are not', () => {
+    const release = { name: 'warm-house', revision: 3, chart: 'warm-house-0.1.0' };
+    writeFileSync(routesFile, stringify({ ...base, release }));
+    const store = open();
+    expect(store.readAudit()).toMatchObject([
+      { action: 'table.loaded', release, reason: 'initial load (helm release warm-house revision 3)' },
+    ]);
+    // `helm upgrade` with no route change: only the revision moves, which is not a change of the table
+    writeFileSync(routesFile, stringify({ ...base, release: { ...release, revision: 4 } }));
+    expect(store.reloadFile()).toMatchObject({ ok: true, entries: [] });
+    // `helm upgrade --set routes.get.target=device-management`
+    const moved = base.routes!.map((r) => (r.id === 'get' ? { ...r, target: 'device-management' } : r));
+    writeFileSync(routesFile, stringify({ ...base, routes: moved, release: { ...release, revision: 5 } }));
+    expect(store.reloadFile()).toMatchObject({ ok: true });
+    expect(store.readAudit({ routeId: 'get' }).at(-1)).toMatchObject({
+      action: 'route.retargeted',
+      source: 'file',
+      to: 'device-management',
+      release: { name: 'warm-house', revision: 5 },
+      reason: 'routes file changed (helm release warm-house revision 5)',
+    });
+    store.setTarget('get', 'monolith', admin);
+    const last = store.readAudit({ routeId: 'get' }).at(-1)!;
+    expect(last).toMatchObject({ source: 'admin-api', reason: 'move turn-on' });
+    expect(last.release).toBeUndefined();
+  });
+
   it('rejects an invalid change naming the field and leaves the table untouched', () => {
     const store = open();
     const before = store.current;

@@ -7,7 +7,7 @@ import { AuditLog, type AuditEntry, type ChangeSource } from './audit';
 import { compileTable, type CompiledTable, type TableIssue } from './compile';
 import { diffTables, type TableChange } from './diff';
 import { readTableFile } from './load';
-import type { RouteMode, TableSpec } from './schema';
+import type { ReleaseSpec, RouteMode, TableSpec } from './schema';
 
 /** Who changes the table, from where, and why (all three land in the audit log). */
 export interface ChangeMeta {
@@ -329,12 +329,14 @@ export class RouteTableStore implements TableSource {
     previousState: PersistedState | undefined,
   ): AuditEntry[] {
     const at = (this.options.now ?? (() => new Date()))().toISOString();
+    const release = meta.source === 'admin-api' ? undefined : next.spec.release;
     const entries: AuditEntry[] = changes.map((c) => ({
       at,
       version: next.version,
       actor: meta.actor,
       source: meta.source,
-      reason: meta.reason,
+      reason: release ? `${meta.reason} (${releaseLabel(release)})` : meta.reason,
+      ...(release ? { release } : {}),
       ...c,
     }));
     this.writeState(this.stateOf(next, sourceSha256, at));
@@ -371,4 +373,9 @@ export class RouteTableStore implements TableSource {
       });
     }
   }
+}
+
+/** `helm release warm-house revision 7` */
+function releaseLabel(release: ReleaseSpec): string {
+  return `helm release ${release.name} revision ${release.revision}`;
 }
