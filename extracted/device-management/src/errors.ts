@@ -1,4 +1,4 @@
-import { CodedError } from '@warmhouse/shared';
+import { errorCatalog, fieldsOf, type CodedError, type FieldProblem } from '@warmhouse/shared';
 
 /**
  * Every error code of device management, with the HTTP status the new API answers with and whether retrying
@@ -35,30 +35,20 @@ export const DEVICE_ERRORS = {
 
 export type DeviceErrorCode = keyof typeof DEVICE_ERRORS;
 
-/** One failing field of a request: where it is and what is wrong with it. */
-export interface FieldProblem {
-  in: 'path' | 'query' | 'header' | 'body';
-  /** dotted path inside that part, e.g. `settings.targetTemperature`; `''` for the whole body */
-  field: string;
-  message: string;
-}
+export type { FieldProblem };
+export { fieldsOf };
 
-export function deviceError(
+const catalog = errorCatalog(DEVICE_ERRORS);
+
+/** A coded error with the status and retriability of `code`; `fields` travel to the problem body. */
+export const deviceError: (
   code: DeviceErrorCode,
   detail: string,
-  options: { cause?: unknown; fields?: FieldProblem[] } = {},
-): CodedError {
-  const { status, retriable } = DEVICE_ERRORS[code];
-  return new CodedError(code, detail, {
-    status,
-    retriable,
-    cause: options.cause,
-    details: options.fields ? { fields: options.fields } : undefined,
-  });
-}
+  options?: { cause?: unknown; fields?: FieldProblem[] },
+) => CodedError = catalog.error;
 
 /** True when `err` carries one of our codes. */
-export function isDeviceError(err: unknown): err is CodedError & { code: DeviceErrorCode } {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code in DEVICE_ERRORS;
-}
+export const isDeviceError: (err: unknown) => err is CodedError & { code: DeviceErrorCode } = catalog.is;
+
+/** The problem body answered for a code. */
+export const problemOf = catalog.problem;

@@ -1,4 +1,4 @@
-import { CodedError } from '@warmhouse/shared';
+import { errorCatalog, fieldsOf, type CodedError, type FieldProblem } from '@warmhouse/shared';
 
 /**
  * Every error code of the telemetry service, with the HTTP status the new API answers with and whether retrying
@@ -37,35 +37,20 @@ export const TELEMETRY_ERRORS = {
 
 export type TelemetryErrorCode = keyof typeof TELEMETRY_ERRORS;
 
-/** One failing field of a request: where it is and what is wrong with it. */
-export interface FieldProblem {
-  in: 'path' | 'query' | 'header' | 'body';
-  /** path inside that part, e.g. `readings[3].measuredAt`; `''` for the whole body */
-  field: string;
-  message: string;
-}
+export type { FieldProblem };
+export { fieldsOf };
 
-export function telemetryError(
+const catalog = errorCatalog(TELEMETRY_ERRORS);
+
+/** A coded error with the status and retriability of `code`; `fields` travel to the problem body. */
+export const telemetryError: (
   code: TelemetryErrorCode,
   detail: string,
-  options: { cause?: unknown; fields?: FieldProblem[] } = {},
-): CodedError {
-  const { status, retriable } = TELEMETRY_ERRORS[code];
-  return new CodedError(code, detail, {
-    status,
-    retriable,
-    cause: options.cause,
-    details: options.fields ? { fields: options.fields } : undefined,
-  });
-}
+  options?: { cause?: unknown; fields?: FieldProblem[] },
+) => CodedError = catalog.error;
 
 /** True when `err` carries one of our codes. */
-export function isTelemetryError(err: unknown): err is CodedError & { code: TelemetryErrorCode } {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code in TELEMETRY_ERRORS;
-}
+export const isTelemetryError: (err: unknown) => err is CodedError & { code: TelemetryErrorCode } = catalog.is;
 
-/** The field problems a validation error carries. */
-export function fieldsOf(err: CodedError): FieldProblem[] {
-  return (err.options.details?.fields as FieldProblem[] | undefined) ?? [];
-}
+/** The problem body answered for a code. */
+export const problemOf = catalog.problem;

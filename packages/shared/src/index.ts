@@ -7,3 +7,4 @@ export * from './request-id';
 export * from './pg';
 export * from './migrate';
 export * from './provision-database';
+export * from './problem';

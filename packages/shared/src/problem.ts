@@ -1,0 +1,102 @@
+import { CodedError } from './errors';
+
+/** Media type of RFC 9457 problem details. */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** What a service says about one of its error codes: the HTTP status, a title, and whether a retry can help. */
+export interface ErrorCatalogEntry {
+  status: number;
+  retriable: boolean;
+  title: string;
+}
+
+/** One failing field of a request: where it is and what is wrong with it. */
+export interface FieldProblem {
+  in: 'path' | 'query' | 'header' | 'body';
+  /** path inside that part, e.g. `settings.targetTemperature` or `readings[3].measuredAt`; `''` for the whole body */
+  field: string;
+  message: string;
+}
+
+/** RFC 9457 problem details, with our error code and the failing fields. */
+export interface Problem<Code extends string = string> {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: Code;
+  instance?: string;
+  requestId?: string;
+  errors?: FieldProblem[];
+}
+
+/** The part of an HTTP response (express or node) a problem is written to. */
+export interface ProblemResponse {
+  status(code: number): unknown;
+  setHeader(name: string, value: string): unknown;
+  send(body: string): unknown;
+}
+
+/**
+ * Error helpers bound to one service's catalog of codes (`DEVICE_ERR_…`, `TELEMETRY_ERR_…`): coded errors that carry
+ * the status and retriability, and the problem body answered for them.
+ */
+export function errorCatalog<Catalog extends Record<string, ErrorCatalogEntry>>(catalog: Catalog) {
+  type Code = keyof Catalog & string;
+  return {
+    /** A coded error with the catalog's status and retriability; `fields` travel to the problem body. */
+    error(code: Code, detail: string, options: { cause?: unknown; fields?: FieldProblem[] } = {}): CodedError {
+      const { status, retriable } = catalog[code]!;
+      return new CodedError(code, detail, {
+        status,
+        retriable,
+        cause: options.cause,
+        details: options.fields ? { fields: options.fields } : undefined,
+      });
+    },
+    /** True when `err` carries one of the catalog's codes. */
+    is(err: unknown): err is CodedError & { code: Code } {
+      const code = (err as { code?: unknown } | null)?.code;
+      return typeof code === 'string' && Object.prototype.hasOwnProperty.call(catalog, code);
+    },
+    /** The problem body of a code: `type` is `urn:warmhouse:problem:<code in kebab case>`. */
+    problem(
+      code: Code,
+      detail: string,
+      extra: { instance?: string; requestId?: string; errors?: FieldProblem[] } = {},
+    ): Problem<Code> {
+      const { status, title } = catalog[code]!;
+      return {
+        type: `urn:warmhouse:problem:${code.toLowerCase().replace(/_/g, '-')}`,
+        title,
+        status,
+        detail,
+        code,
+        ...(extra.instance ? { instance: extra.instance } : {}),
+        ...(extra.requestId ? { requestId: extra.requestId } : {}),
+        ...(extra.errors && extra.errors.length > 0 ? { errors: extra.errors } : {}),
+      };
+    },
+  };
+}
+
+/** Writes a problem with its status and `application/problem+json`. */
+export function sendProblem(res: ProblemResponse, problem: Problem): void {
+  res.status(problem.status);
+  res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
+  res.send(JSON.stringify(problem));
+}
+
+/** The field problems a coded validation error carries. */
+export function fieldsOf(err: CodedError): FieldProblem[] {
+  return (err.options.details?.fields as FieldProblem[] | undefined) ?? [];
+}
+
+/**
+ * One readable sentence out of the field problems, at most `max` of them:
+ * `readings[3].measuredAt (body): is in the future; and 2 more`.
+ */
+export function describeFields(errors: readonly FieldProblem[], max = 5): string {
+  const shown = errors.slice(0, max).map((e) => `${e.field || e.in} (${e.in}): ${e.message}`);
+  return shown.join('; ') + (errors.length > max ? `; and ${errors.length - max} more` : '');
+}
