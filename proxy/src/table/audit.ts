@@ -2,7 +2,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import type { TableChange } from './diff';
 
 /** Where a change came from. */
-export type ChangeSource = 'admin-api' | 'file' | 'startup';
+export type ChangeSource = 'admin-api' | 'file' | 'startup' | 'plan';
 
 /** One line of the audit log (JSON lines, append-only). */
 export interface AuditEntry extends TableChange {
@@ -14,6 +14,8 @@ export interface AuditEntry extends TableChange {
   actor: string;
   source: ChangeSource;
   reason: string;
+  /** Numbers a plan decision was made on (entries of source `plan`). */
+  evidence?: unknown;
 }
 
 /** Append-only JSON-lines audit log. */
