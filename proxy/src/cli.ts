@@ -135,7 +135,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       print(json, data, () =>
         data.changes.length === 0
           ? `${id}: already on ${describeRoute(data.route)} (table version ${data.version}, nothing changed)\n`
-          : `${id}: ${describeRoute(before.route)} → ${describeRoute(data.route)} (table version ${data.version})\n`,
+          : `${id}: ${describeRoute(before.route)} → ${describeRoute(data.route)} (table version ${data.version})\n` +
+            (before.route.plan?.status === 'active' && data.route.plan?.status === 'paused'
+              ? `${id}: its plan is paused (strangler plan resume ${id} --reason … hands the route back)\n`
+              : ''),
       );
     });
 

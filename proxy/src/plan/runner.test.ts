@@ -211,6 +211,14 @@ describe('plan runner (real proxy, test upstreams)', () => {
     expect(await runCli([...base, '--json', 'plan', 'check', 'get'], io)).toBe(0);
     expect(JSON.parse(out.join(''))).toMatchObject({ routeId: 'get', decision: { step: 'shadow' } });
     out.length = 0;
+    expect(
+      await runCli([...base, 'route', 'set', 'get', '--mode', 'canary', '--weight', '10', '--reason', 'me'], io),
+    ).toBe(0);
+    expect(out.join('')).toContain('get: its plan is paused (strangler plan resume get');
+    out.length = 0;
+    expect(await runCli([...base, 'plan', 'resume', 'get', '--reason', 'go'], io)).toBe(0);
+    expect(out.join('')).toContain('get: plan active');
+    out.length = 0;
     expect(await runCli([...base, 'plan', 'pause', 'get', '--reason', 'lunch'], io)).toBe(0);
     expect(out.join('')).toContain('get: plan paused');
     expect(await runCli([...base, 'plan', 'check', 'nope'], io)).toBe(4);
