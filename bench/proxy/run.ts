@@ -6,6 +6,7 @@
  *
  *   npm run bench:proxy -- [--backend standin|trivial|both] [--seconds 5] [--rounds 2] [--connections 50]
  *                           [--nginx-workers auto|1] [--generator autocannon|wrk]
+ *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50]   (see ./shadow.ts)
  *
  * Backends: `standin` is the monolith stand-in (express + one PostgreSQL query per request) on a
  * PostgreSQL cluster this script starts; `trivial` answers a fixed 75-byte JSON body. Everything runs on
@@ -294,6 +295,14 @@ function summarise(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
+  if (arg('scenario', 'forwarding') === 'shadow') {
+    const { runShadowScenario } = await import('./shadow');
+    return runShadowScenario({
+      seconds: Number(arg('seconds', '5')),
+      rounds: Number(arg('rounds', '2')),
+      connections: Number(arg('connections', '50')),
+    });
+  }
   const backends = arg('backend', 'both');
   const opts = {
     seconds: Number(arg('seconds', '5')),

@@ -58,6 +58,14 @@ beforeAll(() => {
       { name: 'minikube', valuesFiles: [MINIKUBE] },
       { name: 'route-to-service', set: { 'routes.heatingGet.target': 'device-management' } },
       { name: 'route-unavailable', set: { 'routes.heatingTurnOn.mode': 'unavailable' } },
+      {
+        name: 'route-with-plan',
+        set: {
+          'routes.heatingGet.plan.service': 'device-management',
+          'routes.heatingGet.plan.dwellSeconds': 600,
+          'routes.heatingGet.plan.gates.minRequests': 500,
+        },
+      },
       ...Object.entries(BAD).map(([name, set]) => ({ name, set })),
     ],
   });
@@ -95,7 +103,7 @@ describe('routes from values reach the proxy', () => {
     );
   });
 
-  it.each(['default', 'production', 'minikube', 'route-to-service', 'route-unavailable'])(
+  it.each(['default', 'production', 'minikube', 'route-to-service', 'route-unavailable', 'route-with-plan'])(
     'the %s table is accepted by the proxy itself (compileTable)',
     (name) => {
       const compiled = compileTable(routesOf(manifests(name)), { env: {}, version: 1 });
@@ -109,6 +117,12 @@ describe('routes from values reach the proxy', () => {
       revision: expect.any(Number),
       chart: expect.stringMatching(/^warm-house-\d+\.\d+\.\d+/),
     });
+  });
+
+  it('a route plan from values reaches the routes file, defaults filled in by the proxy', () => {
+    const route = routesOf(manifests('route-with-plan')).routes.find((r: any) => r.id === 'heating-get');
+    expect(route.plan).toEqual({ service: 'device-management', dwellSeconds: 600, gates: { minRequests: 500 } });
+    expect(RouteSchema.parse(route).plan).toMatchObject({ status: 'active', canary: [5, 25, 50, 100] });
   });
 
   it('a route change does not touch the proxy Deployment (ConfigMap reload, no pod roll)', () => {

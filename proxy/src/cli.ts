@@ -4,6 +4,8 @@ import type { AuditEntry } from './table/audit';
 import type { RouteSpec, UpstreamSpec } from './table/schema';
 import { AdminCallError, AdminClient, EXIT } from './cli/client';
 import { renderTable } from './cli/table';
+import { renderPlanCheck } from './cli/plan';
+import type { PlanCheck } from './plan/runner';
 
 /** Where the CLI writes; injectable for tests. */
 export interface CliIo {
@@ -133,9 +135,40 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       print(json, data, () =>
         data.changes.length === 0
           ? `${id}: already on ${describeRoute(data.route)} (table version ${data.version}, nothing changed)\n`
-          : `${id}: ${describeRoute(before.route)} → ${describeRoute(data.route)} (table version ${data.version})\n`,
+          : `${id}: ${describeRoute(before.route)} → ${describeRoute(data.route)} (table version ${data.version})\n` +
+            (before.route.plan?.status === 'active' && data.route.plan?.status === 'paused'
+              ? `${id}: its plan is paused (strangler plan resume ${id} --reason … hands the route back)\n`
+              : ''),
       );
     });
+
+  const plan = program.command('plan').description('migration plans of routes');
+  plan
+    .command('check <id>')
+    .description('dry run: where the route stands in its plan, the evidence, and what the proxy would do now and why')
+    .action(async (id: string) => {
+      const { api, json } = client();
+      const data = await api.call<PlanCheck>('GET', `/api/routes/${encodeURIComponent(id)}/plan`);
+      print(json, data, () => renderPlanCheck(data));
+    });
+  for (const [name, status, what] of [
+    ['pause', 'paused', 'stop the proxy from moving the route (the route stays where it is)'],
+    ['resume', 'active', 'hand the route back to its plan (it continues from where the route stands)'],
+  ] as const) {
+    plan
+      .command(`${name} <id>`)
+      .description(what)
+      .requiredOption('--reason <text>', 'why (kept in the audit log)')
+      .action(async (id: string, o: { reason: string }) => {
+        const { api, json } = client();
+        const data = await api.call<{ version: number; route: RouteSpec; changes: AuditEntry[] }>(
+          'PATCH',
+          `/api/routes/${encodeURIComponent(id)}`,
+          { planStatus: status, reason: o.reason },
+        );
+        print(json, data, () => `${id}: plan ${data.route.plan?.status ?? 'none'} (table version ${data.version})\n`);
+      });
+  }
 
   program
     .command('upstreams')

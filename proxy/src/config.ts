@@ -47,6 +47,10 @@ export const PROXY_ENV = {
   PROXY_SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
   /** Add X-Strangler-Route / X-Strangler-Upstream to responses. */
   PROXY_DECISION_HEADERS: env.bool(true),
+  /** Sliding window of the per-route statistics (`GET /api/stats`) and of the plans' canary gates, in seconds. */
+  PROXY_STATS_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** How often route plans are evaluated (and advanced or rolled back), in milliseconds. */
+  PROXY_PLAN_TICK_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
   LOG_LEVEL: env.logLevel(),
 };
 

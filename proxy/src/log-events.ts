@@ -16,4 +16,6 @@ export const LOG_EVENTS = {
   internalError: 'internal_error',
   fallback: 'fallback_answered',
   circuitChanged: 'circuit_state_changed',
+  planStep: 'plan_step',
+  planFailed: 'plan_failed',
 } as const;

@@ -10,6 +10,7 @@ import { forwardUpgrade } from './forward/upgrade';
 import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
 import { Shadower } from './shadow/shadower';
+import { roleOf, RouteStats } from './stats/route-stats';
 import { decide, type Decision } from './routing/decide';
 import type { CompiledUpstream } from './table/compile';
 import type { TableSource } from './table/store';
@@ -42,6 +43,8 @@ export interface ProxyOptions {
   /** Shadow copies in flight at most (beyond: not shadowed, counted as dropped). Default 16. */
   shadowConcurrency?: number;
   shadower?: Shadower;
+  /** Per-route rolling statistics (requests, errors, latency per monolith/service, shadow, fallbacks). */
+  stats?: RouteStats;
 }
 
 /** A proxy built but not listening: call `server.listen()`. */
@@ -53,6 +56,8 @@ export interface StranglerProxy {
   readonly breakers: CircuitBreakers;
   /** Shadow copies, their counters and latest differences (routes in mode `shadow`). */
   readonly shadower: Shadower;
+  /** Per-route rolling statistics. */
+  readonly stats: RouteStats;
   /** Requests (and upgrades being set up) being forwarded now. */
   inFlight(): number;
   /** Stops accepting, lets requests in flight finish for up to `graceMs`, then closes everything. */
@@ -113,9 +118,18 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       metrics.circuit(upstream, state);
       log.warn({ event: LOG_EVENTS.circuitChanged, upstream, state }, `circuit of ${upstream} is ${state}`);
     });
+  const stats = options.stats ?? new RouteStats();
   const shadower =
     options.shadower ??
-    new Shadower(pools, log, options.shadowConcurrency ?? 16, (route, result) => metrics.shadow(route, result));
+    new Shadower(pools, log, options.shadowConcurrency ?? 16, (route, result) => {
+      metrics.shadow(route, result);
+      stats.shadow(route, result);
+    });
+  /** Records one upstream exchange of a route in the rolling statistics. */
+  const record = (decision: ForwardDecision, upstream: string, t0: number, failed: boolean): void => {
+    const role = roleOf(decision.route?.spec, upstream, options.table.current.spec);
+    stats.request(decision.routeId, role, performance.now() - t0, failed);
+  };
   const upgraded = new Set<Duplex>();
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -244,6 +258,7 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
     const admission = breaker.admit();
     const viaFallback = (reason: string): void => {
       metrics.fallback(decision.routeId, decision.upstream.name, fb.upstream.name, reason);
+      stats.fallback(decision.routeId);
       log.info(
         {
           event: LOG_EVENTS.fallback,
@@ -265,6 +280,7 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       if (safe) return viaFallback('circuit-open');
       const headers = extraHeaders(requestId, decision);
       headers.push('retry-after', String(breaker.retryAfterSeconds()));
+      record(decision, decision.upstream.name, t0, true);
       refuse(
         req,
         res,
@@ -338,6 +354,14 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       },
       (outcome: ForwardOutcome) => {
         flight.dec();
+        if (outcome.fallback !== undefined) record(decision, target, t0, true);
+        else if (!outcome.clientAborted)
+          record(
+            decision,
+            target,
+            t0,
+            outcome.status >= 500 || (outcome.error !== undefined && PROXY_ERRORS[outcome.error.code].status >= 500),
+          );
         if (outcome.fallback === undefined) {
           metrics.observe(routeId, target, outcome.status, (performance.now() - t0) / 1000);
           if (outcome.error) {
@@ -476,5 +500,5 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
     await pools.close();
   };
 
-  return { server, metrics, pools, breakers, shadower, inFlight: () => inFlight, close };
+  return { server, metrics, pools, breakers, shadower, stats, inFlight: () => inFlight, close };
 }

@@ -6,6 +6,8 @@ import type { ProxyConfig } from './config';
 import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
 import { createProxy, type StranglerProxy } from './proxy';
+import { PlanRunner } from './plan/runner';
+import { RouteStats } from './stats/route-stats';
 import { RouteTableStore } from './table/store';
 import { watchFile } from './table/watch';
 
@@ -13,6 +15,7 @@ import { watchFile } from './table/watch';
 export interface RunningStrangler {
   readonly proxy: StranglerProxy;
   readonly store: RouteTableStore;
+  readonly plans: PlanRunner;
   readonly proxyUrl: string;
   readonly adminUrl: string;
   stop(): Promise<void>;
@@ -50,7 +53,10 @@ export async function startStrangler(
   });
   const metrics = new ProxyMetrics({ defaultMetrics: true });
   metrics.setTableVersion(store.current.version);
+  const stats = new RouteStats(config.PROXY_STATS_WINDOW_SECONDS);
+  const plans = new PlanRunner(store, stats, logger.child({ module: 'plan' }), { tickMs: config.PROXY_PLAN_TICK_MS });
   const proxy = createProxy({
+    stats,
     table: store,
     logger,
     metrics,
@@ -75,6 +81,8 @@ export async function startStrangler(
     metrics,
     shadower: proxy.shadower,
     breakers: proxy.breakers,
+    stats,
+    plans,
     logger,
     token: config.PROXY_ADMIN_TOKEN,
     insecureDev: config.PROXY_INSECURE_DEV_ADMIN,
@@ -84,6 +92,7 @@ export async function startStrangler(
   const adminAddr = await listen(adminHttp, config.PROXY_ADMIN_PORT, config.PROXY_ADMIN_HOST);
   const proxyAddr = await listen(proxy.server, config.PROXY_PORT, config.PROXY_HOST);
   accepting = true;
+  plans.start();
 
   const stopWatching = config.PROXY_WATCH_ROUTES_FILE
     ? watchFile(
@@ -110,10 +119,12 @@ export async function startStrangler(
   return {
     proxy,
     store,
+    plans,
     proxyUrl,
     adminUrl,
     async stop() {
       accepting = false;
+      plans.stop();
       stopWatching();
       await proxy.close(config.PROXY_SHUTDOWN_GRACE_MS);
       await new Promise<void>((resolve) => {

@@ -6,7 +6,9 @@ import { errorBody, ProxyError, type ProxyErrorCode } from '../errors';
 import { LOG_EVENTS } from '../log-events';
 import type { CircuitBreakers } from '../forward/breaker';
 import type { ProxyMetrics } from '../metrics';
+import { PlanRunner } from '../plan/runner';
 import type { Shadower } from '../shadow/shadower';
+import { RouteStats } from '../stats/route-stats';
 import type { ApplyResult, ChangeMeta, RouteTableStore } from '../table/store';
 import type { TableIssue } from '../table/compile';
 import { ROUTE_MODES } from '../table/schema';
@@ -26,6 +28,10 @@ export interface AdminOptions {
   shadower?: Shadower;
   /** Circuit breakers, for `GET /api/breakers` (absent: empty). */
   breakers?: CircuitBreakers;
+  /** Per-route rolling statistics, for `GET /api/stats` (absent: an empty collector). */
+  stats?: RouteStats;
+  /** Plan runner, for the plan dry run (absent: one that is never started, over `stats`). */
+  plans?: PlanRunner;
   /** Readiness probe (table loaded, proxy listening and not draining). */
   ready?: () => boolean;
 }
@@ -38,12 +44,14 @@ const PatchBody = z
     target: z.string().min(1).optional(),
     mode: z.enum(ROUTE_MODES).optional(),
     weight: z.number().int().min(0).max(100).optional(),
+    planStatus: z.enum(['active', 'paused']).optional(),
     reason: z.string().trim().min(1, 'a reason is required'),
   })
   .strict()
-  .refine((b) => b.target !== undefined || b.mode !== undefined || b.weight !== undefined, {
-    message: 'give at least one of target, mode, weight',
-  });
+  .refine(
+    (b) => b.target !== undefined || b.mode !== undefined || b.weight !== undefined || b.planStatus !== undefined,
+    { message: 'give at least one of target, mode, weight, planStatus' },
+  );
 const AuditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
   route: z.string().optional(),
@@ -85,6 +93,8 @@ export function createAdminApp(options: AdminOptions): express.Express {
   if (!options.token)
     log.warn({ event: LOG_EVENTS.adminInsecure }, 'admin API runs WITHOUT authentication (PROXY_INSECURE_DEV_ADMIN)');
   const doc = openApiDocument();
+  const stats = options.stats ?? new RouteStats();
+  const plans = options.plans ?? new PlanRunner(store, stats, log, { tickMs: 60_000 });
 
   const app = express();
   app.disable('x-powered-by');
@@ -179,7 +189,23 @@ export function createAdminApp(options: AdminOptions): express.Express {
       );
     }
     const { reason, ...patch } = body.data;
+    const route = store.current.spec.routes.find((r) => r.id === req.params.id);
+    if (patch.planStatus !== undefined && route && !route.plan) {
+      return fail(res, 'PROXY_ERR_INVALID_ADMIN_REQUEST', `route "${route.id}" has no plan`, {
+        issues: [{ path: 'planStatus', message: 'the route has no plan' }],
+      });
+    }
     changed(res, store.updateRoute(req.params.id, patch, meta(req, reason)), req.params.id);
+  });
+
+  app.get('/api/routes/:id/plan', (req, res) => {
+    const check = plans.check(req.params.id);
+    if (!check) return fail(res, 'PROXY_ERR_ROUTE_NOT_FOUND', `no route "${req.params.id}"`);
+    res.json(check);
+  });
+
+  app.get('/api/stats', (_req, res) => {
+    res.json(stats.snapshot(store.current.spec.routes.map((r) => r.id)));
   });
 
   app.get('/api/upstreams', (_req, res) => {

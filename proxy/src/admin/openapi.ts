@@ -69,7 +69,7 @@ export function openApiDocument(): object {
             at: { type: 'string', format: 'date-time' },
             version: { type: 'integer' },
             actor: { type: 'string' },
-            source: { type: 'string', enum: ['admin-api', 'file', 'startup'] },
+            source: { type: 'string', enum: ['admin-api', 'file', 'startup', 'plan'] },
             action: { type: 'string' },
             routeId: { type: 'string' },
             from: { type: ['string', 'null'] },
@@ -79,6 +79,65 @@ export function openApiDocument(): object {
               type: 'object',
               description: 'for changes from a routes file rendered by Helm: the release revision that rolled them out',
               properties: { name: { type: 'string' }, revision: { type: 'integer' }, chart: { type: 'string' } },
+            },
+            evidence: {
+              type: 'object',
+              description:
+                'Entries of source `plan`: the numbers the decision was made on (step, dwell, shadow counts, monolith and service requests/errors/p99, limits)',
+            },
+          },
+        },
+        TargetStats: {
+          type: 'object',
+          required: ['requests', 'errors', 'errorRate', 'p50Ms', 'p99Ms'],
+          properties: {
+            requests: { type: 'integer' },
+            errors: { type: 'integer', description: '5xx answers plus transport failures and timeouts' },
+            errorRate: { type: 'number', description: 'errors / requests (0 without requests)' },
+            p50Ms: { type: ['number', 'null'] },
+            p99Ms: { type: ['number', 'null'] },
+          },
+        },
+        RouteStats: {
+          type: 'object',
+          required: ['monolith', 'service', 'shadow', 'fallbacks'],
+          properties: {
+            monolith: ref('TargetStats'),
+            service: ref('TargetStats'),
+            shadow: {
+              type: 'object',
+              required: ['compared', 'equal', 'different', 'serviceErrors', 'skipped', 'equalRate'],
+              properties: {
+                compared: { type: 'integer' },
+                equal: { type: 'integer' },
+                different: { type: 'integer' },
+                serviceErrors: { type: 'integer' },
+                skipped: { type: 'integer', description: 'not compared (no dryRun, concurrency bound, too large)' },
+                equalRate: { type: ['number', 'null'], description: 'equal / compared (null without comparisons)' },
+              },
+            },
+            fallbacks: { type: 'integer', description: 'requests answered by the fallback upstream' },
+          },
+        },
+        PlanCheck: {
+          type: 'object',
+          properties: {
+            routeId: { type: 'string' },
+            plan: { type: ['object', 'null'] },
+            monolith: { type: 'string' },
+            route: { type: 'object' },
+            stepStartedAt: { type: 'string', format: 'date-time' },
+            wouldApply: { type: 'boolean' },
+            decision: {
+              type: 'object',
+              required: ['action', 'reason', 'step', 'evidence'],
+              properties: {
+                action: { type: 'string', enum: ['advance', 'hold', 'rollback'] },
+                reason: { type: 'string' },
+                step: { type: 'string', example: 'canary 25%' },
+                next: { type: 'object' },
+                evidence: { type: 'object' },
+              },
             },
           },
         },
@@ -162,6 +221,12 @@ export function openApiDocument(): object {
                 target: { type: 'string', example: 'device-management' },
                 mode: { type: 'string', enum: ['forward', 'unavailable', 'canary', 'shadow'] },
                 weight: { type: 'integer', minimum: 0, maximum: 100, example: 25 },
+                planStatus: {
+                  type: 'string',
+                  enum: ['active', 'paused'],
+                  description:
+                    "Pause or resume the route's plan. A change of target, mode or weight without it pauses an active plan.",
+                },
                 reason: { type: 'string' },
               },
             }),
@@ -199,6 +264,38 @@ export function openApiDocument(): object {
             200: { description: 'Applied (or unchanged)', content: json(ref('Change')) },
             ...errors,
             404: { description: 'No such route' },
+          },
+        },
+      },
+      '/api/routes/{id}/plan': {
+        get: {
+          summary:
+            "Dry run of the route's plan: current step, evidence and what the proxy would do now (advance, hold, rollback) and why",
+          parameters: [routeId],
+          responses: {
+            200: { description: 'OK', content: json(ref('PlanCheck')) },
+            401: errors[401],
+            404: { description: 'No such route' },
+          },
+        },
+      },
+      '/api/stats': {
+        get: {
+          summary:
+            'Rolling per-route statistics over the window (PROXY_STATS_WINDOW_SECONDS): monolith and service requests, errors, p50/p99, shadow comparisons, fallbacks',
+          responses: {
+            200: {
+              description: 'OK',
+              content: json({
+                type: 'object',
+                required: ['windowSeconds', 'routes'],
+                properties: {
+                  windowSeconds: { type: 'integer', example: 60 },
+                  routes: { type: 'object', additionalProperties: ref('RouteStats') },
+                },
+              }),
+            },
+            401: errors[401],
           },
         },
       },

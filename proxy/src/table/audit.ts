@@ -3,7 +3,7 @@ import type { TableChange } from './diff';
 import type { ReleaseSpec } from './schema';
 
 /** Where a change came from. */
-export type ChangeSource = 'admin-api' | 'file' | 'startup';
+export type ChangeSource = 'admin-api' | 'file' | 'startup' | 'plan';
 
 /** One line of the audit log (JSON lines, append-only). */
 export interface AuditEntry extends TableChange {
@@ -17,6 +17,8 @@ export interface AuditEntry extends TableChange {
   reason: string;
   /** For changes read from a routes file rendered by Helm: the release and revision that rolled them out. */
   release?: ReleaseSpec;
+  /** Numbers a plan decision was made on (entries of source `plan`). */
+  evidence?: unknown;
 }
 
 /** Append-only JSON-lines audit log. */

@@ -7,6 +7,7 @@ import {
   samePatternShape,
   type CompiledPattern,
 } from '../routing/pattern';
+import { planIssues } from '../plan/check';
 import { compileIgnore, splitPath } from '../shadow/compare';
 import {
   RouteSchema,
@@ -375,6 +376,7 @@ function build(
         ? { upstream: fallbackUpstream, statuses: new Set(r.fallback.statuses) }
         : undefined;
     const shadow = compileShadow(r, at, spec.defaultTarget, upstreams, seenUpstreams, issues);
+    if (checkTargets) issues.push(...planIssues(r, at, spec.defaultTarget, seenUpstreams));
     const upstream = upstreams.get(r.target);
     if (!pattern || !upstream) continue;
     const methods = r.methods.includes('*') ? null : new Set<string>(r.methods);

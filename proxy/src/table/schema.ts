@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PlanSchema } from './plan-schema';
 
 /** HTTP methods a route can list; `*` (alone) means any method. */
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'] as const;
@@ -153,6 +154,8 @@ export const RouteSchema = z
       })
       .strict()
       .optional(),
+    /** Migration plan the proxy drives (shadow → canary steps → service, rollback on a failed gate); see plan-schema.ts. */
+    plan: PlanSchema.optional(),
     /** Free text for people: what the route is and where it stands in the migration. */
     notes: z.string().max(2_000).default(''),
   })

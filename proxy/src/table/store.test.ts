@@ -194,4 +194,54 @@ describe('RouteTableStore', () => {
     expect(restarted.current.spec.routes[0]!.target).toBe('device-management');
     expect(restarted.lastRejected).toMatchObject({ source: 'file' });
   });
+  describe('route plans', () => {
+    const withPlan: TableSpecInput = {
+      ...base,
+      routes: [{ ...base.routes![0]!, plan: { service: 'device-management' } }, base.routes![1]!],
+    };
+    beforeEach(() => writeFileSync(routesFile, stringify(withPlan)));
+
+    it("a manual toggle pauses the active plan in the same version; the plan's own changes do not", () => {
+      const store = open();
+      const planned = store.updateRoute(
+        'turn-on',
+        { mode: 'canary', weight: 5, target: 'device-management' },
+        {
+          actor: 'plan',
+          source: 'plan',
+          reason: 'plan advance',
+          evidence: { step: 'monolith' },
+        },
+      );
+      expect(planned.ok && planned.table.spec.routes[0]!.plan!.status).toBe('active');
+      expect(store.readAudit().at(-1)).toMatchObject({ actor: 'plan', source: 'plan', evidence: { step: 'monolith' } });
+      const manual = store.setTarget('turn-on', 'monolith', admin);
+      expect(manual.ok && manual.table.spec.routes[0]).toMatchObject({
+        target: 'monolith',
+        plan: { status: 'paused' },
+      });
+      expect(manual.ok && manual.entries).toHaveLength(1);
+      expect(store.readAudit().at(-1)!.evidence).toBeUndefined();
+    });
+
+    it('a change that does not move the route, or that sets the plan status itself, does not pause it', () => {
+      const store = open();
+      store.updateRoute('turn-on', { target: 'monolith' }, admin);
+      expect(store.current.spec.routes[0]!.plan!.status).toBe('active');
+      store.updateRoute('turn-on', { mode: 'shadow', target: 'device-management', planStatus: 'active' }, admin);
+      expect(store.current.spec.routes[0]).toMatchObject({ mode: 'shadow', plan: { status: 'active' } });
+    });
+
+    it('refuses a plan whose service is unknown or is the monolith itself', () => {
+      const store = open();
+      const r1 = store.putRoute('get', { ...base.routes![1], plan: { service: 'nope' } }, admin);
+      expect(!r1.ok && r1.issues).toEqual([
+        { path: 'plan.service', message: expect.stringMatching(/unknown upstream "nope"/) },
+      ]);
+      const r2 = store.putRoute('get', { ...base.routes![1], plan: { service: 'monolith' } }, admin);
+      expect(!r2.ok && r2.issues).toEqual([
+        { path: 'plan.service', message: 'must differ from the plan\'s monolith ("monolith")' },
+      ]);
+    });
+  });
 });

@@ -7,13 +7,16 @@ import { AuditLog, type AuditEntry, type ChangeSource } from './audit';
 import { compileTable, type CompiledTable, type TableIssue } from './compile';
 import { diffTables, type TableChange } from './diff';
 import { readTableFile } from './load';
-import type { ReleaseSpec, RouteMode, TableSpec } from './schema';
+import type { PlanStatus } from './plan-schema';
+import type { ReleaseSpec, RouteMode, RouteSpec, TableSpec } from './schema';
 
 /** Who changes the table, from where, and why (all three land in the audit log). */
 export interface ChangeMeta {
   actor: string;
   source: ChangeSource;
   reason: string;
+  /** Numbers behind the change (plan decisions), copied to its audit entries. */
+  evidence?: unknown;
 }
 
 /** Fields of a route changed by {@link RouteTableStore.updateRoute}; `undefined` keeps the current value. */
@@ -21,6 +24,8 @@ export interface RoutePatch {
   target?: string;
   mode?: RouteMode;
   weight?: number;
+  /** Status of the route's plan (ignored when the route has none). */
+  planStatus?: PlanStatus;
 }
 
 /** The last change that was refused, with every issue. */
@@ -83,6 +88,16 @@ function rejected(issues: TableIssue[]): ProxyError {
     message: `invalid route table:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`,
     details: { issues },
   });
+}
+
+/**
+ * A person's change of a route's target, mode or weight pauses the route's active plan (in the same table
+ * version): the plan must never undo a manual decision. `strangler plan resume` hands the route back to it.
+ */
+function pauseOnManualChange(before: RouteSpec, after: RouteSpec, meta: ChangeMeta): RouteSpec {
+  if (meta.source === 'plan' || before.plan?.status !== 'active') return after;
+  const moved = before.target !== after.target || before.mode !== after.mode || before.weight !== after.weight;
+  return moved ? { ...after, plan: { ...before.plan, status: 'paused' } } : after;
 }
 
 /**
@@ -207,7 +222,7 @@ export class RouteTableStore implements TableSource {
     const index = spec.routes.findIndex((r) => r.id === routeId);
     if (index === -1)
       throw new ProxyError('PROXY_ERR_ROUTE_NOT_FOUND', { message: `no route "${routeId}"`, details: { routeId } });
-    const routes = spec.routes.map((r, i) => (i === index ? { ...r, target } : r));
+    const routes = spec.routes.map((r, i) => (i === index ? pauseOnManualChange(r, { ...r, target }, meta) : r));
     return this.relativeTo(index, this.commit({ ...spec, routes }, meta, this.sourceSha256));
   }
 
@@ -220,8 +235,14 @@ export class RouteTableStore implements TableSource {
     const index = spec.routes.findIndex((r) => r.id === routeId);
     if (index === -1)
       throw new ProxyError('PROXY_ERR_ROUTE_NOT_FOUND', { message: `no route "${routeId}"`, details: { routeId } });
-    const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-    const routes = spec.routes.map((r, i) => (i === index ? { ...r, ...defined } : r));
+    const { planStatus, ...fields } = patch;
+    const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    const routes = spec.routes.map((r, i) => {
+      if (i !== index) return r;
+      const next = { ...r, ...defined };
+      if (planStatus !== undefined && r.plan) return { ...next, plan: { ...r.plan, status: planStatus } };
+      return pauseOnManualChange(r, next, meta);
+    });
     return this.relativeTo(index, this.commit({ ...spec, routes }, meta, this.sourceSha256));
   }
 
@@ -329,7 +350,7 @@ export class RouteTableStore implements TableSource {
     previousState: PersistedState | undefined,
   ): AuditEntry[] {
     const at = (this.options.now ?? (() => new Date()))().toISOString();
-    const release = meta.source === 'admin-api' ? undefined : next.spec.release;
+    const release = meta.source === 'file' || meta.source === 'startup' ? next.spec.release : undefined;
     const entries: AuditEntry[] = changes.map((c) => ({
       at,
       version: next.version,
@@ -338,6 +359,7 @@ export class RouteTableStore implements TableSource {
       reason: release ? `${meta.reason} (${releaseLabel(release)})` : meta.reason,
       ...(release ? { release } : {}),
       ...c,
+      ...(meta.evidence === undefined ? {} : { evidence: meta.evidence }),
     }));
     this.writeState(this.stateOf(next, sourceSha256, at));
     try {

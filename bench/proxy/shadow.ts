@@ -1,0 +1,244 @@
+/**
+ * Shadow scenario of the proxy benchmark (not a test): the same keep-alive load (autocannon, GET routes of the
+ * heating API) through the strangler proxy with the routes in `forward` to the monolith, then in `shadow` with a
+ * healthy shadow target (alternating, `rounds` times), then once with the shadow target down (connection refused)
+ * and once with it slow (every answer after 2 s). Prints client-visible throughput, p50 and p99 per run, the p99
+ * increase of shadow over monolith in %, and the client failures of every run (the goal is 0: the client never
+ * waits for, nor sees, the shadow copy).
+ *
+ *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50]
+ *
+ * Backends are the trivial backend (fixed 75-byte JSON body; monolith and shadow target answer the same, so every
+ * comparison is equal). Ports from BENCH_PROXY_PORT_BASE (default 24000); everything is stopped by process id.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { waitFor } from '@warmhouse/shared';
+import { assertPortsFree, startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  pipelining: number;
+  requests: Array<{ method: string; path: string }>;
+}) => Promise<AutocannonResult>;
+const autocannon = require('autocannon') as Autocannon;
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const STATE = path.join(ROOT, '.state', 'bench-proxy-shadow');
+const BASE = Number(process.env.BENCH_PROXY_PORT_BASE ?? 24000);
+const PORTS = {
+  proxy: BASE,
+  admin: BASE + 1,
+  monolith: BASE + 80,
+  shadow: BASE + 81,
+  slow: BASE + 82,
+  down: BASE + 83,
+};
+const ROUTES = ['heating-get', 'heating-current-temperature'];
+const REQUESTS = [1, 2, 3, 4].flatMap((id) => [
+  { method: 'GET', path: `/api/heating/${id}` },
+  { method: 'GET', path: `/api/heating/${id}/current-temperature` },
+]);
+
+const log = (line: string) => process.stdout.write(`[bench:shadow] ${line}\n`);
+const tsNode = (script: string) => ({
+  command: process.execPath,
+  args: ['--require', 'tsx/cjs', path.join(ROOT, script)],
+});
+
+interface Run {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  failures: number;
+  shadow: Record<string, number>;
+}
+
+function table(): string {
+  const url = (port: number) => `http://127.0.0.1:${port}`;
+  return JSON.stringify({
+    defaultTarget: 'monolith',
+    upstreams: [
+      { name: 'monolith', url: url(PORTS.monolith) },
+      { name: 'shadow-ok', url: url(PORTS.shadow) },
+      { name: 'shadow-slow', url: url(PORTS.slow), timeouts: { connectMs: 2000, headersMs: 30000, bodyMs: 30000 } },
+      { name: 'shadow-down', url: url(PORTS.down) },
+    ],
+    routes: [
+      { id: 'heating-get', methods: ['GET'], path: '/api/heating/:id', target: 'monolith' },
+      {
+        id: 'heating-current-temperature',
+        methods: ['GET'],
+        path: '/api/heating/:id/current-temperature',
+        target: 'monolith',
+      },
+    ],
+  });
+}
+
+export async function runShadowScenario(opts: { seconds: number; rounds: number; connections: number }): Promise<void> {
+  await assertPortsFree({
+    proxy: PORTS.proxy,
+    admin: PORTS.admin,
+    monolith: PORTS.monolith,
+    shadow: PORTS.shadow,
+    slow: PORTS.slow,
+    down: PORTS.down,
+  });
+  rmSync(STATE, { recursive: true, force: true });
+  mkdirSync(STATE, { recursive: true });
+  const token = randomBytes(24).toString('hex');
+  const procs: ManagedProcess[] = [];
+  const backend = (name: string, port: number, delayMs = 0) =>
+    startProcess({
+      name,
+      ...tsNode('bench/proxy/trivial-backend.ts'),
+      logFile: path.join(STATE, `${name}.log`),
+      env: { ...process.env, PORT: String(port), DELAY_MS: String(delayMs) },
+    });
+  try {
+    procs.push(backend('monolith', PORTS.monolith), backend('shadow-ok', PORTS.shadow));
+    procs.push(backend('shadow-slow', PORTS.slow, 2_000));
+    const routesFile = path.join(STATE, 'routes.json');
+    writeFileSync(routesFile, table());
+    procs.push(
+      startProcess({
+        name: 'strangler-proxy',
+        ...tsNode('proxy/src/main.ts'),
+        logFile: path.join(STATE, 'proxy.log'),
+        env: {
+          ...process.env,
+          NODE_ENV: 'production',
+          PROXY_HOST: '127.0.0.1',
+          PROXY_PORT: String(PORTS.proxy),
+          PROXY_ADMIN_PORT: String(PORTS.admin),
+          PROXY_ADMIN_TOKEN: token,
+          PROXY_ROUTES_FILE: routesFile,
+          PROXY_STATE_DIR: path.join(STATE, 'proxy-state'),
+          LOG_LEVEL: 'warn',
+        },
+      }),
+    );
+    const proxyUrl = `http://127.0.0.1:${PORTS.proxy}`;
+    const adminUrl = `http://127.0.0.1:${PORTS.admin}`;
+    for (const url of [`http://127.0.0.1:${PORTS.monolith}`, `http://127.0.0.1:${PORTS.shadow}`, proxyUrl])
+      await waitFor(`${url} to answer`, async () => ((await fetch(`${url}/api/heating/1`)).ok ? true : undefined), {
+        timeoutMs: 30_000,
+      });
+
+    const admin = async (method: string, p: string, body?: unknown): Promise<unknown> => {
+      const res = await fetch(`${adminUrl}${p}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+      return res.json();
+    };
+    const setMode = async (target: string, mode: 'forward' | 'shadow') => {
+      for (const id of ROUTES) await admin('PATCH', `/api/routes/${id}`, { target, mode, reason: 'bench' });
+    };
+    const shadowCounters = async (): Promise<Record<string, number>> => {
+      const data = (await admin('GET', '/api/shadow')) as { routes: Record<string, Record<string, number>> };
+      const sum: Record<string, number> = {};
+      for (const c of Object.values(data.routes)) for (const [k, v] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + v;
+      return sum;
+    };
+    const measure = async (name: string): Promise<Run> => {
+      await autocannon({
+        url: proxyUrl,
+        connections: opts.connections,
+        duration: 1,
+        pipelining: 1,
+        requests: REQUESTS,
+      });
+      const before = await shadowCounters();
+      const r = await autocannon({
+        url: proxyUrl,
+        connections: opts.connections,
+        duration: opts.seconds,
+        pipelining: 1,
+        requests: REQUESTS,
+      });
+      const after = await shadowCounters();
+      const shadow = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+      const run = {
+        name,
+        rps: r.requests.average,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        failures: r.errors + r.timeouts + r.non2xx,
+        shadow,
+      };
+      log(
+        `${name.padEnd(12)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms  client failures ${run.failures}  shadow ${JSON.stringify(shadow)}`,
+      );
+      return run;
+    };
+
+    log(
+      `${opts.rounds} rounds of ${opts.seconds} s, ${opts.connections} connections; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (other processes on the machine skew the figures)`,
+    );
+    const runs: Run[] = [];
+    for (let round = 1; round <= opts.rounds; round++) {
+      await setMode('monolith', 'forward');
+      runs.push(await measure('monolith'));
+      await setMode('shadow-ok', 'shadow');
+      runs.push(await measure('shadow'));
+    }
+    await setMode('shadow-down', 'shadow');
+    runs.push(await measure('shadow-down'));
+    await setMode('shadow-slow', 'shadow');
+    runs.push(await measure('shadow-slow'));
+    summarise(runs);
+  } finally {
+    for (const p of procs.reverse()) await p.stop(10_000);
+  }
+}
+
+function summarise(runs: Run[]): void {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const of = (name: string) => {
+    const rs = runs.filter((r) => r.name === name);
+    return {
+      rps: mean(rs.map((r) => r.rps)),
+      p50: mean(rs.map((r) => r.p50)),
+      p99: mean(rs.map((r) => r.p99)),
+      failures: rs.reduce((a, r) => a + r.failures, 0),
+    };
+  };
+  process.stdout.write('\nshadow scenario (trivial backends; mean of rounds)\n');
+  process.stdout.write('routes in                   req/s     p50 ms   p99 ms   client failures\n');
+  const rows = [
+    ['monolith (forward)', of('monolith')],
+    ['shadow, target healthy', of('shadow')],
+    ['shadow, target down', of('shadow-down')],
+    ['shadow, target slow 2 s', of('shadow-slow')],
+  ] as const;
+  for (const [name, m] of rows)
+    process.stdout.write(
+      `${name.padEnd(25)} ${m.rps.toFixed(0).padStart(8)} ${m.p50.toFixed(2).padStart(10)} ${m.p99.toFixed(2).padStart(8)} ${String(m.failures).padStart(17)}\n`,
+    );
+  const mono = of('monolith');
+  const shadow = of('shadow');
+  process.stdout.write(
+    `p99 increase shadow vs monolith: ${(((shadow.p99 - mono.p99) / mono.p99) * 100).toFixed(1)} %; throughput shadow/monolith ${(shadow.rps / mono.rps).toFixed(2)}\n`,
+  );
+  const failures = rows.reduce((a, [, m]) => a + m.failures, 0);
+  process.stdout.write(`client failures in all runs: ${failures} (goal 0)\n`);
+}

@@ -1,0 +1,224 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLogger, waitFor } from '@warmhouse/shared';
+import { stringify } from 'yaml';
+import { startStandIn, type StandInUnderTest } from '../../../monolith-standin/test/standin-harness';
+import { readTestEndpoints } from '../../../test/stack-endpoints';
+import { loadProxyConfig } from '../../src/config';
+import { startStrangler, type RunningStrangler } from '../../src/server';
+import type { AuditEntry } from '../../src/table/audit';
+import type { RouteSpec } from '../../src/table/schema';
+
+const TOKEN = 'plan-itest-token-0123456789';
+
+/**
+ * A stand-in "service" the test controls: it answers every request by asking the stand-in (so its answers equal
+ * the monolith's and shadow comparisons agree), or with 500 while `failing` is set.
+ */
+async function startControlledService(standInUrl: string) {
+  const state = { failing: false, served: 0 };
+  const server = http.createServer((req, res) => {
+    req.resume();
+    state.served++;
+    if (state.failing) {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"status":500,"error":"Internal Server Error"}');
+      return;
+    }
+    void fetch(`${standInUrl}${req.url}`, { method: req.method }).then(
+      async (up) => {
+        const body = Buffer.from(await up.arrayBuffer());
+        res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
+        res.end(body);
+      },
+      () => {
+        res.writeHead(502);
+        res.end();
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    state,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/**
+ * Gated promotion and automatic rollback with the real proxy (its own plan runner ticking) in front of the real
+ * monolith stand-in, with a test-controlled service whose failures the test switches on.
+ */
+describe('route plans through the strangler proxy', () => {
+  let standIn: StandInUnderTest;
+  let service: Awaited<ReturnType<typeof startControlledService>>;
+  let strangler: RunningStrangler;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    standIn = await startStandIn(readTestEndpoints().postgres.superuserUrl, 'proxy_plan');
+    service = await startControlledService(standIn.baseUrl);
+  });
+  afterAll(async () => {
+    await service?.close();
+    await standIn?.stop();
+  });
+  beforeEach(async () => {
+    service.state.failing = false;
+    stateDir = mkdtempSync(path.join(tmpdir(), 'strangler-plan-'));
+    const routesFile = path.join(stateDir, 'routes.yaml');
+    writeFileSync(
+      routesFile,
+      stringify({
+        defaultTarget: 'monolith',
+        upstreams: [
+          { name: 'monolith', url: '${MONOLITH_URL}' },
+          { name: 'device-management', url: '${DEVICE_MANAGEMENT_URL}' },
+        ],
+        routes: [
+          {
+            id: 'heating-get',
+            methods: ['GET'],
+            path: '/api/heating/:id',
+            target: 'monolith',
+            canary: { key: { header: 'x-house-id' } },
+            plan: {
+              service: 'device-management',
+              shadow: { minComparisons: 30, minEqualRate: 1 },
+              canary: [10, 50, 100],
+              dwellSeconds: 1,
+              gates: { minRequests: 15, maxErrorRateIncrease: 0.05, maxP99IncreasePercent: 400, p99SlackMs: 250 },
+            },
+          },
+        ],
+      }),
+    );
+    const env = {
+      PROXY_HOST: '127.0.0.1',
+      PROXY_PORT: '0',
+      PROXY_ADMIN_PORT: '0',
+      PROXY_ADMIN_TOKEN: TOKEN,
+      PROXY_ROUTES_FILE: routesFile,
+      PROXY_STATE_DIR: path.join(stateDir, 'state'),
+      PROXY_WATCH_ROUTES_FILE: 'false',
+      PROXY_STATS_WINDOW_SECONDS: '5',
+      PROXY_PLAN_TICK_MS: '200',
+      MONOLITH_URL: standIn.baseUrl,
+      DEVICE_MANAGEMENT_URL: service.url,
+      LOG_LEVEL: 'silent',
+    };
+    strangler = await startStrangler(
+      loadProxyConfig(env),
+      createLogger('proxy-plan', process.env.TEST_LOG_LEVEL ?? 'silent'),
+      env,
+    );
+  });
+  afterEach(async () => {
+    await strangler?.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const admin = async <T>(p: string): Promise<T> => {
+    const res = await fetch(`${strangler.adminUrl}${p}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    return (await res.json()) as T;
+  };
+  const route = async () => (await admin<{ route: RouteSpec }>('/api/routes/heating-get')).route;
+  let key = 0;
+  /** Client traffic over the four seeded heating systems, each request with a fresh canary key. */
+  const traffic = async (n: number): Promise<number[]> => {
+    const statuses: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${strangler.proxyUrl}/api/heating/${(i % 4) + 1}`, {
+        headers: { 'x-house-id': `house-${key++}` },
+      });
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    return statuses;
+  };
+  /** Drives traffic until the route satisfies `until` (the proxy's own runner decides; the test only waits). */
+  const driveUntil = (what: string, until: (r: RouteSpec) => boolean) =>
+    waitFor(
+      what,
+      async () => {
+        await traffic(20);
+        const r = await route();
+        return until(r) ? r : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 20 },
+    );
+  const planEntries = async () =>
+    (await admin<{ entries: AuditEntry[] }>('/api/audit?route=heating-get&limit=100')).entries.filter(
+      (e) => e.actor === 'plan',
+    );
+
+  it('advances shadow → canary 10 % → 50 % → service on good evidence, with each step and its evidence audited', async () => {
+    const done = await driveUntil('the plan to finish', (r) => r.plan?.status === 'done');
+    expect(done).toMatchObject({ target: 'device-management', mode: 'forward' });
+
+    const entries = await planEntries();
+    expect(entries.map((e) => e.reason.split(':')[1]!.trim())).toEqual([
+      'monolith → shadow',
+      'shadow → canary 10%',
+      'canary 10% → canary 50%',
+      'canary 50% → service',
+    ]);
+    expect(entries.every((e) => e.source === 'plan' && e.action === 'route.updated')).toBe(true);
+    const shadow = entries[1]!.evidence as { shadow: { compared: number; equal: number; agreement: number } };
+    expect(shadow.shadow.compared).toBeGreaterThanOrEqual(30);
+    expect(shadow.shadow.agreement).toBe(1);
+    for (const e of entries.slice(2)) {
+      const ev = e.evidence as {
+        dwellSeconds: number;
+        monolith: { requests: number; errors: number };
+        service: { requests: number; errors: number };
+      };
+      expect(ev.dwellSeconds).toBeGreaterThanOrEqual(1);
+      expect(ev.monolith.requests).toBeGreaterThanOrEqual(15);
+      expect(ev.service.requests).toBeGreaterThanOrEqual(15);
+      expect(ev.service.errors).toBe(0);
+    }
+    // the service now answers every request of the route
+    const res = await fetch(`${strangler.proxyUrl}/api/heating/2`);
+    expect(res.headers.get('x-strangler-upstream')).toBe('device-management');
+    expect((await admin<{ decision: { action: string } }>('/api/routes/heating-get/plan')).decision.action).toBe(
+      'hold',
+    );
+  });
+
+  it('rolls back to the monolith when the service starts failing during the canary, with the evidence audited', async () => {
+    await driveUntil('the first canary step', (r) => r.mode === 'canary');
+    service.state.failing = true;
+    const back = await driveUntil('the rollback', (r) => r.plan?.status === 'rolled-back');
+    expect(back).toMatchObject({ target: 'monolith', mode: 'forward' });
+
+    const last = (await planEntries()).at(-1)!;
+    expect(last.reason).toMatch(/^plan rollback: canary \d+% → monolith: service error rate/);
+    const ev = last.evidence as {
+      monolith: { errors: number; requests: number };
+      service: { errors: number; requests: number; errorRate: number };
+      limits: { maxServiceErrorRate: number };
+    };
+    expect(ev.service.requests).toBeGreaterThanOrEqual(15);
+    expect(ev.service.errorRate).toBeGreaterThan(ev.limits.maxServiceErrorRate);
+    expect(ev.monolith.errors).toBe(0);
+
+    // after the rollback every client answer comes from the monolith again, and the plan stays rolled back
+    const statuses = await traffic(20);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    const check = await admin<{ decision: { action: string; reason: string }; wouldApply: boolean }>(
+      '/api/routes/heating-get/plan',
+    );
+    expect(check).toMatchObject({ wouldApply: false, decision: { action: 'hold', reason: 'the plan is rolled-back' } });
+    const stats = await admin<{ routes: Record<string, { service: { errors: number } }> }>('/api/stats');
+    expect(stats.routes['heating-get']!.service.errors).toBeGreaterThan(0);
+  });
+});
