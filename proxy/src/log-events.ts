@@ -16,4 +16,7 @@ export const LOG_EVENTS = {
   internalError: 'internal_error',
   fallback: 'fallback_answered',
   circuitChanged: 'circuit_state_changed',
+  cdcReadFromSource: 'cdc_read_from_source',
+  cdcRouteState: 'cdc_route_state_changed',
+  cdcWalPositionFailed: 'cdc_wal_position_failed',
 } as const;

@@ -4,6 +4,7 @@ import swaggerUi from 'swagger-ui-express';
 import { z } from 'zod';
 import { errorBody, ProxyError, type ProxyErrorCode } from '../errors';
 import { LOG_EVENTS } from '../log-events';
+import type { CdcReads } from '../cdc/cdc-reads';
 import type { CircuitBreakers } from '../forward/breaker';
 import type { ProxyMetrics } from '../metrics';
 import type { Shadower } from '../shadow/shadower';
@@ -26,6 +27,8 @@ export interface AdminOptions {
   shadower?: Shadower;
   /** Circuit breakers, for `GET /api/breakers` (absent: empty). */
   breakers?: CircuitBreakers;
+  /** CDC-aware reads, for `GET /api/cdc` (absent: empty). */
+  cdc?: CdcReads;
   /** Readiness probe (table loaded, proxy listening and not draining). */
   ready?: () => boolean;
 }
@@ -209,6 +212,10 @@ export function createAdminApp(options: AdminOptions): express.Express {
   });
   app.get('/api/breakers', (_req, res) => {
     res.json({ upstreams: options.breakers?.snapshot() ?? {} });
+  });
+
+  app.get('/api/cdc', (_req, res) => {
+    res.json(options.cdc?.stats(store.current) ?? { settings: null, upstreams: {}, routes: {}, pins: null });
   });
 
   app.get('/api/audit', (req, res) => {
