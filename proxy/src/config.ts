@@ -62,6 +62,8 @@ export const PROXY_ENV = {
    * time later than the write's answer plus PROXY_CDC_CLOCK_SKEW_MS.
    */
   PROXY_CDC_SOURCE_DATABASE_URL: env.postgresUrl().optional(),
+  /** Connecting to it and reading the WAL position, at most (then the pin waits for a commit time instead). */
+  PROXY_CDC_WAL_TIMEOUT_MS: env.positiveInt(5_000),
   PROXY_CDC_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   /** Read-your-writes pins kept at most (least recently written dropped first). */
   PROXY_CDC_MAX_PINS: env.positiveInt(100_000),

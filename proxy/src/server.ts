@@ -57,7 +57,7 @@ export async function startStrangler(
   const metrics = new ProxyMetrics({ defaultMetrics: true });
   metrics.setTableVersion(store.current.version);
   const wal = config.PROXY_CDC_SOURCE_DATABASE_URL
-    ? new WalPosition(config.PROXY_CDC_SOURCE_DATABASE_URL, config.PROXY_CDC_POLL_TIMEOUT_MS)
+    ? new WalPosition(config.PROXY_CDC_SOURCE_DATABASE_URL, config.PROXY_CDC_WAL_TIMEOUT_MS)
     : undefined;
   const cdc = new CdcReads({
     poller: new AppliedPoller({

@@ -16,11 +16,13 @@ export function parseLsn(text: string): bigint {
 export class WalPosition {
   private readonly pool: Pool;
 
+  /** `timeoutMs` bounds connecting and the query; the key stays pinned (pending) meanwhile. */
   constructor(url: string, timeoutMs: number) {
     this.pool = new Pool({
       connectionString: url,
       max: 2,
-      idleTimeoutMillis: 30_000,
+      // kept open: a write's answer should not wait for a new connection before its pin can be settled
+      idleTimeoutMillis: 0,
       connectionTimeoutMillis: timeoutMs,
       statement_timeout: timeoutMs,
       options: '-c default_transaction_read_only=on',
