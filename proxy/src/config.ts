@@ -51,6 +51,26 @@ export const PROXY_ENV = {
   PROXY_STATS_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** How often route plans are evaluated (and advanced or rolled back), in milliseconds. */
   PROXY_PLAN_TICK_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
+  /** CDC-aware reads: how often each serving upstream's `/cdc/applied` is polled, and its timeout (ms). */
+  PROXY_CDC_POLL_MS: env.positiveInt(250),
+  PROXY_CDC_POLL_TIMEOUT_MS: env.positiveInt(1_000),
+  /** A service whose last good `/cdc/applied` is older than this is "unknown": its CDC-aware reads go to the source. */
+  PROXY_CDC_STALE_AFTER_MS: env.positiveInt(3_000),
+  /** Debezium `topic.prefix`: the topic of table `public.x` is `<prefix>.public.x`. */
+  PROXY_CDC_TOPIC_PREFIX: z.string().min(1).default('monolith'),
+  /** Table written by Debezium's heartbeat action query (its topic is the services' watermark). */
+  PROXY_CDC_HEARTBEAT_TABLE: z.string().min(1).default('public.cdc_heartbeat'),
+  /**
+   * Read-only connection to the source database: after a write the proxy reads `pg_current_wal_lsn()` and keeps
+   * the key pinned until the service has applied that position (exact). Without it, pins wait for a source commit
+   * time later than the write's answer plus PROXY_CDC_CLOCK_SKEW_MS.
+   */
+  PROXY_CDC_SOURCE_DATABASE_URL: env.postgresUrl().optional(),
+  /** Connecting to it and reading the WAL position, at most (then the pin waits for a commit time instead). */
+  PROXY_CDC_WAL_TIMEOUT_MS: env.positiveInt(5_000),
+  PROXY_CDC_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  /** Read-your-writes pins kept at most (least recently written dropped first). */
+  PROXY_CDC_MAX_PINS: env.positiveInt(100_000),
   LOG_LEVEL: env.logLevel(),
 };
 

@@ -18,4 +18,7 @@ export const LOG_EVENTS = {
   circuitChanged: 'circuit_state_changed',
   planStep: 'plan_step',
   planFailed: 'plan_failed',
+  cdcReadFromSource: 'cdc_read_from_source',
+  cdcRouteState: 'cdc_route_state_changed',
+  cdcWalPositionFailed: 'cdc_wal_position_failed',
 } as const;

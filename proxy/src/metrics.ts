@@ -156,6 +156,42 @@ export class ProxyMetrics {
     labelNames: ['route', 'result'] as const,
     registers: [this.registry],
   });
+  private readonly cdcReadCounts = new Counter({
+    name: 'strangler_cdc_reads_total',
+    help: 'Reads of CDC-aware routes by route, who served them (service or source) and why (fresh, lag, unknown, pinned)',
+    labelNames: ['route', 'served', 'reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly cdcPinCounts = new Counter({
+    name: 'strangler_cdc_pins_total',
+    help: 'Writes answered by the source that pinned their key (read-your-writes), by route and result (pinned: answered 2xx; cancelled: any other answer)',
+    labelNames: ['route', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly cdcPollFailures = new Counter({
+    name: 'strangler_cdc_applied_poll_failures_total',
+    help: 'Failed polls of an upstream /cdc/applied',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+  private cdcGauges: () => { pinnedKeys: number; lag: Array<{ upstream: string; table: string; seconds: number }> } =
+    () => ({ pinnedKeys: 0, lag: [] });
+  private readonly cdcPinnedKeys: Gauge = new Gauge({
+    name: 'strangler_cdc_pinned_keys',
+    help: 'Keys pinned to the source by read-your-writes now',
+    registers: [this.registry],
+    collect: () => this.cdcPinnedKeys.set(this.cdcGauges().pinnedKeys),
+  });
+  private readonly cdcLag: Gauge<'upstream' | 'table'> = new Gauge({
+    name: 'strangler_cdc_lag_seconds',
+    help: 'Replication lag of a source table at a service, as its /cdc/applied reports it (absent: unknown)',
+    labelNames: ['upstream', 'table'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.cdcLag.reset();
+      for (const l of this.cdcGauges().lag) this.cdcLag.set({ upstream: l.upstream, table: l.table }, l.seconds);
+    },
+  });
   constructor(options: { defaultMetrics?: boolean } = {}) {
     this.registry.registerMetric(
       this.stats.counter('strangler_requests_total', 'Requests answered, by route id, target upstream and HTTP status'),
@@ -209,6 +245,26 @@ export class ProxyMetrics {
 
   shadow(route: string, result: string): void {
     this.shadowResults.labels(route, result).inc();
+  }
+
+  /** A read of a CDC-aware route: served by the service (`fresh`) or by the source (`lag`, `unknown`, `pinned`). */
+  cdcRead(route: string, served: 'service' | 'source', reason: string): void {
+    this.cdcReadCounts.labels(route, served, reason).inc();
+  }
+
+  cdcPin(route: string, result: 'pinned' | 'cancelled'): void {
+    this.cdcPinCounts.labels(route, result).inc();
+  }
+
+  cdcPollFailed(upstream: string): void {
+    this.cdcPollFailures.labels(upstream).inc();
+  }
+
+  /** Where the CDC gauges are read when scraped. */
+  cdcGaugeSource(
+    source: () => { pinnedKeys: number; lag: Array<{ upstream: string; table: string; seconds: number }> },
+  ): void {
+    this.cdcGauges = source;
   }
 
   tableApplied(version: number, source: string): void {

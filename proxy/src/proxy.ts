@@ -11,6 +11,7 @@ import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
 import { Shadower } from './shadow/shadower';
 import { roleOf, RouteStats } from './stats/route-stats';
+import type { CdcReads } from './cdc/cdc-reads';
 import { decide, type Decision } from './routing/decide';
 import type { CompiledUpstream } from './table/compile';
 import type { TableSource } from './table/store';
@@ -45,6 +46,8 @@ export interface ProxyOptions {
   shadower?: Shadower;
   /** Per-route rolling statistics (requests, errors, latency per monolith/service, shadow, fallbacks). */
   stats?: RouteStats;
+  /** CDC-aware reads and read-your-writes pins for routes with `cdc` (absent: such routes route as usual). */
+  cdc?: CdcReads;
 }
 
 /** A proxy built but not listening: call `server.listen()`. */
@@ -207,11 +210,29 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
   const handle = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
     const t0 = performance.now();
     const requestId = requestIdOf(req);
-    const decision = decide(req.method!, req.url!, req.headers, options.table.current, req.socket.remoteAddress);
-    if (decision.action === 'respond') {
-      refuse(req, res, decision, decision.code, decision.reason, t0, requestId);
+    const decided = decide(req.method!, req.url!, req.headers, options.table.current, req.socket.remoteAddress);
+    if (decided.action === 'respond') {
+      refuse(req, res, decided, decided.code, decided.reason, t0, requestId);
       return;
     }
+    // CDC-aware routes: a stale or pinned read goes to the source; a write to the source pins its key
+    const cdc = options.cdc && decided.route?.cdc ? options.cdc : undefined;
+    const cdcRouted = cdc?.route(
+      decided.route,
+      decided.upstream,
+      req.method!,
+      req.url!,
+      req.headers,
+      req.socket.remoteAddress,
+      requestId,
+    );
+    const decision: ForwardDecision =
+      cdcRouted && cdcRouted.upstream !== decided.upstream ? { ...decided, upstream: cdcRouted.upstream } : decided;
+    const headersOf = (): string[] => {
+      const h = extraHeaders(requestId, decision);
+      if (decisionHeaders && cdcRouted?.reason !== undefined) h.push('x-strangler-cdc', cdcRouted.reason);
+      return h;
+    };
     const badHost = hostProblem(req);
     if (badHost !== undefined) {
       refuse(req, res, decision, 'PROXY_ERR_MALFORMED_REQUEST', badHost, t0, requestId);
@@ -232,6 +253,16 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       return;
     }
     if (expectContinue) res.writeContinue();
+    const settleWrite = cdc?.write(
+      decision.route,
+      decision.upstream,
+      req.method!,
+      req.url!,
+      req.headers,
+      req.socket.remoteAddress,
+    );
+    const settle = (outcome: ForwardOutcome): void =>
+      settleWrite?.(outcome.error === undefined && outcome.fallback === undefined ? outcome.status : undefined);
     const route = decision.route;
     const fb = route?.fallback;
     if (fb === undefined || fb.upstream === decision.upstream) {
@@ -246,9 +277,12 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
         t0,
         requestId,
         limit,
-        extraHeaders(requestId, decision),
+        headersOf(),
         copy ? { tap: copy.tap } : {},
-        copy && ((outcome) => copy.done(outcome.error === undefined && !outcome.clientAborted)),
+        (outcome) => {
+          settle(outcome);
+          copy?.done(outcome.error === undefined && !outcome.clientAborted);
+        },
       );
       return;
     }
@@ -278,6 +312,7 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
     };
     if (admission === 'refuse') {
       if (safe) return viaFallback('circuit-open');
+      settleWrite?.(503); // never forwarded: nothing written
       const headers = extraHeaders(requestId, decision);
       headers.push('retry-after', String(breaker.retryAfterSeconds()));
       record(decision, decision.upstream.name, t0, true);
@@ -302,9 +337,10 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       t0,
       requestId,
       limit,
-      extraHeaders(requestId, decision),
+      headersOf(),
       safe ? { fallbackStatuses: fb.statuses } : { retryAfterSeconds: breaker.retryAfterSeconds() },
       (outcome) => {
+        settle(outcome);
         if (outcome.fallback !== undefined) {
           breaker.failure();
           viaFallback(outcome.fallback);

@@ -2,6 +2,10 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '@warmhouse/shared';
 import { createAdminApp } from './admin/app';
+import { CdcReads } from './cdc/cdc-reads';
+import { PinStore } from './cdc/pins';
+import { AppliedPoller } from './cdc/poller';
+import { WalPosition } from './cdc/wal';
 import type { ProxyConfig } from './config';
 import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
@@ -16,6 +20,8 @@ export interface RunningStrangler {
   readonly proxy: StranglerProxy;
   readonly store: RouteTableStore;
   readonly plans: PlanRunner;
+  /** CDC-aware reads: upstream reports, counters, pins */
+  readonly cdc: CdcReads;
   readonly proxyUrl: string;
   readonly adminUrl: string;
   stop(): Promise<void>;
@@ -55,6 +61,29 @@ export async function startStrangler(
   metrics.setTableVersion(store.current.version);
   const stats = new RouteStats(config.PROXY_STATS_WINDOW_SECONDS);
   const plans = new PlanRunner(store, stats, logger.child({ module: 'plan' }), { tickMs: config.PROXY_PLAN_TICK_MS });
+  const wal = config.PROXY_CDC_SOURCE_DATABASE_URL
+    ? new WalPosition(config.PROXY_CDC_SOURCE_DATABASE_URL, config.PROXY_CDC_WAL_TIMEOUT_MS)
+    : undefined;
+  const cdc = new CdcReads({
+    poller: new AppliedPoller({
+      intervalMs: config.PROXY_CDC_POLL_MS,
+      timeoutMs: config.PROXY_CDC_POLL_TIMEOUT_MS,
+      logger: logger.child({ module: 'cdc' }),
+      onFailure: (upstream) => metrics.cdcPollFailed(upstream),
+    }),
+    pins: new PinStore(config.PROXY_CDC_MAX_PINS, 15_000),
+    wal,
+    settings: {
+      topicPrefix: config.PROXY_CDC_TOPIC_PREFIX,
+      heartbeatTable: config.PROXY_CDC_HEARTBEAT_TABLE,
+      staleAfterMs: config.PROXY_CDC_STALE_AFTER_MS,
+      clockSkewMs: config.PROXY_CDC_CLOCK_SKEW_MS,
+    },
+    metrics,
+    logger: logger.child({ module: 'cdc' }),
+  });
+  cdc.sync(store.current);
+  metrics.cdcGaugeSource(() => cdc.gauges(store.current));
   const proxy = createProxy({
     stats,
     table: store,
@@ -68,10 +97,12 @@ export async function startStrangler(
       keepAliveMs: config.PROXY_KEEP_ALIVE_TIMEOUT_MS,
     },
     decisionHeaders: config.PROXY_DECISION_HEADERS,
+    cdc,
   });
   store.onChange((table, _entries, meta) => {
     metrics.tableApplied(table.version, meta.source);
     proxy.pools.retain(table);
+    cdc.sync(table);
   });
   store.onReject((r) => metrics.tableRejected(r.source));
 
@@ -83,6 +114,7 @@ export async function startStrangler(
     breakers: proxy.breakers,
     stats,
     plans,
+    cdc,
     logger,
     token: config.PROXY_ADMIN_TOKEN,
     insecureDev: config.PROXY_INSECURE_DEV_ADMIN,
@@ -120,6 +152,7 @@ export async function startStrangler(
     proxy,
     store,
     plans,
+    cdc,
     proxyUrl,
     adminUrl,
     async stop() {
@@ -127,6 +160,8 @@ export async function startStrangler(
       plans.stop();
       stopWatching();
       await proxy.close(config.PROXY_SHUTDOWN_GRACE_MS);
+      cdc.close();
+      await wal?.close();
       await new Promise<void>((resolve) => {
         adminHttp.close(() => resolve());
         adminHttp.closeAllConnections();

@@ -125,6 +125,8 @@ async function main(): Promise<void> {
         MONOLITH_URL: monolithUrl,
         DEVICE_MANAGEMENT_URL: deviceManagementUrl,
         TELEMETRY_URL: telemetryUrl,
+        // read-your-writes pins wait for the exact WAL position of a write (the pool is read-only)
+        PROXY_CDC_SOURCE_DATABASE_URL: backbone.monolithUrl,
       },
       stateDir,
       registry,

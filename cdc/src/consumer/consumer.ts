@@ -1,7 +1,8 @@
 import type { Logger } from '@warmhouse/shared';
 import { Kafka, logLevel, type ConsumerConfig, type Producer } from 'kafkajs';
 import { parseChangeEvent, type ChangeEvent, type ChangeEventOf, type TableSpecs } from '../events';
-import { DEFAULT_BACKOFF, type BackoffOptions } from '../retry';
+import { DEFAULT_BACKOFF, sleep, type BackoffOptions } from '../retry';
+import { AppliedPositions, type AppliedPosition, type PartitionOffsets } from './applied';
 import { defaultDeadLetterTopic } from './dead-letter';
 import { kafkajsLogCreator } from './kafka-logger';
 import { createBatchProcessor, type CommitPolicy, type ConsumerStats, type HandlerContext } from './process-batch';
@@ -33,6 +34,14 @@ export interface ChangeEventConsumerOptions<E> {
   commitPolicy?: Partial<CommitPolicy>;
   /** extra kafkajs consumer settings (fetch sizes, session timeout…) */
   consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
+  /**
+   * Debezium heartbeat topic (`monolith.public.cdc_heartbeat`) to subscribe to as well: its events never reach
+   * `handle`, they only advance the applied position (see {@link AppliedPositions}), so `GET /cdc/applied` keeps
+   * moving while the business tables are idle.
+   */
+  heartbeatTopic?: string;
+  /** how often a consumed heartbeat is checked against the business topics' end offsets, ms; default 500 */
+  watermarkEveryMs?: number;
 }
 
 /** A running change-event consumer. */
@@ -43,6 +52,8 @@ export interface ChangeEventConsumer {
   stop(): Promise<void>;
   /** a copy of the counters */
   stats(): ConsumerStats;
+  /** per topic, the last change applied (the body of `GET /cdc/applied`, see `cdcAppliedHandler`) */
+  applied(): Record<string, AppliedPosition>;
 }
 
 /**
@@ -73,11 +84,16 @@ export function createChangeEventConsumer(
   const stats: ConsumerStats = { handled: 0, tombstones: 0, deadLettered: 0, retries: 0, commits: 0 };
   const dlq = options.deadLetterTopic;
   const tables = options.tables;
+  const heartbeatTopic = options.heartbeatTopic;
+  const businessTopics = options.topics.filter((t) => t !== heartbeatTopic);
+  const applied = new AppliedPositions(heartbeatTopic);
+  const handle = options.handle as (event: ParsedEvent, ctx: HandlerContext) => Promise<void>;
 
   const eachBatch = createBatchProcessor({
     groupId: options.groupId,
-    parse: (m) => (tables ? parseChangeEvent(m, tables) : parseChangeEvent(m)),
-    handle: options.handle as (event: ParsedEvent, ctx: HandlerContext) => Promise<void>,
+    parse: (m) => (tables && m.topic !== heartbeatTopic ? parseChangeEvent(m, tables) : parseChangeEvent(m)),
+    handle: (event, ctx) => (ctx.topic === heartbeatTopic ? Promise.resolve() : handle(event, ctx)),
+    onDone: (m, event) => applied.record(m.topic, m.partition, m.offset, event),
     deadLetter: async (topic, message) => {
       await producer.send({ topic, messages: [message] });
     },
@@ -97,23 +113,64 @@ export function createChangeEventConsumer(
     ),
   );
 
+  /** Offers consumed heartbeats with end and committed offsets of the business topics read after them. */
+  const watermarks = async (): Promise<void> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      while (!stopping.signal.aborted) {
+        await sleep(options.watermarkEveryMs ?? 500, stopping.signal);
+        const heartbeat = applied.pendingHeartbeat();
+        if (heartbeat === undefined || stopping.signal.aborted) continue;
+        try {
+          const ends: PartitionOffsets[] = [];
+          for (const topic of businessTopics) {
+            for (const p of await admin.fetchTopicOffsets(topic)) {
+              ends.push({ topic, partition: p.partition, end: BigInt(p.high) });
+            }
+          }
+          const committed = await admin.fetchOffsets({ groupId: options.groupId, topics: businessTopics });
+          for (const t of committed) {
+            for (const p of t.partitions) {
+              const end = ends.find((e) => e.topic === t.topic && e.partition === p.partition);
+              if (end && BigInt(p.offset) >= 0n) end.committed = BigInt(p.offset);
+            }
+          }
+          applied.offer(heartbeat, ends);
+        } catch (err) {
+          logger.warn({ event: 'cdc_watermark_failed', err }, 'could not read end offsets for the heartbeat watermark');
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
   let stopped: Promise<void> | undefined;
+  let watermarkLoop: Promise<void> | undefined;
   return {
     async start() {
       await producer.connect();
       await consumer.connect();
-      await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+      const topics = heartbeatTopic ? [...businessTopics, heartbeatTopic] : options.topics;
+      await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
         eachBatch,
       });
-      logger.info({ event: 'cdc_consumer_started', topics: options.topics }, 'change-event consumer started');
+      if (heartbeatTopic) {
+        watermarkLoop = watermarks().catch((err: unknown) =>
+          logger.error({ event: 'cdc_watermark_stopped', err }, 'heartbeat watermark loop stopped'),
+        );
+      }
+      logger.info({ event: 'cdc_consumer_started', topics }, 'change-event consumer started');
     },
     stop() {
       stopped ??= (async () => {
         stopping.abort();
+        await watermarkLoop;
         await consumer.disconnect();
         await producer.disconnect();
         logger.info({ event: 'cdc_consumer_stopped', stats }, 'change-event consumer stopped');
@@ -121,6 +178,7 @@ export function createChangeEventConsumer(
       return stopped;
     },
     stats: () => ({ ...stats }),
+    applied: () => applied.snapshot(),
   };
 }
 

@@ -1,3 +1,4 @@
+export * from './applied';
 export * from './consumer';
 export * from './dead-letter';
 export * from './kafka-logger';

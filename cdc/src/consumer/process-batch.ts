@@ -56,6 +56,8 @@ export interface BatchProcessorDeps<E> {
   signal: AbortSignal;
   /** longest sleep between heartbeats while waiting to retry, ms */
   heartbeatEveryMs?: number;
+  /** called once a message is done: with the event when its handler resolved, without when skipped or dead-lettered */
+  onDone?: (message: SourceMessage, event?: E) => void;
 }
 
 const REQUEST_ID_HEADER = 'x-request-id';
@@ -110,6 +112,7 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
         try {
           await deps.deadLetter(dlqTopic, record);
           stats.deadLettered++;
+          deps.onDone?.(message);
           logger.error(
             {
               event: 'cdc_event_dead_lettered',
@@ -152,6 +155,7 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
             heartbeat,
           });
           stats.handled++;
+          deps.onDone?.(message, event);
           return 'done';
         } catch (err) {
           if (!deps.isRetriable(err)) return sendToDeadLetter(message, 'handler_rejected', err);
@@ -173,6 +177,7 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
       }
       if (parsed.kind === 'tombstone') {
         stats.tombstones++;
+        deps.onDone?.(message);
         return 'done';
       }
       return handleWithRetry(parsed.event, message);

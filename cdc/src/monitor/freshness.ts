@@ -45,7 +45,7 @@ export function lastChangeOf(topic: string, value: Buffer | null): LastChange | 
 
 /**
  * Pure: freshness of every topic at `now`. Only `alarmTopics` (default: all) can be over the threshold: a table
- * nobody writes to grows old without anything being wrong, while the heartbeat table changes every 10 s.
+ * nobody writes to grows old without anything being wrong, while the heartbeat table changes every second (heartbeat.interval.ms).
  */
 export function judgeFreshness(
   topics: readonly string[],

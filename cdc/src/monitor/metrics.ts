@@ -20,7 +20,8 @@ export const CDC_METRICS = {
   cdc_consumer_lag_messages: 'Messages not yet consumed: end offset − committed offset, per group/topic/partition.',
   cdc_consumer_group_lag_messages: 'Sum of cdc_consumer_lag_messages over a group.',
   cdc_table_freshness_seconds: 'now − source commit time of the last change on the table’s CDC topic.',
-  cdc_heartbeat_age_seconds: 'now − beat_at of public.cdc_heartbeat (written every 10 s by Debezium).',
+  cdc_heartbeat_age_seconds:
+    'now − beat_at of public.cdc_heartbeat (written every heartbeat.interval.ms, 1 s, by Debezium).',
   cdc_drift_rows:
     'Rows differing between a table and a service copy in the last drift check (missing, extra, different).',
   cdc_drift_last_check_timestamp_seconds:

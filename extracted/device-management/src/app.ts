@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import swaggerUi from 'swagger-ui-express';
+import { CDC_APPLIED_PATH, cdcAppliedHandler, type AppliedSource } from '@warmhouse/cdc';
 import { assignRequestId } from '@warmhouse/shared';
 import { createDevicesService } from './devices-service';
 import { createLegacyHeatingRouter, legacyErrorHandler, sendSpringError } from './http/legacy-routes';
@@ -21,6 +22,8 @@ export interface AppDeps {
   metrics: DeviceMetrics;
   /** extra readiness checks (CDC consumer, relay…); the database is always checked */
   readiness?: readonly ReadinessCheck[];
+  /** CDC consumers whose applied positions `GET /cdc/applied` serves */
+  cdcSources?: readonly AppliedSource[];
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
@@ -32,9 +35,15 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
 /**
  * The device-management HTTP app, without listen(): the legacy `/api/heating` routes (monolith-identical),
  * the new `/api/v1/devices` API with Swagger UI at `/docs`, health at `/health/live` and `/health/ready`,
- * Prometheus metrics at `/metrics`.
+ * Prometheus metrics at `/metrics`, applied CDC positions at `/cdc/applied`.
  */
-export async function createApp({ pool, logger, metrics, readiness = [] }: AppDeps): Promise<express.Express> {
+export async function createApp({
+  pool,
+  logger,
+  metrics,
+  readiness = [],
+  cdcSources = [],
+}: AppDeps): Promise<express.Express> {
   const log = logger.child({ module: 'http' });
   const service = createDevicesService({ pool });
   const document = loadOpenApiDocument();
@@ -52,7 +61,7 @@ export async function createApp({ pool, logger, metrics, readiness = [] }: AppDe
       const route = (res.locals.route as string | undefined) ?? 'unmatched';
       metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.httpDuration.observe({ method: req.method, route }, seconds);
-      if (route.startsWith('/health') || route === '/metrics') return;
+      if (route.startsWith('/health') || route === '/metrics' || route === CDC_APPLIED_PATH) return;
       const level = res.statusCode >= 500 ? 'error' : 'info';
       log[level]({
         event: 'http_request',
@@ -98,6 +107,9 @@ export async function createApp({ pool, logger, metrics, readiness = [] }: AppDe
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
+
+  // what the CDC consumers have applied, per topic: read by the proxy's CDC-aware reads and the CDC monitor
+  app.get(CDC_APPLIED_PATH, route(CDC_APPLIED_PATH), cdcAppliedHandler('device-management', cdcSources));
 
   app.get('/api/v1/openapi.json', route('/api/v1/openapi.json'), (_req, res) => {
     res.json(document);

@@ -23,6 +23,11 @@ export const deviceManagementConfigShape = {
   /** dead-letter topic for malformed change events; default `<CDC_HEATING_TOPIC>.dlq` */
   CDC_DEAD_LETTER_TOPIC: z.string().min(1).optional(),
   CDC_SYNC_ENABLED: env.bool(true),
+  /**
+   * Debezium heartbeat topic, consumed only to advance the applied position served at `GET /cdc/applied` while
+   * heating_systems is idle; empty turns it off
+   */
+  CDC_HEARTBEAT_TOPIC: z.string().default('monolith.public.cdc_heartbeat'),
 
   /** Kafka topic of this service's domain events (`device.registered`, …), keyed by device id */
   DEVICE_EVENTS_TOPIC: z.string().min(1).default('device-management.device-events'),

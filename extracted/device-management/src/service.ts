@@ -100,6 +100,7 @@ export async function startDeviceManagement(
         clientId: `${config.KAFKA_CLIENT_ID}-heating-sync`,
         groupId: config.CDC_GROUP_ID,
         topic: config.CDC_HEATING_TOPIC,
+        heartbeatTopic: config.CDC_HEARTBEAT_TOPIC,
         deadLetterTopic: config.CDC_DEAD_LETTER_TOPIC,
         logger,
         metrics,
@@ -113,7 +114,7 @@ export async function startDeviceManagement(
       readiness.push({ name: 'cdc-sync', check: async () => syncRunning || 'stopped' });
     }
 
-    const app = await createApp({ pool, logger, metrics, readiness });
+    const app = await createApp({ pool, logger, metrics, readiness, cdcSources: sync ? [sync] : [] });
     const server = app.listen(config.PORT, config.HOST);
     await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
     stops.push(

@@ -4,6 +4,7 @@ import swaggerUi from 'swagger-ui-express';
 import { z } from 'zod';
 import { errorBody, ProxyError, type ProxyErrorCode } from '../errors';
 import { LOG_EVENTS } from '../log-events';
+import type { CdcReads } from '../cdc/cdc-reads';
 import type { CircuitBreakers } from '../forward/breaker';
 import type { ProxyMetrics } from '../metrics';
 import { PlanRunner } from '../plan/runner';
@@ -32,6 +33,8 @@ export interface AdminOptions {
   stats?: RouteStats;
   /** Plan runner, for the plan dry run (absent: one that is never started, over `stats`). */
   plans?: PlanRunner;
+  /** CDC-aware reads, for `GET /api/cdc` (absent: empty). */
+  cdc?: CdcReads;
   /** Readiness probe (table loaded, proxy listening and not draining). */
   ready?: () => boolean;
 }
@@ -235,6 +238,10 @@ export function createAdminApp(options: AdminOptions): express.Express {
   });
   app.get('/api/breakers', (_req, res) => {
     res.json({ upstreams: options.breakers?.snapshot() ?? {} });
+  });
+
+  app.get('/api/cdc', (_req, res) => {
+    res.json(options.cdc?.stats(store.current) ?? { settings: null, upstreams: {}, routes: {}, pins: null });
   });
 
   app.get('/api/audit', (req, res) => {

@@ -325,6 +325,13 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'OK' }, 401: errors[401] },
         },
       },
+      '/api/cdc': {
+        get: {
+          summary:
+            "CDC-aware reads: each polled upstream's /cdc/applied report and lag per table, per route the reads served by the service and by the source (by reason: lag, unknown, pinned) and the writes that pinned their key, the read-your-writes pin store",
+          responses: { 200: { description: 'OK' }, 401: errors[401] },
+        },
+      },
       '/api/audit': {
         get: {
           summary: 'Audit log, oldest first',

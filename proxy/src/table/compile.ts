@@ -9,6 +9,7 @@ import {
 } from '../routing/pattern';
 import { planIssues } from '../plan/check';
 import { compileIgnore, splitPath } from '../shadow/compare';
+import { compileCdc, type CompiledCdc } from './compile-cdc';
 import {
   RouteSchema,
   ShadowSchema,
@@ -68,6 +69,8 @@ export interface CompiledRoute {
   readonly fallback: CompiledFallback | undefined;
   /** Set when the route is in mode `shadow`. */
   readonly shadow: CompiledShadow | undefined;
+  /** Set when the route declares `cdc` (CDC-aware reads, read-your-writes pins). */
+  readonly cdc?: CompiledCdc;
 }
 
 /** Shadow settings of a route in mode `shadow`, resolved against the table. */
@@ -377,6 +380,7 @@ function build(
         : undefined;
     const shadow = compileShadow(r, at, spec.defaultTarget, upstreams, seenUpstreams, issues);
     if (checkTargets) issues.push(...planIssues(r, at, spec.defaultTarget, seenUpstreams));
+    const cdc = pattern ? compileCdc(r, at, pattern, spec.defaultTarget, upstreams, seenUpstreams, issues) : undefined;
     const upstream = upstreams.get(r.target);
     if (!pattern || !upstream) continue;
     const methods = r.methods.includes('*') ? null : new Set<string>(r.methods);
@@ -393,7 +397,7 @@ function build(
         message: `route "${r.id}" conflicts with "${sibling.id}" (routes[${sibling.index}]): same path shape, headers and methods`,
       });
     }
-    routes.push({ spec: r, id: r.id, index: i, pattern, methods, headers, upstream, canary, fallback, shadow });
+    routes.push({ spec: r, id: r.id, index: i, pattern, methods, headers, upstream, canary, fallback, shadow, cdc });
   }
 
   // A route claiming GET also claims HEAD (as Spring MVC and Express do), unless a sibling claims HEAD itself.

@@ -111,6 +111,42 @@ export const ShadowSchema = z
   })
   .strict();
 
+const CDC_TABLE = /^[a-z_][a-z0-9_$]*\.[a-z_][a-z0-9_$]*$/;
+
+/**
+ * CDC-aware reads: the route's data lives in the source upstream (the monolith) and reaches the service that may
+ * serve it through CDC. Safe requests (GET/HEAD) the route sends to any other upstream are sent to `source`
+ * instead while the service's replication lag for `tables` is above `maxLagMs` or unknown, and (with
+ * `readYourWrites`) while the same key has a write answered by `source` that the service has not applied yet.
+ * Mutating requests of a route with `cdc` that `source` answers with a 2xx record such a write for their key.
+ */
+export const CdcSchema = z
+  .object({
+    /** Source tables the route reads or writes, schema-qualified (`public.heating_systems`). */
+    tables: z.array(z.string().regex(CDC_TABLE, 'must be schema.table in lowercase')).min(1).max(32),
+    /** Upstream holding the data of record; default the table's `defaultTarget`. */
+    source: z.string().regex(NAME, 'must name an upstream').optional(),
+    /** Where the entity key is read (the header, else the path parameter, else the client address); default `canary.key`. */
+    key: z
+      .object({
+        header: z.string().regex(HEADER_NAME, 'invalid header name').optional(),
+        param: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Reads go to `source` while the service is further behind than this (ms). */
+    maxLagMs: z.number().int().min(0).max(3_600_000).default(5_000),
+    /**
+     * After a write of a key answered by `source`, its reads go to `source` until the service has applied that
+     * write, for at most `pinSeconds`.
+     */
+    readYourWrites: z
+      .object({ pinSeconds: z.number().int().min(1).max(300).default(15) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 /** A route: which requests it claims and where they go. */
 export const RouteSchema = z
   .object({
@@ -156,6 +192,8 @@ export const RouteSchema = z
       .optional(),
     /** Migration plan the proxy drives (shadow → canary steps → service, rollback on a failed gate); see plan-schema.ts. */
     plan: PlanSchema.optional(),
+    /** CDC-aware reads and read-your-writes pins (see {@link CdcSchema}); optional. */
+    cdc: CdcSchema.optional(),
     /** Free text for people: what the route is and where it stands in the migration. */
     notes: z.string().max(2_000).default(''),
   })
@@ -194,6 +232,8 @@ export type RouteMode = (typeof ROUTE_MODES)[number];
 export type CanarySpec = z.output<typeof CanarySchema>;
 /** Shadow settings with defaults applied. */
 export type ShadowSpec = z.output<typeof ShadowSchema>;
+/** CDC settings of a route with defaults applied. */
+export type CdcSpec = z.output<typeof CdcSchema>;
 /** Input shape of a route (defaults not yet applied). */
 export type RouteInput = z.input<typeof RouteSchema>;
 /** A validated route with defaults applied. */

@@ -130,6 +130,8 @@ export function createHeatingSyncConsumer(opts: {
   clientId: string;
   groupId: string;
   topic: string;
+  /** Debezium heartbeat topic: advances the applied position while heating_systems is idle */
+  heartbeatTopic?: string;
   deadLetterTopic?: string;
   logger: Logger;
   metrics: DeviceMetrics;
@@ -142,6 +144,7 @@ export function createHeatingSyncConsumer(opts: {
     logger: opts.logger.child({ module: 'heating-sync' }),
     handle: createHeatingSyncHandler({ pool: opts.pool, metrics: opts.metrics }),
     deadLetterTopic: opts.deadLetterTopic,
+    heartbeatTopic: opts.heartbeatTopic || undefined,
     fromBeginning: true,
   });
   opts.metrics.collect('device_management_cdc_dead_lettered', async () => consumer.stats().deadLettered);

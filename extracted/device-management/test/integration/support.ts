@@ -50,6 +50,7 @@ export async function testEnvironment(): Promise<TestEnvironment> {
       KAFKA_CLIENT_ID: `dm-test-${suffix}`,
       CDC_HEATING_TOPIC: endpoints.topics.heatingSystems,
       CDC_GROUP_ID: `dm-test-sync-${suffix}`,
+      CDC_HEARTBEAT_TOPIC: endpoints.topics.heartbeat,
       DEVICE_EVENTS_TOPIC: `dm-test-events-${suffix}`,
       WRITE_BACK_GROUP_ID: `dm-test-write-back-${suffix}`,
       OUTBOX_POLL_MS: '200',

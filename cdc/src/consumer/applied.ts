@@ -1,0 +1,172 @@
+/**
+ * Applied positions: what a consuming service has applied, per topic, served at `GET /cdc/applied` so that the
+ * strangler proxy (CDC-aware reads) and the CDC monitor can tell how far behind the service is.
+ */
+
+/** Path every CDC-consuming service serves its applied positions at (no auth). */
+export const CDC_APPLIED_PATH = '/cdc/applied';
+
+/** The last applied change of one topic, as served at {@link CDC_APPLIED_PATH}. */
+export interface AppliedPosition {
+  /** `source.lsn` of the change, a decimal string (an unsigned 64-bit WAL position) */
+  lsn: string;
+  /** commit time of the change in the source database, ms since epoch */
+  sourceTsMs: number;
+  /** when this service finished applying it, ms since epoch (this host's clock) */
+  appliedAtMs: number;
+  partition: number;
+  /** Kafka offset of the change, a decimal string */
+  offset: string;
+}
+
+/** The body of `GET /cdc/applied`. */
+export interface AppliedReport {
+  service: string;
+  topics: Record<string, AppliedPosition>;
+}
+
+/** End offsets (next offset to be written) of a topic's partitions, and the group's committed offsets. */
+export interface PartitionOffsets {
+  topic: string;
+  partition: number;
+  /** the high watermark: offset of the next message to be written */
+  end: bigint;
+  /** the consumer group's committed offset (next to consume), when known */
+  committed?: bigint;
+}
+
+interface Candidate {
+  position: AppliedPosition;
+  /** business-topic partitions that must be applied up to `end` before the candidate counts */
+  ends: PartitionOffsets[];
+}
+
+/**
+ * Tracks, per topic, the last change a consumer has applied (its handler resolved), and the position of its
+ * heartbeat topic.
+ *
+ * The heartbeat topic (`monolith.public.cdc_heartbeat`, written by Debezium's heartbeat action query every
+ * `heartbeat.interval.ms`) keeps advancing while the business tables are idle. Its entry is a *watermark*: it is
+ * published only once every business topic of the consumer is known to be applied up to where it was when the
+ * heartbeat had been consumed — the consumed heartbeat is remembered, the topics' end offsets are read after that,
+ * and the entry moves when the applied (or committed) offsets reach them. Debezium streams transactions in commit
+ * order and Kafka Connect sends a connector's records in that order (one producer, one in-flight request), so the
+ * changes of every transaction committed before the heartbeat's were appended before it and are now applied:
+ * "heartbeat LSN ≥ X" then means "every transaction committed when the WAL was at X is applied here", whichever
+ * topic it wrote to, even when another topic's partition is behind in a separate fetch.
+ */
+export class AppliedPositions {
+  private readonly business = new Map<string, AppliedPosition>();
+  /** next offset after the last message done (handled, skipped or dead-lettered), per `topic\0partition` */
+  private readonly done = new Map<string, bigint>();
+  private consumedHeartbeat: AppliedPosition | undefined;
+  private heartbeat: AppliedPosition | undefined;
+  private candidate: Candidate | undefined;
+
+  constructor(
+    readonly heartbeatTopic: string | undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Records that a message is done; `change` is set when it was a change event whose handler resolved. */
+  record(
+    topic: string,
+    partition: number,
+    offset: string,
+    change?: { lsn: bigint; sourceTsMs: number; snapshot?: boolean },
+  ): void {
+    this.done.set(`${topic}\u0000${partition}`, BigInt(offset) + 1n);
+    if (change) {
+      const position: AppliedPosition = {
+        lsn: change.lsn.toString(),
+        sourceTsMs: change.sourceTsMs,
+        appliedAtMs: this.now(),
+        partition,
+        offset,
+      };
+      if (topic === this.heartbeatTopic) this.consumedHeartbeat = position;
+      else this.business.set(topic, position);
+    }
+    this.settle();
+  }
+
+  /** The heartbeat consumed but not yet published, to be checked against end offsets read from now on. */
+  pendingHeartbeat(): AppliedPosition | undefined {
+    const c = this.consumedHeartbeat;
+    if (c === undefined) return undefined;
+    // one candidate at a time: replacing it with ever newer end offsets could starve it under steady traffic
+    if (this.candidate) return undefined;
+    if (this.heartbeat && BigInt(this.heartbeat.lsn) >= BigInt(c.lsn)) return undefined;
+    return c;
+  }
+
+  /**
+   * Offers `heartbeat` (from {@link pendingHeartbeat}) with the business topics' end offsets read *after* it was
+   * taken; it is published as soon as every partition is applied up to its end.
+   */
+  offer(heartbeat: AppliedPosition, ends: PartitionOffsets[]): void {
+    if (this.candidate) return;
+    this.candidate = { position: heartbeat, ends };
+    this.settle();
+  }
+
+  /** Every topic's last applied change; the heartbeat topic's entry is the watermark described above. */
+  snapshot(): Record<string, AppliedPosition> {
+    const out: Record<string, AppliedPosition> = {};
+    for (const [topic, p] of this.business) out[topic] = { ...p };
+    if (this.heartbeatTopic && this.heartbeat) out[this.heartbeatTopic] = { ...this.heartbeat };
+    return out;
+  }
+
+  private settle(): void {
+    const c = this.candidate;
+    if (c === undefined) return;
+    const caughtUp = c.ends.every((e) => {
+      const applied = this.done.get(`${e.topic}\u0000${e.partition}`) ?? 0n;
+      return applied >= e.end || (e.committed !== undefined && e.committed >= e.end);
+    });
+    if (!caughtUp) return;
+    this.heartbeat = { ...c.position, appliedAtMs: this.now() };
+    this.candidate = undefined;
+  }
+}
+
+/** Merges the positions of several consumers of one service; a topic twice keeps the lower (safer) position. */
+export function mergeApplied(parts: ReadonlyArray<Record<string, AppliedPosition>>): Record<string, AppliedPosition> {
+  const out: Record<string, AppliedPosition> = {};
+  for (const part of parts) {
+    for (const [topic, p] of Object.entries(part)) {
+      const seen = out[topic];
+      if (seen === undefined || BigInt(p.lsn) < BigInt(seen.lsn)) out[topic] = p;
+    }
+  }
+  return out;
+}
+
+/** Anything with applied positions: a {@link ChangeEventConsumer}. */
+export interface AppliedSource {
+  applied(): Record<string, AppliedPosition>;
+}
+
+/** The minimal response an express (or plain node) handler needs. */
+interface JsonResponse {
+  setHeader(name: string, value: string): unknown;
+  json(body: unknown): unknown;
+}
+
+/**
+ * An express handler serving `GET /cdc/applied` for a service:
+ * `app.get(CDC_APPLIED_PATH, cdcAppliedHandler('device-management', [consumer]))`.
+ * `sources` may be a function, for consumers created after the app.
+ */
+export function cdcAppliedHandler(
+  service: string,
+  sources: readonly AppliedSource[] | (() => readonly AppliedSource[]),
+): (req: unknown, res: JsonResponse) => void {
+  return (_req, res) => {
+    const list = typeof sources === 'function' ? sources() : sources;
+    const report: AppliedReport = { service, topics: mergeApplied(list.map((s) => s.applied())) };
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(report);
+  };
+}
