@@ -5,6 +5,7 @@ import { auditedRestart, readConnector, type AuditEntry, type ConnectorReport } 
 import { checkDrift, DEVICE_MANAGEMENT_HEATING_SQL, MONOLITH_HEATING_SQL, type DriftReport } from './drift';
 import { judgeFreshness, type FreshnessReport, type LastChange } from './freshness';
 import { readLag, type LagRow } from './lag';
+import type { ProbeReport } from './probe';
 import { readSlots, type SlotReport } from './slots';
 
 /** What the monitor needs; each piece is injected so tests can drive it. */
@@ -27,6 +28,8 @@ export interface MonitorDeps {
   deviceManagementPool?: Pool;
   /** ids per checksum range of the drift check */
   driftRangeSize?: number;
+  /** the heartbeat probe timed per consuming service (absent: no services configured) */
+  probe?: { report(): ProbeReport };
 }
 
 /** Age of the last heartbeat Debezium's action query wrote into `public.cdc_heartbeat`. */
@@ -51,6 +54,8 @@ export interface CdcSnapshot {
   heartbeat: Checked<HeartbeatReport>;
   /** the last drift check (on demand or scheduled); null before the first one */
   drift: DriftReport | null;
+  /** the heartbeat probe per consuming service; null when no service is configured */
+  probes: ProbeReport | null;
 }
 
 async function checked<T>(run: () => Promise<T>): Promise<Checked<T>> {
@@ -70,7 +75,9 @@ export function createMonitor(deps: MonitorDeps) {
 
   const readHeartbeat = async (): Promise<HeartbeatReport> => {
     const { rows } = await deps.pool.query<{ beat_at: Date | null; age: number | null }>(
-      `SELECT max(beat_at) AS beat_at, extract(epoch FROM now() - max(beat_at))::float8 AS age FROM public.cdc_heartbeat`,
+      // row 1 is Debezium's heartbeat action query; the monitor's own probe writes another row
+      `SELECT max(beat_at) AS beat_at, extract(epoch FROM now() - max(beat_at))::float8 AS age
+         FROM public.cdc_heartbeat WHERE id = 1`,
     );
     const row = rows[0];
     const age = row?.age ?? null;
@@ -104,15 +111,19 @@ export function createMonitor(deps: MonitorDeps) {
         heartbeat.ok &&
         !heartbeat.value.overThreshold &&
         freshness.every((f) => !f.overThreshold);
+      const probes = deps.probe?.report() ?? null;
+      const probesHealthy =
+        probes === null || (probes.writeError === null && probes.services.every((p) => !p.overThreshold));
       return {
         at: new Date(now()).toISOString(),
-        healthy: healthy && (lastDrift === null || lastDrift.differing.length === 0),
+        healthy: healthy && probesHealthy && (lastDrift === null || lastDrift.differing.length === 0),
         connectors,
         slots,
         lag,
         freshness,
         heartbeat,
         drift: lastDrift,
+        probes,
       };
     },
     async restart(connector: string, who: { reason: string; actor: string }): Promise<AuditEntry> {
