@@ -116,7 +116,9 @@
   function renderCdc(cdc) {
     $('cdc-health').innerHTML = cdc.healthy
       ? '<span class="good">healthy</span>'
-      : '<span class="bad">not healthy</span>';
+      : '<span class="bad">not healthy</span> <span class="muted" data-testid="cdc-problems">' +
+        esc(cdc.problems.join('; ')) +
+        '</span>';
     $('connectors').innerHTML = table(
       headRow(['connector', 'state', 'tasks', 'error']),
       cdc.connectors.map((c) => [

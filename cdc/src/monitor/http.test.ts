@@ -108,6 +108,7 @@ describe('monitor admin API', () => {
     const { body } = await request(app).get('/api/cdc').set(auth).expect(200);
     expect(body).toMatchObject({
       healthy: true,
+      problems: [],
       connectors: [{ name: 'monolith-heating', reachable: true, state: 'RUNNING', healthy: true }],
       slots: { ok: true, value: [{ name: 'warmhouse_monolith', retainedWalBytes: 100, alarms: [] }] },
       lag: { ok: true, value: [{ group: 'svc', topic: 't', partition: 0, committed: 3, end: 10, lag: 7 }] },
@@ -127,6 +128,7 @@ describe('monitor admin API', () => {
     const { body } = await request(app).get('/api/cdc').set(auth).expect(200);
     expect(body.healthy).toBe(false);
     expect(body.connectors[0]).toMatchObject({ reachable: false, state: 'UNREACHABLE', healthy: false });
+    expect(body.problems).toEqual(['connector monolith-heating is UNREACHABLE']);
     const metrics = await request(app).get('/metrics').set(auth).expect(200);
     expect(metrics.text).toContain('cdc_connector_running{connector="monolith-heating"} 0');
     expect(metrics.text).toContain('cdc_connect_reachable{connector="monolith-heating"} 0');

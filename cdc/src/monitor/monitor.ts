@@ -47,6 +47,8 @@ export interface CdcSnapshot {
   at: string;
   /** false when any connector is not healthy, any check failed, or any alarm is raised */
   healthy: boolean;
+  /** why it is not healthy, one line per reason (empty when healthy) */
+  problems: string[];
   connectors: ConnectorReport[];
   slots: Checked<SlotReport[]>;
   lag: Checked<LagRow[]>;
@@ -64,6 +66,26 @@ async function checked<T>(run: () => Promise<T>): Promise<Checked<T>> {
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** Pure: every reason the snapshot is not healthy, for people (the dashboard shows them next to "not healthy"). */
+export function problemsOf(s: Omit<CdcSnapshot, 'at' | 'healthy' | 'problems'>): string[] {
+  const out: string[] = [];
+  for (const c of s.connectors) if (!c.healthy) out.push(`connector ${c.name} is ${c.state}`);
+  if (!s.slots.ok) out.push(`slot check failed: ${s.slots.error}`);
+  else for (const slot of s.slots.value) for (const a of slot.alarms) out.push(`slot ${slot.name}: ${a}`);
+  if (!s.lag.ok) out.push(`lag check failed: ${s.lag.error}`);
+  if (!s.heartbeat.ok) out.push(`heartbeat check failed: ${s.heartbeat.error}`);
+  else if (s.heartbeat.value.overThreshold) out.push('Debezium heartbeat is over its threshold');
+  for (const f of s.freshness) if (f.overThreshold) out.push(`${f.topic} is not fresh`);
+  if (s.probes?.writeError) out.push(`heartbeat probe not written: ${s.probes.writeError}`);
+  for (const p of s.probes?.services ?? []) {
+    if (p.reachable === false) out.push(`${p.service} unreachable: ${p.error}`);
+    else if (p.overThreshold)
+      out.push(`${p.service} has not applied a probe for ${p.oldestPendingSeconds?.toFixed(0)} s`);
+  }
+  if (s.drift && s.drift.differing.length > 0) out.push(`drift: ${s.drift.differing.length} rows differ`);
+  return out;
 }
 
 /** Creates the monitor: every `snapshot()` reads all sources afresh, in parallel. */
@@ -103,20 +125,12 @@ export function createMonitor(deps: MonitorDeps) {
         deps.thresholds.freshnessAlarmSeconds,
         deps.freshnessAlarmTopics,
       );
-      const healthy =
-        connectors.every((c) => c.healthy) &&
-        slots.ok &&
-        slots.value.every((s) => s.alarms.length === 0) &&
-        lag.ok &&
-        heartbeat.ok &&
-        !heartbeat.value.overThreshold &&
-        freshness.every((f) => !f.overThreshold);
       const probes = deps.probe?.report() ?? null;
-      const probesHealthy =
-        probes === null || (probes.writeError === null && probes.services.every((p) => !p.overThreshold));
+      const problems = problemsOf({ connectors, slots, lag, heartbeat, freshness, probes, drift: lastDrift });
       return {
         at: new Date(now()).toISOString(),
-        healthy: healthy && probesHealthy && (lastDrift === null || lastDrift.differing.length === 0),
+        healthy: problems.length === 0,
+        problems,
         connectors,
         slots,
         lag,

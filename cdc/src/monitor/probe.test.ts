@@ -175,6 +175,7 @@ describe('heartbeat probe per service', () => {
     metrics.update({
       at: '',
       healthy: true,
+      problems: [],
       connectors: [],
       slots: { ok: true, value: [] },
       lag: { ok: true, value: [] },

@@ -130,7 +130,8 @@ describe('heartbeat probe against the real stack', () => {
     const { rows } = await pool.query<{ beat_at: Date }>('SELECT beat_at FROM public.cdc_heartbeat WHERE id = 1');
     expect(snapshot.heartbeat).toMatchObject({ ok: true, value: { lastBeatAt: rows[0]!.beat_at.toISOString() } });
     expect(snapshot.probes?.services[0]).toMatchObject({ service: 'probe-itest', pending: 0 });
-    expect(snapshot.healthy).toBe(false); // "gone" is unreachable
+    expect(snapshot.healthy).toBe(false);
+    expect(snapshot.problems).toContainEqual(expect.stringMatching(/^gone unreachable: /));
     const metrics = createMetrics();
     metrics.update(snapshot);
     const text = await metrics.registry.metrics();
