@@ -318,6 +318,13 @@ describe('monitor admin API', () => {
           detail: 'invalid route: weight: required by mode canary',
           proxyStatus: 400,
         });
+        proxy.state.refuse = { status: 401, message: 'unauthorized' };
+        const wrongToken = await request(base)
+          .post('/api/dashboard/routes/heating-read')
+          .set(auth)
+          .send({ target: 'monolith', reason: 'x' })
+          .expect(502);
+        expect(wrongToken.body).toMatchObject({ proxyStatus: 401, detail: 'unauthorized' });
         proxy.state.refuse = undefined;
         const unknown = await request(base)
           .post('/api/dashboard/routes/nope')

@@ -188,7 +188,10 @@ export function createMonitorHandler({
         void feed.poke();
         return send(res, 200, outcome.body);
       }
-      const status = outcome.status >= 400 && outcome.status < 500 ? outcome.status : 502;
+      // the proxy's 4xx are about the change; a 401/403 there is about the monitor's PROXY_ADMIN_TOKEN, not the user
+      const aboutChange =
+        outcome.status >= 400 && outcome.status < 500 && outcome.status !== 401 && outcome.status !== 403;
+      const status = aboutChange ? outcome.status : 502;
       return problem(res, status, 'The proxy refused the change', proxyMessage(outcome.body), {
         proxyStatus: outcome.status,
         proxy: outcome.body,
