@@ -2,7 +2,13 @@ import { createServer } from 'node:http';
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { createLogger, runMain } from '@warmhouse/shared';
-import { createMonitor, createMonitorHandler, loadMonitorConfig, startFreshnessTail } from './monitor';
+import {
+  createHeartbeatProbe,
+  createMonitor,
+  createMonitorHandler,
+  loadMonitorConfig,
+  startFreshnessTail,
+} from './monitor';
 
 runMain('cdc-monitor', async (onStop) => {
   const config = loadMonitorConfig();
@@ -23,6 +29,22 @@ runMain('cdc-monitor', async (onStop) => {
   if (deviceManagementPool) onStop(() => deviceManagementPool.end());
   const tail = await startFreshnessTail(kafka, config.CDC_TOPICS, logger);
   onStop(() => tail.stop());
+  const probe =
+    config.CDC_MONITOR_SERVICES.length > 0 && config.CDC_PROBE_INTERVAL_SECONDS > 0
+      ? createHeartbeatProbe({
+          pool,
+          services: config.CDC_MONITOR_SERVICES,
+          logger,
+          topic: config.CDC_PROBE_TOPIC,
+          rowId: config.CDC_PROBE_ROW_ID,
+          intervalMs: config.CDC_PROBE_INTERVAL_SECONDS * 1000,
+          alarmSeconds: config.CDC_PROBE_ALARM_SECONDS,
+        })
+      : undefined;
+  if (probe) {
+    probe.start();
+    onStop(() => probe.stop());
+  }
   const monitor = createMonitor({
     connectUrl: config.CONNECT_URL,
     connectors: config.CONNECTORS,
@@ -41,6 +63,7 @@ runMain('cdc-monitor', async (onStop) => {
     logger,
     deviceManagementPool,
     driftRangeSize: config.DRIFT_RANGE_SIZE,
+    probe,
   });
   if (deviceManagementPool && config.DRIFT_INTERVAL_SECONDS > 0) {
     const timer = setInterval(() => {
@@ -50,20 +73,26 @@ runMain('cdc-monitor', async (onStop) => {
     }, config.DRIFT_INTERVAL_SECONDS * 1000);
     onStop(() => clearInterval(timer));
   }
-  const server = createServer(
-    createMonitorHandler({
-      monitor,
-      token: config.MONITOR_TOKEN,
-      logger,
-      proxyAdmin: { url: config.PROXY_ADMIN_URL, token: config.PROXY_ADMIN_TOKEN },
-    }),
-  );
+  const handler = createMonitorHandler({
+    monitor,
+    token: config.MONITOR_TOKEN,
+    logger,
+    proxyAdmin: { url: config.PROXY_ADMIN_URL, token: config.PROXY_ADMIN_TOKEN },
+    pushIntervalMs: Math.max(500, config.DASHBOARD_PUSH_SECONDS * 1000),
+  });
+  const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(config.MONITOR_PORT, config.MONITOR_HOST, resolve));
-  onStop(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  onStop(
+    () =>
+      new Promise<void>((resolve) => {
+        handler.close(); // ends the dashboards' event streams, which would keep the server open
+        server.close(() => resolve());
+      }),
+  );
   const url = `http://${config.MONITOR_HOST}:${config.MONITOR_PORT}`;
   logger.info(
     { event: 'cdc_monitor_listening', url },
-    `CDC monitor: dashboard ${url}/ (API ${url}/api/cdc, metrics ${url}/metrics)`,
+    `CDC monitor: dashboard ${url}/ (API ${url}/api/cdc, events ${url}/api/dashboard/events, metrics ${url}/metrics)`,
   );
   return logger;
 });

@@ -150,6 +150,8 @@ async function main(): Promise<void> {
         DRIFT_INTERVAL_SECONDS: '300',
         PROXY_ADMIN_URL: adminUrl,
         PROXY_ADMIN_TOKEN: adminToken,
+        // the consuming services the heartbeat probe times (each answers GET /cdc/applied)
+        CDC_MONITOR_SERVICES: `device-management=${deviceManagementUrl}`,
       },
       stateDir,
       registry,
@@ -160,7 +162,10 @@ async function main(): Promise<void> {
     const rows: Array<[string, string]> = [
       ['proxy (clients use this)', `${proxyUrl}/api/heating/1`],
       ['proxy admin API', `${adminUrl}/api/routes  (Swagger UI ${adminUrl}/docs)`],
-      ['migration dashboard', `${monitorUrl}/  (sign in with the admin token; JSON ${monitorUrl}/api/cdc)`],
+      [
+        'migration dashboard',
+        `${monitorUrl}/  (sign in with the admin token; JSON ${monitorUrl}/api/cdc, live ${monitorUrl}/api/dashboard/events)`,
+      ],
       ['proxy admin token', `${adminToken}  (also in ${path.join(stateDir, 'admin-token')})`],
       ['CLI', `STRANGLER_ADMIN_URL=${adminUrl} STRANGLER_ADMIN_TOKEN=… npx strangler routes list`],
       ['monolith stand-in (HTTP)', monolithUrl],

@@ -31,4 +31,35 @@ describe('loadMonitorConfig', () => {
     }
     expect(problems.map((p) => p.split(':')[0])).toEqual(['CONNECT_URL', 'MONOLITH_DATABASE_URL', 'MONITOR_TOKEN']);
   });
+
+  it('parses the services the heartbeat probe times, and names every bad entry', () => {
+    expect(
+      loadMonitorConfig({
+        ...ENV,
+        CDC_MONITOR_SERVICES: 'device-management=http://127.0.0.1:17081/, telemetry=http://127.0.0.1:17082',
+      }).CDC_MONITOR_SERVICES,
+    ).toEqual([
+      { name: 'device-management', url: 'http://127.0.0.1:17081' },
+      { name: 'telemetry', url: 'http://127.0.0.1:17082' },
+    ]);
+    expect(loadMonitorConfig(ENV).CDC_MONITOR_SERVICES).toEqual([]);
+    expect(loadMonitorConfig(ENV).CDC_PROBE_ROW_ID).toBe(2);
+    let problems: string[] = [];
+    try {
+      loadMonitorConfig({
+        ...ENV,
+        CDC_MONITOR_SERVICES: 'Bad Name=http://x, telemetry=ftp://x, a=http://h, a=http://h2',
+        CDC_PROBE_ROW_ID: '1',
+      });
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toHaveLength(4);
+    expect(problems.filter((p) => p.startsWith('CDC_MONITOR_SERVICES'))).toEqual([
+      expect.stringContaining('"Bad Name=http://x"'),
+      expect.stringContaining('"ftp://x" is not an http(s) URL'),
+      expect.stringContaining('"a" is listed twice'),
+    ]);
+    expect(problems.find((p) => p.startsWith('CDC_PROBE_ROW_ID'))).toContain('Debezium');
+  });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { env, loadConfig } from '@warmhouse/shared';
+import { parseServices } from './probe';
 
 const optionalList = (fallback: string) =>
   z
@@ -44,6 +45,29 @@ export function loadMonitorConfig(source: NodeJS.ProcessEnv = process.env) {
       /** the proxy's admin API and its token, for the dashboard's routes table (optional) */
       PROXY_ADMIN_URL: env.url().optional(),
       PROXY_ADMIN_TOKEN: z.string().optional(),
+      /** consuming services timed by the heartbeat probe: `name=url,…` (each answers `GET <url>/cdc/applied`) */
+      CDC_MONITOR_SERVICES: z
+        .string()
+        .default('')
+        .transform((v, ctx) => {
+          const { services, problems } = parseServices(v);
+          for (const message of problems) ctx.addIssue({ code: 'custom', message });
+          return services;
+        }),
+      /** how often the probe writes its row of public.cdc_heartbeat; 0 turns the probe off */
+      CDC_PROBE_INTERVAL_SECONDS: env.nonNegativeNumber(10),
+      /** the row the probe upserts (Debezium's heartbeat action query owns id 1) */
+      CDC_PROBE_ROW_ID: z.coerce
+        .number()
+        .int()
+        .positive()
+        .refine((n) => n !== 1, 'id 1 is the row of Debezium’s own heartbeat')
+        .default(2),
+      CDC_PROBE_TOPIC: z.string().min(1).default('monolith.public.cdc_heartbeat'),
+      /** a probe pending longer than this (or an unreachable service) makes the snapshot unhealthy */
+      CDC_PROBE_ALARM_SECONDS: env.nonNegativeNumber(60),
+      /** how often the dashboard's server-sent events push the snapshot */
+      DASHBOARD_PUSH_SECONDS: env.nonNegativeNumber(3),
       LOG_LEVEL: env.logLevel(),
     },
     source,

@@ -1,9 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from '@warmhouse/shared';
-import { DASHBOARD_PAGE, fetchProxyRoutes, LOGIN_PAGE, SESSION_COOKIE, sessionOf, sessionValue } from './dashboard';
+import {
+  CSRF_HEADER,
+  csrfValue,
+  dashboardPage,
+  DASHBOARD_SCRIPT,
+  LOGIN_PAGE,
+  SESSION_COOKIE,
+  sessionOf,
+  sessionValue,
+} from './dashboard';
+import { buildDashboardSnapshot, createSnapshotFeed, readRoutesView } from './dashboard-feed';
 import { createMetrics } from './metrics';
 import type { Monitor } from './monitor';
+import { createProxyAdmin, type RouteChange } from './proxy-admin';
 
 /** Constant-time comparison of `Authorization: Bearer <token>` with the expected token. */
 export function bearerMatches(header: string | undefined, expected: string): boolean {
@@ -22,9 +33,14 @@ function send(res: ServerResponse, status: number, body: unknown, type = 'applic
     'cache-control': 'no-store',
     // the dashboard loads nothing from elsewhere and may not be framed
     'content-security-policy':
-      "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+      "default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'",
   });
-  res.end(type === 'application/json' ? JSON.stringify(body) : String(body));
+  res.end(type.endsWith('json') ? JSON.stringify(body) : String(body));
+}
+
+/** An RFC 9457 problem document (the format of the dashboard's endpoints). */
+function problem(res: ServerResponse, status: number, title: string, detail: string, extra: object = {}): void {
+  send(res, status, { type: 'about:blank', title, status, detail, ...extra }, 'application/problem+json');
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -43,6 +59,46 @@ async function readText(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Reads the body of a route change from the dashboard: the fields to change and the reason. */
+function routeChangeOf(body: unknown): { change: RouteChange; reason: string } | string {
+  if (typeof body !== 'object' || body === null) return 'the body must be a JSON object';
+  const b = body as Record<string, unknown>;
+  const reason = typeof b.reason === 'string' ? b.reason.trim() : '';
+  if (!reason) return 'a non-empty "reason" is required';
+  const change: RouteChange = {};
+  if (b.target !== undefined) {
+    if (typeof b.target !== 'string' || !b.target) return '"target" must be an upstream name';
+    change.target = b.target;
+  }
+  if (b.mode !== undefined) {
+    if (typeof b.mode !== 'string' || !b.mode) return '"mode" must be a route mode';
+    change.mode = b.mode;
+  }
+  if (b.weight !== undefined) {
+    if (typeof b.weight !== 'number' || !Number.isInteger(b.weight)) return '"weight" must be an integer';
+    change.weight = b.weight;
+  }
+  if (Object.keys(change).length === 0) return 'nothing to change: give target, mode or weight';
+  return { change, reason };
+}
+
+/** The proxy's own error message out of its error body (`{"error": {"message"}}`), or the body as text. */
+function proxyMessage(body: unknown): string {
+  const message = (body as { error?: { message?: unknown } } | null)?.error?.message;
+  return typeof message === 'string' ? message : typeof body === 'string' ? body.slice(0, 500) : JSON.stringify(body);
+}
+
+/** Options of {@link createMonitorHandler}. */
+export interface MonitorHandlerOptions {
+  monitor: Monitor;
+  token: string;
+  logger: Logger;
+  /** the proxy's admin API, for the dashboard's routes table, route changes and audit log */
+  proxyAdmin?: { url?: string; token?: string };
+  /** period of the dashboard's server-sent events, ms (default 3000) */
+  pushIntervalMs?: number;
+}
+
 /**
  * The monitor's admin HTTP API. `GET /healthz` is open; everything else needs `Authorization: Bearer <token>`:
  * `GET /api/cdc` (JSON snapshot), `GET /metrics` (Prometheus text), `GET /api/cdc/audit`,
@@ -50,22 +106,26 @@ async function readText(req: IncomingMessage): Promise<string> {
  * `{"from", "to"}` id range (runs the drift check), `GET /api/cdc/drift` (the last one).
  *
  * The dashboard: `GET /` answers the login form with 401 until `POST /login` (form field `token`) set the session
- * cookie (HttpOnly, SameSite=Strict); the cookie authorizes GET requests only, so every change still needs the bearer
- * token. `GET /api/dashboard/routes` relays the proxy's `GET /api/routes`.
+ * cookie (HttpOnly, SameSite=Strict). The cookie authorizes GET requests; a change with the cookie must also carry
+ * the page's CSRF header. `GET /api/dashboard/{snapshot,routes,audit}` read, `GET /api/dashboard/events` streams the
+ * snapshot (server-sent events), `POST /api/dashboard/routes/<id>` changes a route through the proxy's admin API.
+ * `close()` ends the event streams.
  */
 export function createMonitorHandler({
   monitor,
   token,
   logger,
   proxyAdmin = {},
-}: {
-  monitor: Monitor;
-  token: string;
-  logger: Logger;
-  /** the proxy's admin API, for the dashboard's routes table */
-  proxyAdmin?: { url?: string; token?: string };
-}): RequestListener {
+  pushIntervalMs = 3000,
+}: MonitorHandlerOptions): RequestListener & { close(): void } {
   const metrics = createMetrics();
+  const proxy = createProxyAdmin(proxyAdmin);
+  const snapshotNow = async () => {
+    const s = await buildDashboardSnapshot(monitor, proxy);
+    metrics.update(s.cdc);
+    return s;
+  };
+  const feed = createSnapshotFeed({ build: snapshotNow, intervalMs: pushIntervalMs, logger });
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://monitor');
     const method = req.method ?? 'GET';
@@ -80,18 +140,62 @@ export function createMonitorHandler({
       return res.end();
     }
     const session = sessionOf(req.headers.cookie);
+    const signedIn = session !== undefined && sameSecret(session, sessionValue(token));
+    const csrf = req.headers[CSRF_HEADER];
     const authorized =
       bearerMatches(req.headers.authorization, token) ||
-      (method === 'GET' && session !== undefined && sameSecret(session, sessionValue(token)));
+      (signedIn && (method === 'GET' || (typeof csrf === 'string' && sameSecret(csrf, csrfValue(token)))));
     if (!authorized && method === 'GET' && url.pathname === '/') {
       return send(res, 401, LOGIN_PAGE, 'text/html; charset=utf-8');
     }
     if (!authorized) {
       return send(res, 401, { error: { code: 'CDC_MONITOR_UNAUTHORIZED', message: 'missing or wrong bearer token' } });
     }
-    if (method === 'GET' && url.pathname === '/') return send(res, 200, DASHBOARD_PAGE, 'text/html; charset=utf-8');
-    if (method === 'GET' && url.pathname === '/api/dashboard/routes') {
-      return send(res, 200, await fetchProxyRoutes(proxyAdmin.url, proxyAdmin.token));
+    if (method === 'GET' && url.pathname === '/') {
+      return send(res, 200, dashboardPage(csrfValue(token)), 'text/html; charset=utf-8');
+    }
+    if (method === 'GET' && url.pathname === '/dashboard.js') {
+      return send(res, 200, DASHBOARD_SCRIPT, 'text/javascript; charset=utf-8');
+    }
+    if (method === 'GET' && url.pathname === '/api/dashboard/events') return feed.subscribe(res);
+    if (method === 'GET' && url.pathname === '/api/dashboard/snapshot') return send(res, 200, await snapshotNow());
+    if (method === 'GET' && url.pathname === '/api/dashboard/routes')
+      return send(res, 200, await readRoutesView(proxy));
+    if (method === 'GET' && url.pathname === '/api/dashboard/audit') {
+      const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get('limit')) || 20));
+      const audit = await proxy.audit(limit);
+      return audit.ok
+        ? send(res, 200, { entries: [...audit.value].reverse() })
+        : problem(res, 502, 'Proxy audit log unavailable', audit.error);
+    }
+    const routeChange = /^\/api\/dashboard\/routes\/([^/]+)$/.exec(url.pathname);
+    if (method === 'POST' && routeChange) {
+      const id = decodeURIComponent(routeChange[1]!);
+      const parsed = routeChangeOf(await readJson(req).catch(() => undefined));
+      if (typeof parsed === 'string') return problem(res, 400, 'Invalid route change', parsed);
+      const outcome = await proxy.changeRoute(id, parsed.change, parsed.reason, 'dashboard');
+      logger.info(
+        {
+          event: 'dashboard_route_change',
+          route: id,
+          change: parsed.change,
+          reason: parsed.reason,
+          status: outcome.status,
+        },
+        `route change ${id} from the dashboard: proxy answered ${outcome.status}`,
+      );
+      if (outcome.status >= 200 && outcome.status < 300) {
+        void feed.poke();
+        return send(res, 200, outcome.body);
+      }
+      // the proxy's 4xx are about the change; a 401/403 there is about the monitor's PROXY_ADMIN_TOKEN, not the user
+      const aboutChange =
+        outcome.status >= 400 && outcome.status < 500 && outcome.status !== 401 && outcome.status !== 403;
+      const status = aboutChange ? outcome.status : 502;
+      return problem(res, status, 'The proxy refused the change', proxyMessage(outcome.body), {
+        proxyStatus: outcome.status,
+        proxy: outcome.body,
+      });
     }
     if (method === 'GET' && url.pathname === '/api/cdc') {
       const s = await monitor.snapshot();
@@ -153,10 +257,11 @@ export function createMonitorHandler({
     }
     return send(res, 404, { error: { code: 'CDC_MONITOR_NOT_FOUND', message: `${method} ${url.pathname}` } });
   };
-  return (req, res) => {
+  const listener: RequestListener = (req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error({ event: 'cdc_monitor_request_failed', err }, 'monitor request failed');
       if (!res.headersSent) send(res, 500, { error: { code: 'CDC_MONITOR_INTERNAL', message: 'internal error' } });
     });
   };
+  return Object.assign(listener, { close: () => feed.close() });
 }

@@ -26,7 +26,15 @@ export const CDC_METRICS = {
     'Rows differing between a table and a service copy in the last drift check (missing, extra, different).',
   cdc_drift_last_check_timestamp_seconds:
     'When the last drift check of a table and a service copy ran, seconds since epoch.',
-  cdc_monitor_check_ok: 'A check ran (1) or failed to run (0), label check: slots, lag, heartbeat.',
+  cdc_monitor_check_ok: 'A check ran (1) or failed to run (0), label check: slots, lag, heartbeat, probe (last write).',
+  cdc_probe_latency_seconds:
+    'Last heartbeat probe applied by the service: its appliedAtMs − the probe transaction start (database clock).',
+  cdc_probe_observed_seconds:
+    'Last heartbeat probe, monitor clock: written → first seen applied (upper bound, as fine as the poll period).',
+  cdc_probe_pending: 'Heartbeat probes written and not yet applied by the service.',
+  cdc_probe_oldest_pending_seconds: 'Age of the oldest heartbeat probe the service has not applied (0 when none).',
+  cdc_probe_service_reachable: 'The service answered GET /cdc/applied (1) or not (0) the last time it was asked.',
+  cdc_probe_last_write_timestamp_seconds: 'When the monitor last wrote a heartbeat probe, seconds since epoch.',
 } as const;
 
 /** One of the exported metric names. */
@@ -55,6 +63,12 @@ export function createMetrics() {
     checkOk: gauge('cdc_monitor_check_ok', ['check']),
     drift: gauge('cdc_drift_rows', ['table', 'copy']),
     driftAt: gauge('cdc_drift_last_check_timestamp_seconds', ['table', 'copy']),
+    probeLatency: gauge('cdc_probe_latency_seconds', ['service']),
+    probeObserved: gauge('cdc_probe_observed_seconds', ['service']),
+    probePending: gauge('cdc_probe_pending', ['service']),
+    probeOldest: gauge('cdc_probe_oldest_pending_seconds', ['service']),
+    probeReachable: gauge('cdc_probe_service_reachable', ['service']),
+    probeWritten: gauge('cdc_probe_last_write_timestamp_seconds'),
   };
 
   return {
@@ -93,6 +107,18 @@ export function createMetrics() {
         if (f.freshnessSeconds !== null) g.freshness.set({ topic: f.topic, table: f.table ?? '' }, f.freshnessSeconds);
       }
       if (s.heartbeat.ok && s.heartbeat.value.ageSeconds !== null) g.heartbeat.set(s.heartbeat.value.ageSeconds);
+      if (s.probes) {
+        g.checkOk.set({ check: 'probe' }, s.probes.writeError === null ? 1 : 0);
+        if (s.probes.lastProbeAt) g.probeWritten.set(Date.parse(s.probes.lastProbeAt) / 1000);
+        for (const p of s.probes.services) {
+          const labels = { service: p.service };
+          if (p.lastLatencyMs !== null) g.probeLatency.set(labels, p.lastLatencyMs / 1000);
+          if (p.lastObservedMs !== null) g.probeObserved.set(labels, p.lastObservedMs / 1000);
+          g.probePending.set(labels, p.pending);
+          g.probeOldest.set(labels, p.oldestPendingSeconds ?? 0);
+          if (p.reachable !== null) g.probeReachable.set(labels, p.reachable ? 1 : 0);
+        }
+      }
       if (s.drift) {
         const labels = { table: s.drift.table, copy: s.drift.copy };
         g.drift.set(labels, s.drift.differing.length);

@@ -5,6 +5,7 @@ import { auditedRestart, readConnector, type AuditEntry, type ConnectorReport } 
 import { checkDrift, DEVICE_MANAGEMENT_HEATING_SQL, MONOLITH_HEATING_SQL, type DriftReport } from './drift';
 import { judgeFreshness, type FreshnessReport, type LastChange } from './freshness';
 import { readLag, type LagRow } from './lag';
+import type { ProbeReport } from './probe';
 import { readSlots, type SlotReport } from './slots';
 
 /** What the monitor needs; each piece is injected so tests can drive it. */
@@ -27,6 +28,8 @@ export interface MonitorDeps {
   deviceManagementPool?: Pool;
   /** ids per checksum range of the drift check */
   driftRangeSize?: number;
+  /** the heartbeat probe timed per consuming service (absent: no services configured) */
+  probe?: { report(): ProbeReport };
 }
 
 /** Age of the last heartbeat Debezium's action query wrote into `public.cdc_heartbeat`. */
@@ -44,6 +47,8 @@ export interface CdcSnapshot {
   at: string;
   /** false when any connector is not healthy, any check failed, or any alarm is raised */
   healthy: boolean;
+  /** why it is not healthy, one line per reason (empty when healthy) */
+  problems: string[];
   connectors: ConnectorReport[];
   slots: Checked<SlotReport[]>;
   lag: Checked<LagRow[]>;
@@ -51,6 +56,8 @@ export interface CdcSnapshot {
   heartbeat: Checked<HeartbeatReport>;
   /** the last drift check (on demand or scheduled); null before the first one */
   drift: DriftReport | null;
+  /** the heartbeat probe per consuming service; null when no service is configured */
+  probes: ProbeReport | null;
 }
 
 async function checked<T>(run: () => Promise<T>): Promise<Checked<T>> {
@@ -59,6 +66,26 @@ async function checked<T>(run: () => Promise<T>): Promise<Checked<T>> {
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** Pure: every reason the snapshot is not healthy, for people (the dashboard shows them next to "not healthy"). */
+export function problemsOf(s: Omit<CdcSnapshot, 'at' | 'healthy' | 'problems'>): string[] {
+  const out: string[] = [];
+  for (const c of s.connectors) if (!c.healthy) out.push(`connector ${c.name} is ${c.state}`);
+  if (!s.slots.ok) out.push(`slot check failed: ${s.slots.error}`);
+  else for (const slot of s.slots.value) for (const a of slot.alarms) out.push(`slot ${slot.name}: ${a}`);
+  if (!s.lag.ok) out.push(`lag check failed: ${s.lag.error}`);
+  if (!s.heartbeat.ok) out.push(`heartbeat check failed: ${s.heartbeat.error}`);
+  else if (s.heartbeat.value.overThreshold) out.push('Debezium heartbeat is over its threshold');
+  for (const f of s.freshness) if (f.overThreshold) out.push(`${f.topic} is not fresh`);
+  if (s.probes?.writeError) out.push(`heartbeat probe not written: ${s.probes.writeError}`);
+  for (const p of s.probes?.services ?? []) {
+    if (p.reachable === false) out.push(`${p.service} unreachable: ${p.error}`);
+    else if (p.overThreshold)
+      out.push(`${p.service} has not applied a probe for ${p.oldestPendingSeconds?.toFixed(0)} s`);
+  }
+  if (s.drift && s.drift.differing.length > 0) out.push(`drift: ${s.drift.differing.length} rows differ`);
+  return out;
 }
 
 /** Creates the monitor: every `snapshot()` reads all sources afresh, in parallel. */
@@ -70,7 +97,9 @@ export function createMonitor(deps: MonitorDeps) {
 
   const readHeartbeat = async (): Promise<HeartbeatReport> => {
     const { rows } = await deps.pool.query<{ beat_at: Date | null; age: number | null }>(
-      `SELECT max(beat_at) AS beat_at, extract(epoch FROM now() - max(beat_at))::float8 AS age FROM public.cdc_heartbeat`,
+      // row 1 is Debezium's heartbeat action query; the monitor's own probe writes another row
+      `SELECT max(beat_at) AS beat_at, extract(epoch FROM now() - max(beat_at))::float8 AS age
+         FROM public.cdc_heartbeat WHERE id = 1`,
     );
     const row = rows[0];
     const age = row?.age ?? null;
@@ -96,23 +125,19 @@ export function createMonitor(deps: MonitorDeps) {
         deps.thresholds.freshnessAlarmSeconds,
         deps.freshnessAlarmTopics,
       );
-      const healthy =
-        connectors.every((c) => c.healthy) &&
-        slots.ok &&
-        slots.value.every((s) => s.alarms.length === 0) &&
-        lag.ok &&
-        heartbeat.ok &&
-        !heartbeat.value.overThreshold &&
-        freshness.every((f) => !f.overThreshold);
+      const probes = deps.probe?.report() ?? null;
+      const problems = problemsOf({ connectors, slots, lag, heartbeat, freshness, probes, drift: lastDrift });
       return {
         at: new Date(now()).toISOString(),
-        healthy: healthy && (lastDrift === null || lastDrift.differing.length === 0),
+        healthy: problems.length === 0,
+        problems,
         connectors,
         slots,
         lag,
         freshness,
         heartbeat,
         drift: lastDrift,
+        probes,
       };
     },
     async restart(connector: string, who: { reason: string; actor: string }): Promise<AuditEntry> {

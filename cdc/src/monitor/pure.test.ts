@@ -1,4 +1,5 @@
 import { computeLag } from './lag';
+import { problemsOf } from './monitor';
 import { judgeFreshness, lastChangeOf, type LastChange } from './freshness';
 import { judgeSlots, type SlotRow } from './slots';
 
@@ -122,5 +123,48 @@ describe('freshness', () => {
       freshnessSeconds: 65,
       overThreshold: false,
     });
+  });
+});
+
+describe('problemsOf', () => {
+  const healthy = {
+    connectors: [{ name: 'c', reachable: true, state: 'RUNNING' as const, tasks: [], healthy: true }],
+    slots: { ok: true as const, value: [] },
+    lag: { ok: true as const, value: [] },
+    heartbeat: { ok: true as const, value: { lastBeatAt: null, ageSeconds: 1, overThreshold: false } },
+    freshness: [],
+    probes: null,
+    drift: null,
+  };
+  it('is empty for a healthy picture and names each reason otherwise', () => {
+    expect(problemsOf(healthy)).toEqual([]);
+    expect(
+      problemsOf({
+        ...healthy,
+        lag: { ok: false, error: 'broker down' },
+        probes: {
+          topic: 't',
+          rowId: 2,
+          intervalSeconds: 10,
+          lastProbeAt: null,
+          writeError: null,
+          services: [
+            {
+              service: 'telemetry',
+              url: 'http://x',
+              reachable: true,
+              error: null,
+              lastLatencyMs: null,
+              lastObservedMs: null,
+              lastAppliedProbeAt: null,
+              pending: 9,
+              oldestPendingSeconds: 90.4,
+              overThreshold: true,
+              position: null,
+            },
+          ],
+        },
+      }),
+    ).toEqual(['lag check failed: broker down', 'telemetry has not applied a probe for 90 s']);
   });
 });

@@ -1,0 +1,182 @@
+import { z } from 'zod';
+
+/** A route as the proxy's admin API lists it (`GET /api/routes`), only the fields the dashboard uses. */
+export interface ProxyRoute {
+  id: string;
+  methods?: string[];
+  path: string;
+  target: string;
+  mode?: string;
+  weight?: number;
+}
+
+/** Numbers of one target of a route over the proxy's stats window (`GET /api/stats`). */
+export interface TargetStats {
+  requests: number;
+  errors: number;
+  errorRate: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** Shadow comparison counters of a route over the stats window. */
+export interface ShadowStats {
+  compared: number;
+  equal: number;
+  different: number;
+  serviceErrors: number;
+  skipped: number;
+  equalRate: number | null;
+}
+
+/** One route's entry of `GET /api/stats`. */
+export interface RouteStats {
+  monolith: TargetStats;
+  service: TargetStats;
+  shadow: ShadowStats;
+  fallbacks: number;
+}
+
+/** The proxy's `GET /api/stats` answer. */
+export interface ProxyStats {
+  windowSeconds: number;
+  routes: Record<string, RouteStats>;
+}
+
+const targetStats = z.object({
+  requests: z.number(),
+  errors: z.number(),
+  errorRate: z.number(),
+  p50Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+});
+const statsSchema = z.object({
+  windowSeconds: z.number(),
+  routes: z.record(
+    z.string(),
+    z.object({
+      monolith: targetStats,
+      service: targetStats,
+      shadow: z.object({
+        compared: z.number(),
+        equal: z.number(),
+        different: z.number(),
+        serviceErrors: z.number(),
+        skipped: z.number(),
+        equalRate: z.number().nullable(),
+      }),
+      fallbacks: z.number(),
+    }),
+  ),
+});
+
+/** The stats of the proxy, or why there are none: `missing` when the proxy has no `/api/stats` (answers 404). */
+export type StatsResult = { state: 'ok'; stats: ProxyStats } | { state: 'missing' } | { state: 'error'; error: string };
+
+/** A line of the proxy's audit log (`GET /api/audit`). */
+export interface ProxyAuditEntry {
+  at: string;
+  version: number;
+  actor: string;
+  source: string;
+  reason: string;
+  action: string;
+  routeId?: string;
+  from: string | null;
+  to: string | null;
+}
+
+/** A read from the proxy that never throws: the dashboard shows `error` instead. */
+export type ProxyRead<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** A change of a route as the dashboard asks for it; only the given fields change. */
+export interface RouteChange {
+  target?: string;
+  mode?: string;
+  weight?: number;
+}
+
+/** The proxy's answer to a change, relayed as is (`status` 0: the proxy did not answer). */
+export interface ChangeOutcome {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * Client of the strangler proxy's admin API (`PROXY_ADMIN_URL`, bearer `PROXY_ADMIN_TOKEN`), for the dashboard:
+ * routes, upstreams, per-route stats, the audit log, and route changes audited with a reason and an actor.
+ */
+export function createProxyAdmin(options: { url?: string; token?: string; timeoutMs?: number }) {
+  const base = options.url?.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const headers = (extra: Record<string, string> = {}) => ({
+    ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    ...extra,
+  });
+  const describe = (err: unknown) => `proxy admin unreachable: ${err instanceof Error ? err.message : String(err)}`;
+
+  async function read<T>(path: string, pick: (body: unknown) => T): Promise<ProxyRead<T>> {
+    if (!base) return { ok: false, error: 'PROXY_ADMIN_URL is not set' };
+    try {
+      const res = await fetch(`${base}${path}`, { headers: headers(), signal: AbortSignal.timeout(timeoutMs) });
+      if (!res.ok) return { ok: false, error: `proxy admin answered ${res.status} to GET ${path}` };
+      return { ok: true, value: pick(await res.json()) };
+    } catch (err) {
+      return { ok: false, error: describe(err) };
+    }
+  }
+
+  return {
+    configured: base !== undefined,
+    routes: () =>
+      read('/api/routes', (b) => {
+        const body = b as { version?: number; routes?: ProxyRoute[] };
+        return { version: body.version ?? null, routes: body.routes ?? [] };
+      }),
+    upstreams: () =>
+      read('/api/upstreams', (b) =>
+        ((b as { upstreams?: Array<{ name: string }> }).upstreams ?? []).map((u) => u.name),
+      ),
+    audit: (limit = 20) =>
+      read(`/api/audit?limit=${limit}`, (b) => (b as { entries?: ProxyAuditEntry[] }).entries ?? []),
+    /** `GET /api/stats`; a 404 means this proxy does not have it (yet): `missing`, shown as "n/a". */
+    async stats(): Promise<StatsResult> {
+      if (!base) return { state: 'error', error: 'PROXY_ADMIN_URL is not set' };
+      try {
+        const res = await fetch(`${base}/api/stats`, { headers: headers(), signal: AbortSignal.timeout(timeoutMs) });
+        if (res.status === 404) return { state: 'missing' };
+        if (!res.ok) return { state: 'error', error: `proxy admin answered ${res.status} to GET /api/stats` };
+        const parsed = statsSchema.safeParse(await res.json());
+        if (!parsed.success) return { state: 'error', error: `unexpected /api/stats answer: ${parsed.error.message}` };
+        return { state: 'ok', stats: parsed.data };
+      } catch (err) {
+        return { state: 'error', error: describe(err) };
+      }
+    },
+    /** `PATCH /api/routes/:id` with the reason; the proxy audits it under `actor`. Never throws. */
+    async changeRoute(id: string, change: RouteChange, reason: string, actor: string): Promise<ChangeOutcome> {
+      if (!base) return { status: 0, body: { error: { message: 'PROXY_ADMIN_URL is not set' } } };
+      try {
+        const res = await fetch(`${base}/api/routes/${encodeURIComponent(id)}`, {
+          method: 'PATCH',
+          headers: headers({ 'content-type': 'application/json', 'x-strangler-actor': actor }),
+          body: JSON.stringify({ ...change, reason }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        const text = await res.text();
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text) as unknown;
+        } catch {
+          // not JSON: relayed as text
+        }
+        return { status: res.status, body };
+      } catch (err) {
+        return { status: 0, body: { error: { message: describe(err) } } };
+      }
+    },
+  };
+}
+
+/** The client created by {@link createProxyAdmin}. */
+export type ProxyAdmin = ReturnType<typeof createProxyAdmin>;
