@@ -93,9 +93,9 @@ export const DEVICE_EVENT_TYPES: readonly DeviceEventType[] = [
   'device.deleted',
 ];
 
-/** The JSON schema of the events (draft 2020-12), generated from the zod schema. */
+/** The JSON schema of the events (draft-07, the dialect AsyncAPI schemas extend), generated from the zod schema. */
 export function deviceEventsJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(deviceEventSchema, { target: 'draft-2020-12' }) as Record<string, unknown>;
+  return z.toJSONSchema(deviceEventSchema, { target: 'draft-7' }) as Record<string, unknown>;
 }
 
 export function temperatureJson(value: number | null): number | 'NaN' | 'Infinity' | '-Infinity' | null {
