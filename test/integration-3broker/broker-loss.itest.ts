@@ -155,6 +155,8 @@ describe('3-broker mode: losing a broker', () => {
       const { topics: meta } = await admin.fetchTopicMetadata({ topics: [endpoints.topics.heatingSystems] });
       killed = meta[0]!.partitions[0]!.leader;
       const pid = nodes.kill(killed);
+      const killedAt = Date.now();
+      const since = () => `${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`;
       const atKill = { committed: committed.length, acknowledged: acknowledged.length, registered: registered.length };
       process.stdout.write(
         `[broker-loss] SIGKILLed Kafka node ${killed} (pid ${pid}) after ${JSON.stringify(atKill)}\n`,
@@ -166,6 +168,7 @@ describe('3-broker mode: losing a broker', () => {
         async () => ((await isrOf([endpoints.topics.heatingSystems]))[0]?.isr === 2 ? true : undefined),
         { timeoutMs: 60_000, intervalMs: 500 },
       );
+      process.stdout.write(`[broker-loss] ISR of the CDC topic down to 2, ${since()}\n`);
       // processing goes on with two nodes: new writes of every stream are acknowledged and arrive
       await waitFor(
         'every stream to make progress with a node down',
@@ -177,6 +180,7 @@ describe('3-broker mode: losing a broker', () => {
             : undefined,
         { timeoutMs: 120_000, intervalMs: 250 },
       );
+      process.stdout.write(`[broker-loss] every stream made progress with a node down, ${since()}\n`);
     } finally {
       await Promise.all([writes.stop(), registrations.stop(), produced.stop()]);
       await producer.disconnect();
@@ -258,6 +262,7 @@ describe('3-broker mode: losing a broker', () => {
     );
 
     // the node comes back and catches up: every partition of these topics is fully in sync again
+    const restartedAt = Date.now();
     const restarted = await nodes.start(killed!);
     process.stdout.write(`[broker-loss] restarted Kafka node ${killed} (pid ${restarted})\n`);
     const watched = [endpoints.topics.heatingSystems, eventsTopic, ownTopic, '_connect-offsets', '__consumer_offsets'];
@@ -265,6 +270,9 @@ describe('3-broker mode: losing a broker', () => {
       'ISR back to 3 on every partition',
       async () => ((await isrOf(watched)).every((p) => p.isr === 3) ? true : undefined),
       { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+    process.stdout.write(
+      `[broker-loss] node ${killed} back in every ISR ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after its restart\n`,
     );
     killed = undefined;
   }, 600_000);
