@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { createLogger, delay, waitFor } from '@warmhouse/shared';
-import { createEnvelope, createEventProducer, envelopeHeaders } from '@warmhouse/messaging';
+import { createEnvelope, createEventProducer, ensureTopics, envelopeHeaders } from '@warmhouse/messaging';
 import { loadDeviceManagementConfig } from '../../extracted/device-management/src/config';
 import { prepareDeviceManagementDatabase } from '../../extracted/device-management/src/database';
 import { startDeviceManagement, type RunningDeviceManagement } from '../../extracted/device-management/src/service';
@@ -69,7 +69,7 @@ describe('3-broker mode: losing a broker', () => {
 
   beforeAll(async () => {
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: ownTopic, numPartitions: 3 }], waitForLeaders: true });
+    await ensureTopics(admin, [{ topic: ownTopic, numPartitions: 3 }]);
     monolith = new Pool({ connectionString: endpoints.postgres.monolithUrl, max: 4 });
     const dmUrl = await prepareDeviceManagementDatabase(
       endpoints.postgres.superuserUrl,

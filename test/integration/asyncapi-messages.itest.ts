@@ -6,7 +6,7 @@ import { loadDeviceManagementConfig } from '../../extracted/device-management/sr
 import { prepareDeviceManagementDatabase } from '../../extracted/device-management/src/database';
 import { startDeviceManagement, type RunningDeviceManagement } from '../../extracted/device-management/src/service';
 import { createCommandLog, ensureCommandTopic } from '../../extracted/telemetry/src/kafka/command-log';
-import { DLQ_HEADERS } from '../../packages/messaging/src';
+import { DLQ_HEADERS, ensureTopics } from '../../packages/messaging/src';
 import { messageValidators, parseAsyncApi } from '../../packages/messaging/src/asyncapi/document';
 import { readTestEndpoints } from '../stack-endpoints';
 import { recordTopics, type RecordedMessage } from '../support/topic-recorder';
@@ -50,10 +50,7 @@ describe('docs/asyncapi.yaml against captured messages', () => {
   beforeAll(async () => {
     validators = messageValidators(await parseAsyncApi());
     await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic: eventsTopic }, { topic: `${eventsTopic}.dlq` }],
-      waitForLeaders: true,
-    });
+    await ensureTopics(admin, [{ topic: eventsTopic }, { topic: `${eventsTopic}.dlq` }]);
     await ensureCommandTopic(admin, readingsTopic, 2, `${readingsTopic}.dlq`);
     // Debezium creates its heartbeat topic with the first heartbeat (every 10 s)
     await waitFor('the Debezium heartbeat topic', async () =>

@@ -1,3 +1,4 @@
+import { ensureTopics as ensureTopicsWith } from '@warmhouse/messaging';
 import { Kafka, logLevel } from 'kafkajs';
 
 /**
@@ -13,14 +14,10 @@ export async function ensureTopics(brokers: string | string[], topics: string[],
   }).admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: 1, replicationFactor })),
-      });
-    }
+    await ensureTopicsWith(
+      admin,
+      topics.map((topic) => ({ topic, numPartitions: 1, replicationFactor })),
+    );
   } finally {
     await admin.disconnect();
   }

@@ -3,7 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { ChangeEventConsumer } from '@warmhouse/cdc';
-import { createEventProducer, kafkajsLogCreator } from '@warmhouse/messaging';
+import { createEventProducer, ensureTopics, kafkajsLogCreator } from '@warmhouse/messaging';
 import { createPool } from '@warmhouse/shared';
 import { createApp, type ReadinessCheck } from './app';
 import type { DeviceManagementConfig } from './config';
@@ -52,7 +52,10 @@ export async function startDeviceManagement(
       logLevel: logLevel.WARN,
       logCreator: kafkajsLogCreator(logger),
     });
-    await ensureTopics(kafka, [config.DEVICE_EVENTS_TOPIC]);
+    // the broker's defaults (3 replicas, min.insync.replicas 2 in the 3-broker mode); an existing topic is left alone
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ topic: config.DEVICE_EVENTS_TOPIC }]).finally(() => admin.disconnect());
     const readiness: ReadinessCheck[] = [];
 
     let relay: OutboxRelay | undefined;
@@ -154,20 +157,5 @@ export async function startDeviceManagement(
   } catch (err) {
     await stopAll();
     throw err;
-  }
-}
-
-/** Creates missing topics with the broker's defaults (an existing topic is left alone). */
-async function ensureTopics(kafka: Kafka, topics: string[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length > 0) {
-      await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
-    }
-  } finally {
-    await admin.disconnect();
   }
 }
