@@ -64,6 +64,8 @@ export async function startBackbone(opts: {
   kafkaNodes?: 1 | 3;
 }): Promise<Backbone> {
   const { log } = opts;
+  // configuration first: an invalid value must fail before anything is stopped or started
+  const nodeCount = opts.kafkaNodes ?? stackKafkaNodes();
   assertPrerequisites();
   mkdirSync(opts.stateDir, { recursive: true });
   // leftovers of a crashed run on this state folder first, then the ports, and only then may a fresh run wipe it
@@ -71,7 +73,7 @@ export async function startBackbone(opts: {
   await registry.stopLeftovers(log);
   stopClusterIfRunning(opts.stateDir, log);
   const ports = portsFor(opts.portBase);
-  const kafkaNodes = kafkaNodeSpecs(ports, opts.kafkaNodes ?? stackKafkaNodes());
+  const kafkaNodes = kafkaNodeSpecs(ports, nodeCount);
   await assertPortsFree({
     postgres: ports.postgres,
     ...Object.fromEntries(
