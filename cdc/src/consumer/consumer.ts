@@ -1,12 +1,16 @@
 import type { Logger } from '@warmhouse/shared';
-import { Kafka, logLevel, type ConsumerConfig, type Producer } from 'kafkajs';
+import {
+  createMessageConsumer,
+  kafkajsLogCreator,
+  sleep,
+  type BackoffOptions,
+  type CommitPolicy,
+  type ConsumerStats,
+  type HandlerContext,
+} from '@warmhouse/messaging';
+import { Kafka, logLevel, type ConsumerConfig } from 'kafkajs';
 import { parseChangeEvent, type ChangeEvent, type ChangeEventOf, type TableSpecs } from '../events';
-import { DEFAULT_BACKOFF, sleep, type BackoffOptions } from '../retry';
 import { AppliedPositions, type AppliedPosition, type PartitionOffsets } from './applied';
-import { defaultDeadLetterTopic } from './dead-letter';
-import { kafkajsLogCreator } from './kafka-logger';
-import { createBatchProcessor, type CommitPolicy, type ConsumerStats, type HandlerContext } from './process-batch';
-import { isRetriableError } from './retriable';
 
 type ParsedEvent = ChangeEvent<unknown, unknown>;
 
@@ -57,7 +61,8 @@ export interface ChangeEventConsumer {
 }
 
 /**
- * A kafkajs consumer of Debezium change events: partitions in order, offsets committed only after the handler
+ * A kafkajs consumer of Debezium change events with the consumer error policy of @warmhouse/messaging: partitions
+ * in order, offsets committed only after the handler
  * resolved, tombstones skipped and committed, malformed messages and non-retriable failures dead-lettered (with
  * reason and origin in headers) and committed, retriable failures retried with jittered backoff without ever
  * skipping the message. With `tables`, events are validated and typed per table.
@@ -78,40 +83,20 @@ export function createChangeEventConsumer(
         logLevel: logLevel.WARN,
         logCreator: kafkajsLogCreator(logger),
       });
-  const consumer = kafka.consumer({ ...options.consumerConfig, groupId: options.groupId });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
-  const stopping = new AbortController();
-  const stats: ConsumerStats = { handled: 0, tombstones: 0, deadLettered: 0, retries: 0, commits: 0 };
-  const dlq = options.deadLetterTopic;
-  const tables = options.tables;
-  const heartbeatTopic = options.heartbeatTopic;
+  const { tables, heartbeatTopic, watermarkEveryMs, ...rest } = options;
   const businessTopics = options.topics.filter((t) => t !== heartbeatTopic);
   const applied = new AppliedPositions(heartbeatTopic);
   const handle = options.handle as (event: ParsedEvent, ctx: HandlerContext) => Promise<void>;
-
-  const eachBatch = createBatchProcessor({
-    groupId: options.groupId,
+  const stopping = new AbortController();
+  const consumer = createMessageConsumer<ParsedEvent>({
+    ...rest,
+    kafka,
+    topics: heartbeatTopic ? [...businessTopics, heartbeatTopic] : options.topics,
     parse: (m) => (tables && m.topic !== heartbeatTopic ? parseChangeEvent(m, tables) : parseChangeEvent(m)),
     handle: (event, ctx) => (ctx.topic === heartbeatTopic ? Promise.resolve() : handle(event, ctx)),
     onDone: (m, event) => applied.record(m.topic, m.partition, m.offset, event),
-    deadLetter: async (topic, message) => {
-      await producer.send({ topic, messages: [message] });
-    },
-    deadLetterTopic: typeof dlq === 'function' ? dlq : dlq ? () => dlq : defaultDeadLetterTopic,
-    isRetriable: options.isRetriable ?? isRetriableError,
-    backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
-    commitPolicy: { maxMessages: 100, maxMs: 1_000, ...options.commitPolicy },
-    logger,
-    stats,
-    signal: stopping.signal,
+    module: 'cdc-consumer',
   });
-
-  consumer.on(consumer.events.CRASH, ({ payload }) =>
-    logger.error(
-      { event: 'cdc_consumer_crashed', err: payload.error, restart: payload.restart },
-      'kafkajs consumer crashed',
-    ),
-  );
 
   /** Offers consumed heartbeats with end and committed offsets of the business topics read after them. */
   const watermarks = async (): Promise<void> => {
@@ -119,7 +104,7 @@ export function createChangeEventConsumer(
     await admin.connect();
     try {
       while (!stopping.signal.aborted) {
-        await sleep(options.watermarkEveryMs ?? 500, stopping.signal);
+        await sleep(watermarkEveryMs ?? 500, stopping.signal);
         const heartbeat = applied.pendingHeartbeat();
         if (heartbeat === undefined || stopping.signal.aborted) continue;
         try {
@@ -150,34 +135,22 @@ export function createChangeEventConsumer(
   let watermarkLoop: Promise<void> | undefined;
   return {
     async start() {
-      await producer.connect();
-      await consumer.connect();
-      const topics = heartbeatTopic ? [...businessTopics, heartbeatTopic] : options.topics;
-      await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachBatch,
-      });
+      await consumer.start();
       if (heartbeatTopic) {
         watermarkLoop = watermarks().catch((err: unknown) =>
           logger.error({ event: 'cdc_watermark_stopped', err }, 'heartbeat watermark loop stopped'),
         );
       }
-      logger.info({ event: 'cdc_consumer_started', topics }, 'change-event consumer started');
     },
     stop() {
       stopped ??= (async () => {
         stopping.abort();
         await watermarkLoop;
-        await consumer.disconnect();
-        await producer.disconnect();
-        logger.info({ event: 'cdc_consumer_stopped', stats }, 'change-event consumer stopped');
+        await consumer.stop();
       })();
       return stopped;
     },
-    stats: () => ({ ...stats }),
+    stats: () => consumer.stats(),
     applied: () => applied.snapshot(),
   };
 }

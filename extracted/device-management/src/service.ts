@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { kafkajsLogCreator, type ChangeEventConsumer } from '@warmhouse/cdc';
+import type { ChangeEventConsumer } from '@warmhouse/cdc';
+import { createEventProducer, ensureTopics, kafkajsLogCreator } from '@warmhouse/messaging';
 import { createPool } from '@warmhouse/shared';
 import { createApp, type ReadinessCheck } from './app';
 import type { DeviceManagementConfig } from './config';
@@ -51,12 +52,15 @@ export async function startDeviceManagement(
       logLevel: logLevel.WARN,
       logCreator: kafkajsLogCreator(logger),
     });
-    await ensureTopics(kafka, [config.DEVICE_EVENTS_TOPIC]);
+    // the broker's defaults (3 replicas, min.insync.replicas 2 in the 3-broker mode); an existing topic is left alone
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ topic: config.DEVICE_EVENTS_TOPIC }]).finally(() => admin.disconnect());
     const readiness: ReadinessCheck[] = [];
 
     let relay: OutboxRelay | undefined;
     if (config.OUTBOX_RELAY_ENABLED) {
-      const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = createEventProducer(kafka);
       await producer.connect();
       stops.push(() => producer.disconnect());
       relay = createOutboxRelay({
@@ -154,20 +158,5 @@ export async function startDeviceManagement(
   } catch (err) {
     await stopAll();
     throw err;
-  }
-}
-
-/** Creates missing topics with the broker's defaults (an existing topic is left alone). */
-async function ensureTopics(kafka: Kafka, topics: string[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length > 0) {
-      await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
-    }
-  } finally {
-    await admin.disconnect();
   }
 }

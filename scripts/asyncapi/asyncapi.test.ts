@@ -1,0 +1,202 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AsyncAPIDocumentInterface } from '@asyncapi/parser';
+import { fixtureMessage, type FixtureName } from '../../cdc/src/events/fixtures/messages';
+import { loadMonitorConfig } from '../../cdc/src/monitor/config';
+import { loadDeviceManagementConfig } from '../../extracted/device-management/src/config';
+import { deviceRegistered, deviceSettingsChanged } from '../../extracted/device-management/src/domain/events';
+import type { Device } from '../../extracted/device-management/src/domain/device';
+import { deadLetterTopicOf, loadTelemetryConfig } from '../../extracted/telemetry/src/config';
+import { COMMAND_CONTENT_TYPE, encodeCommands } from '../../extracted/telemetry/src/domain/command';
+import { DLQ_HEADERS, deadLetterMessage, envelopeHeaders } from '../../packages/messaging/src';
+import { messageValidators, parseAsyncApi } from '../../packages/messaging/src/asyncapi/document';
+import { CONNECTORS_DIR, TOPIC_PREFIX } from '../stack/connectors';
+
+/**
+ * Every topic the code uses, from the code's own defaults: Debezium's (connector config), device management's,
+ * telemetry's and the CDC monitor's, with the dead-letter topics their consumers derive.
+ */
+function topicsOfTheCode(): string[] {
+  const connector = JSON.parse(readFileSync(path.join(CONNECTORS_DIR, 'monolith-heating.json'), 'utf8')) as {
+    config: Record<string, string>;
+  };
+  const prefix = connector.config['topic.prefix']!;
+  expect(prefix).toBe(TOPIC_PREFIX);
+  const cdc = connector.config['table.include.list']!.split(',').map((t) => `${prefix}.${t}`);
+  const dm = loadDeviceManagementConfig({
+    DATABASE_URL: 'postgres://x',
+    KAFKA_BROKERS: 'k:9092',
+    WRITE_BACK_ENABLED: 'false',
+  });
+  const telemetry = loadTelemetryConfig({ DATABASE_URL: 'postgres://x', KAFKA_BROKERS: 'k:9092' });
+  const monitor = loadMonitorConfig({
+    KAFKA_BROKERS: 'k:9092',
+    MONITOR_TOKEN: 'x'.repeat(16),
+    CONNECT_URL: 'http://c',
+    MONOLITH_DATABASE_URL: 'postgres://x',
+  });
+  return [
+    ...cdc,
+    `__debezium-heartbeat.${prefix}`,
+    ...monitor.CDC_TOPICS,
+    dm.CDC_HEATING_TOPIC,
+    dm.CDC_DEAD_LETTER_TOPIC ?? `${dm.CDC_HEATING_TOPIC}.dlq`,
+    dm.DEVICE_EVENTS_TOPIC,
+    `${dm.DEVICE_EVENTS_TOPIC}.dlq`, // the write-back worker's default dead-letter topic
+    telemetry.TELEMETRY_COMMAND_TOPIC,
+    deadLetterTopicOf(telemetry),
+    telemetry.CDC_HEATING_TOPIC,
+    telemetry.CDC_SENSORS_TOPIC,
+    // the telemetry CDC feed's default (extracted/telemetry/src/cdc/feed.ts)
+    `${telemetry.CDC_HEATING_TOPIC}.telemetry.dlq`,
+    `${telemetry.CDC_SENSORS_TOPIC}.telemetry.dlq`,
+  ];
+}
+
+const device: Device = {
+  id: '5b0d3f7e-1c2a-4e0b-9d3f-2a7c1e9b8f00',
+  seq: '7',
+  type: 'heating',
+  name: 'Living room',
+  houseId: 'house-1',
+  ownerId: null,
+  status: 'active',
+  settings: { on: true, targetTemperature: 21.5 },
+  currentTemperature: 19.25,
+  origin: 'monolith',
+  legacyId: 42n,
+  version: 3,
+  cdcPosition: '0/16B3748',
+  cdcSyncedAt: new Date('2026-01-01T00:00:00Z'),
+  createdAt: new Date('2026-01-01T00:00:00Z'),
+  updatedAt: new Date('2026-01-01T00:00:00Z'),
+  deletedAt: null,
+};
+
+describe('docs/asyncapi.yaml', () => {
+  let document: AsyncAPIDocumentInterface;
+  let validators: ReturnType<typeof messageValidators>;
+  beforeAll(async () => {
+    document = await parseAsyncApi();
+    validators = messageValidators(document);
+  }, 60_000);
+
+  it('is a valid AsyncAPI 3 document (official parser, no error diagnostics)', () => {
+    expect(document.version()).toMatch(/^3\./);
+    expect(document.channels().length).toBeGreaterThan(0);
+  });
+
+  it('describes every topic the code uses, and no topic the code does not use', () => {
+    const used = new Set(topicsOfTheCode());
+    expect([...used].filter((t) => !validators.addresses.includes(t))).toEqual([]);
+    expect(validators.addresses.filter((a) => !used.has(a))).toEqual([]);
+  });
+
+  it('names a producer for every channel and a consumer group for every consumer', () => {
+    const sent = new Set(
+      document
+        .operations()
+        .all()
+        .filter((o) => o.action() === 'send')
+        .flatMap((o) =>
+          o
+            .channels()
+            .all()
+            .map((c) => c.address()),
+        ),
+    );
+    expect(validators.addresses.filter((a) => !sent.has(a))).toEqual([]);
+    for (const op of document
+      .operations()
+      .all()
+      .filter((o) => o.action() === 'receive')) {
+      expect({ op: op.id(), groupId: op.bindings().get('kafka')?.value()?.groupId !== undefined }).toEqual({
+        op: op.id(),
+        groupId: true,
+      });
+    }
+  });
+
+  it('keeps the marked place for the saga channels', () => {
+    const text = readFileSync(path.resolve(__dirname, '..', '..', 'docs', 'asyncapi.yaml'), 'utf8');
+    expect(text).toMatch(/SAGA \(placeholder\)[\s\S]*END SAGA/);
+  });
+
+  it.each<[FixtureName, string]>([
+    ['snapshot-read-heating', 'monolith.public.heating_systems'],
+    ['create-heating', 'monolith.public.heating_systems'],
+    ['update-heating', 'monolith.public.heating_systems'],
+    ['delete-heating', 'monolith.public.heating_systems'],
+    ['update-sensor', 'monolith.public.temperature_sensors'],
+    ['snapshot-read-sensor-last', 'monolith.public.temperature_sensors'],
+    ['truncate-sensors', 'monolith.public.temperature_sensors'],
+    ['heartbeat-update', 'monolith.public.cdc_heartbeat'],
+  ])('the Debezium fixture %s matches its channel', (name, address) => {
+    const m = fixtureMessage(name);
+    const value = JSON.parse(String(m.value)) as unknown;
+    const key = m.key === null ? null : (JSON.parse(String(m.key)) as unknown);
+    expect(validators.problems(address, { key, value, headers: {} })).toBeUndefined();
+  });
+
+  it('rejects a change event whose row does not match the table', () => {
+    const value = JSON.parse(String(fixtureMessage('update-heating').value)) as { after: Record<string, unknown> };
+    value.after.is_on = 'yes';
+    expect(validators.problems('monolith.public.heating_systems', { key: { id: 42 }, value, headers: {} })).toMatch(
+      /is_on/,
+    );
+  });
+
+  it('device events as built by device management match, with their outbox headers', () => {
+    const ctx = { origin: 'device-management' as const, requestId: 'r-1' };
+    for (const event of [
+      deviceRegistered(device, ctx),
+      deviceSettingsChanged(device, { on: false, targetTemperature: 21.5 }, ['on'], ctx),
+    ]) {
+      const headers = { ...envelopeHeaders({ ...event, source: 'device-management' }), origin: event.origin };
+      const value = JSON.parse(JSON.stringify(event)) as unknown;
+      expect(
+        validators.problems('device-management.device-events', { key: device.id, value, headers }),
+      ).toBeUndefined();
+      expect(
+        validators.problems('device-management.device-events', {
+          key: device.id,
+          value: { ...(value as object), undocumented: 1 },
+          headers,
+        }),
+      ).toMatch(/additional/);
+    }
+  });
+
+  it('command-log records as encoded by telemetry match', () => {
+    const [record] = encodeCommands([
+      {
+        deviceId: 'dev-1',
+        metric: 'temperature',
+        value: 21.5,
+        unit: 'C',
+        measuredAt: new Date('2026-01-01T00:00:00Z'),
+        source: 'api',
+        idempotencyKey: 'k-1',
+      },
+    ]);
+    expect(
+      validators.problems('telemetry.readings.v1', {
+        key: record!.key,
+        value: JSON.parse(record!.value) as unknown,
+        headers: { 'content-type': COMMAND_CONTENT_TYPE, 'x-request-id': 'r-1' },
+      }),
+    ).toBeUndefined();
+  });
+
+  it('dead letters as written by the consumer error policy match every .dlq channel', () => {
+    const m = fixtureMessage('malformed-bad-row');
+    const dead = deadLetterMessage(m, 'malformed', new Error('bad row'), 'some-group');
+    const headers = Object.fromEntries(Object.entries(dead.headers ?? {}).map(([k, v]) => [k, String(v)]));
+    expect(headers[DLQ_HEADERS.reason]).toBe('malformed');
+    for (const address of validators.addresses.filter((a) => a.endsWith('.dlq'))) {
+      expect(
+        validators.problems(address, { key: { id: 45 }, value: JSON.parse(String(dead.value)), headers }),
+      ).toBeUndefined();
+    }
+  });
+});
