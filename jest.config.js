@@ -1,5 +1,5 @@
-// Three projects: fast unit tests (pure code, no processes), integration tests against the real
-// stack (PostgreSQL, Kafka, Kafka Connect + Debezium) started once per run by globalSetup, and the
+// Four projects: fast unit tests (pure code, no processes), integration tests against the real
+// stack (PostgreSQL, Kafka, Kafka Connect + Debezium) started once per run by globalSetup, the same with a 3-broker Kafka, and the
 // monolith contract suite, which runs against any base URL (CONTRACT_BASE_URL).
 // tsconfig.json sets isolatedModules, so ts-jest only transpiles; `npm run typecheck` type-checks the whole tree once.
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
@@ -25,6 +25,16 @@ module.exports = {
       testMatch: ['<rootDir>/**/test/integration/**/*.itest.ts'],
       testPathIgnorePatterns: ['/node_modules/'],
       globalSetup: '<rootDir>/test/global-setup.ts',
+      globalTeardown: '<rootDir>/test/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/integration-setup.ts'],
+    },
+    {
+      // slower: a 3-node KRaft cluster (RF 3, min ISR 2) on its own port base; kills and restarts a broker
+      ...common,
+      displayName: 'integration-3broker',
+      testMatch: ['<rootDir>/test/integration-3broker/**/*.itest.ts'],
+      testPathIgnorePatterns: ['/node_modules/'],
+      globalSetup: '<rootDir>/test/global-setup-3broker.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/integration-setup.ts'],
     },

@@ -150,7 +150,7 @@ async function main(): Promise<void> {
       results.push(
         await runRound({
           pool,
-          brokers: [backbone.kafka.bootstrap],
+          brokers: backbone.kafka.brokers,
           topic: backbone.topics.heatingSystems,
           rate,
           seconds,

@@ -8,15 +8,22 @@ declare global {
   var __WARMHOUSE_BACKBONE__: Backbone | undefined;
 }
 
-/** Starts the real backbone once per integration run, on its own ports and a fresh state folder. */
-export default async function globalSetup(): Promise<void> {
+/** Starts a real backbone (1 or 3 Kafka nodes) on its own ports and a fresh state folder; writes its endpoints. */
+export async function startTestStack(opts: {
+  stateDir: string;
+  portBase: number;
+  endpointsFile: string;
+  kafkaNodes: 1 | 3;
+  label: string;
+}): Promise<void> {
   const started = Date.now();
-  const log = (line: string) => process.stdout.write(`[test stack] ${line}\n`);
+  const log = (line: string) => process.stdout.write(`[${opts.label}] ${line}\n`);
   const backbone = await startBackbone({
-    stateDir: TEST_STATE_DIR,
-    portBase: TEST_PORT_BASE,
+    stateDir: opts.stateDir,
+    portBase: opts.portBase,
     fresh: true,
     log,
+    kafkaNodes: opts.kafkaNodes,
     afterMigrations: async (url) => {
       const pool = new Pool({ connectionString: url });
       await seedIfEmpty(pool).finally(() => pool.end());
@@ -30,19 +37,31 @@ export default async function globalSetup(): Promise<void> {
       superuserUrl: backbone.postgres.superuserUrl,
       monolithUrl: backbone.monolithUrl,
     },
-    kafka: { brokers: [backbone.kafka.bootstrap] },
+    kafka: { brokers: backbone.kafka.brokers },
     connect: { url: backbone.connect.url },
     topics: backbone.topics,
     connectorName: backbone.connectorName,
     slotName: 'warmhouse_monolith',
     connectWorker: {
-      stateDir: TEST_STATE_DIR,
+      stateDir: opts.stateDir,
       port: backbone.ports.connect,
       bootstrap: backbone.kafka.bootstrap,
       classpath: backbone.jars.classpath,
       pluginPath: backbone.jars.pluginPath,
     },
+    kafkaNodes: backbone.kafka.nodes.map(({ id, port, controllerPort }) => ({ id, port, controllerPort })),
   };
-  writeFileSync(ENDPOINTS_FILE, JSON.stringify(endpoints, null, 2));
+  writeFileSync(opts.endpointsFile, JSON.stringify(endpoints, null, 2));
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Starts the real backbone once per integration run, on its own ports and a fresh state folder. */
+export default async function globalSetup(): Promise<void> {
+  await startTestStack({
+    stateDir: TEST_STATE_DIR,
+    portBase: TEST_PORT_BASE,
+    endpointsFile: ENDPOINTS_FILE,
+    kafkaNodes: 1,
+    label: 'test stack',
+  });
 }

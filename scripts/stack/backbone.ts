@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { runMigrations } from '@warmhouse/shared';
+import { loadConfig, runMigrations } from '@warmhouse/shared';
+import { z } from 'zod';
 import { startConnect, type ConnectWorker } from '../../cdc/src/runtime/connect';
 import { startKafka, type KafkaBroker } from '../../cdc/src/runtime/kafka';
 import { ensureTopics } from '../../cdc/src/runtime/topics';
@@ -10,7 +11,7 @@ import { assertPortsFree, PidRegistry } from '../../cdc/src/runtime/processes';
 import { provisionCdcJars, type CdcJars } from '../../cdc/src/runtime/provision';
 import { registerMonolithConnectors, MONOLITH_CONNECTOR, TOPIC_PREFIX } from './connectors';
 import { ensureDatabase, type RoleSpec } from './databases';
-import { JAR_CACHE, portsFor, type StackPorts } from './layout';
+import { JAR_CACHE, kafkaNodeSpecs, portsFor, type StackPorts } from './layout';
 import { assertPrerequisites } from './prerequisites';
 
 /** Development credentials of the project-owned cluster (loopback only); override through the environment. */
@@ -19,6 +20,18 @@ export function stackCredentials(env = process.env) {
     monolith: { user: 'monolith', password: env.MONOLITH_DB_PASSWORD ?? 'monolith-dev' },
     debezium: { user: 'debezium', password: env.DEBEZIUM_DB_PASSWORD ?? 'debezium-dev' },
   } satisfies Record<string, RoleSpec>;
+}
+
+/**
+ * WARMHOUSE_KAFKA_NODES: 1 (default) runs one Kafka node; 3 runs the 3-broker mode (replication factor 3,
+ * min.insync.replicas=2, Connect's internal topics replicated 3 times).
+ */
+export function stackKafkaNodes(env = process.env): 1 | 3 {
+  const { WARMHOUSE_KAFKA_NODES } = loadConfig(
+    { WARMHOUSE_KAFKA_NODES: z.enum(['1', '3'], { message: 'must be 1 or 3' }).default('1') },
+    env,
+  );
+  return WARMHOUSE_KAFKA_NODES === '3' ? 3 : 1;
 }
 
 export interface Backbone {
@@ -47,6 +60,8 @@ export async function startBackbone(opts: {
   fresh: boolean;
   log: (line: string) => void;
   afterMigrations?: (monolithUrl: string) => Promise<void>;
+  /** Kafka nodes: 1, or 3 for the 3-broker mode; default from WARMHOUSE_KAFKA_NODES */
+  kafkaNodes?: 1 | 3;
 }): Promise<Backbone> {
   const { log } = opts;
   assertPrerequisites();
@@ -56,10 +71,15 @@ export async function startBackbone(opts: {
   await registry.stopLeftovers(log);
   stopClusterIfRunning(opts.stateDir, log);
   const ports = portsFor(opts.portBase);
+  const kafkaNodes = kafkaNodeSpecs(ports, opts.kafkaNodes ?? stackKafkaNodes());
   await assertPortsFree({
     postgres: ports.postgres,
-    kafka: ports.kafka,
-    'kafka controller': ports.kafkaController,
+    ...Object.fromEntries(
+      kafkaNodes.flatMap((n) => [
+        [`kafka node ${n.id}`, n.port],
+        [`kafka controller ${n.id}`, n.controllerPort],
+      ]),
+    ),
     'kafka connect': ports.connect,
   });
   if (opts.fresh) {
@@ -87,13 +107,12 @@ export async function startBackbone(opts: {
 
     const kafka = await startKafka({
       stateDir: opts.stateDir,
-      port: ports.kafka,
-      controllerPort: ports.kafkaController,
+      nodes: kafkaNodes,
       classpath: jars.classpath,
       registry,
       log,
     });
-    stops.push(() => registry.stop('kafka'));
+    stops.push(() => kafka.stop());
     const connectOpts = {
       stateDir: opts.stateDir,
       port: ports.connect,
@@ -101,6 +120,7 @@ export async function startBackbone(opts: {
       classpath: jars.classpath,
       pluginPath: jars.pluginPath,
       registry,
+      replication: kafka.replicationFactor,
     };
     let connect = await startConnect(connectOpts);
     stops.push(() => registry.stop('connect'));
@@ -109,7 +129,7 @@ export async function startBackbone(opts: {
       temperatureSensors: `${TOPIC_PREFIX}.public.temperature_sensors`,
       heartbeat: `${TOPIC_PREFIX}.public.cdc_heartbeat`,
     };
-    await ensureTopics(kafka.bootstrap, Object.values(topics));
+    await ensureTopics(kafka.brokers, Object.values(topics), kafka.replicationFactor);
     await registerMonolithConnectors(
       connect.url,
       { host: '127.0.0.1', port: ports.postgres, database: 'smart_home', ...creds.debezium },
@@ -144,7 +164,7 @@ export async function startBackbone(opts: {
             log(`could not drop slot ${SLOT}: ${String(err)}`),
           );
         }
-        await registry.stop('kafka');
+        await kafka.stop();
         await stopAll();
       },
     };

@@ -17,9 +17,24 @@ export function portsFor(base: number) {
     connect: base + 83,
     kafka: base + 92,
     kafkaController: base + 93,
+    // the two extra nodes of the 3-broker mode (WARMHOUSE_KAFKA_NODES=3); node 1 is kafka/kafkaController
+    kafka2: base + 94,
+    kafkaController2: base + 95,
+    kafka3: base + 96,
+    kafkaController3: base + 97,
     postgres: base + 432,
   };
 }
 export type StackPorts = ReturnType<typeof portsFor>;
 
 export const DEV_PORT_BASE = 17000;
+
+/** Client and controller ports of each Kafka node of a stack (1 node, or 3 in the 3-broker mode). */
+export function kafkaNodeSpecs(ports: StackPorts, count: 1 | 3) {
+  const all = [
+    { id: 1, port: ports.kafka, controllerPort: ports.kafkaController },
+    { id: 2, port: ports.kafka2, controllerPort: ports.kafkaController2 },
+    { id: 3, port: ports.kafka3, controllerPort: ports.kafkaController3 },
+  ];
+  return all.slice(0, count);
+}

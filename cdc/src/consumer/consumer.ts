@@ -1,13 +1,13 @@
 import type { Logger } from '@warmhouse/shared';
-import { Kafka, logLevel, type ConsumerConfig, type Producer } from 'kafkajs';
+import {
+  createMessageConsumer,
+  type BackoffOptions,
+  type CommitPolicy,
+  type ConsumerStats,
+  type HandlerContext,
+} from '@warmhouse/messaging';
+import type { ConsumerConfig, Kafka } from 'kafkajs';
 import { parseChangeEvent, type ChangeEvent, type ChangeEventOf, type TableSpecs } from '../events';
-import { DEFAULT_BACKOFF, type BackoffOptions } from '../retry';
-import { defaultDeadLetterTopic } from './dead-letter';
-import { kafkajsLogCreator } from './kafka-logger';
-import { createBatchProcessor, type CommitPolicy, type ConsumerStats, type HandlerContext } from './process-batch';
-import { isRetriableError } from './retriable';
-
-type ParsedEvent = ChangeEvent<unknown, unknown>;
 
 /** Options of {@link createChangeEventConsumer}. */
 export interface ChangeEventConsumerOptions<E> {
@@ -46,10 +46,11 @@ export interface ChangeEventConsumer {
 }
 
 /**
- * A kafkajs consumer of Debezium change events: partitions in order, offsets committed only after the handler
- * resolved, tombstones skipped and committed, malformed messages and non-retriable failures dead-lettered (with
- * reason and origin in headers) and committed, retriable failures retried with jittered backoff without ever
- * skipping the message. With `tables`, events are validated and typed per table.
+ * A kafkajs consumer of Debezium change events with the consumer error policy of @warmhouse/messaging: partitions
+ * in order, offsets committed only after the handler resolved, tombstones skipped and committed, malformed
+ * messages and non-retriable failures dead-lettered (with reason and origin in headers) and committed, retriable
+ * failures retried with jittered backoff without ever skipping the message. With `tables`, events are validated
+ * and typed per table.
  */
 export function createChangeEventConsumer<T extends TableSpecs>(
   options: ChangeEventConsumerOptions<ChangeEventOf<T>> & { tables: T },
@@ -58,72 +59,12 @@ export function createChangeEventConsumer(options: ChangeEventConsumerOptions<Ch
 export function createChangeEventConsumer(
   options: ChangeEventConsumerOptions<never> & { tables?: TableSpecs },
 ): ChangeEventConsumer {
-  const logger = options.logger.child({ module: 'cdc-consumer', groupId: options.groupId });
-  const kafka = isKafka(options.kafka)
-    ? options.kafka
-    : new Kafka({
-        clientId: options.kafka.clientId ?? options.groupId,
-        brokers: options.kafka.brokers,
-        logLevel: logLevel.WARN,
-        logCreator: kafkajsLogCreator(logger),
-      });
-  const consumer = kafka.consumer({ ...options.consumerConfig, groupId: options.groupId });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
-  const stopping = new AbortController();
-  const stats: ConsumerStats = { handled: 0, tombstones: 0, deadLettered: 0, retries: 0, commits: 0 };
-  const dlq = options.deadLetterTopic;
-  const tables = options.tables;
-
-  const eachBatch = createBatchProcessor({
-    groupId: options.groupId,
+  const { tables, ...rest } = options;
+  const consumer = createMessageConsumer<ChangeEvent<unknown, unknown>>({
+    ...rest,
+    handle: options.handle as (event: ChangeEvent<unknown, unknown>, ctx: HandlerContext) => Promise<void>,
     parse: (m) => (tables ? parseChangeEvent(m, tables) : parseChangeEvent(m)),
-    handle: options.handle as (event: ParsedEvent, ctx: HandlerContext) => Promise<void>,
-    deadLetter: async (topic, message) => {
-      await producer.send({ topic, messages: [message] });
-    },
-    deadLetterTopic: typeof dlq === 'function' ? dlq : dlq ? () => dlq : defaultDeadLetterTopic,
-    isRetriable: options.isRetriable ?? isRetriableError,
-    backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
-    commitPolicy: { maxMessages: 100, maxMs: 1_000, ...options.commitPolicy },
-    logger,
-    stats,
-    signal: stopping.signal,
+    module: 'cdc-consumer',
   });
-
-  consumer.on(consumer.events.CRASH, ({ payload }) =>
-    logger.error(
-      { event: 'cdc_consumer_crashed', err: payload.error, restart: payload.restart },
-      'kafkajs consumer crashed',
-    ),
-  );
-
-  let stopped: Promise<void> | undefined;
-  return {
-    async start() {
-      await producer.connect();
-      await consumer.connect();
-      await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachBatch,
-      });
-      logger.info({ event: 'cdc_consumer_started', topics: options.topics }, 'change-event consumer started');
-    },
-    stop() {
-      stopped ??= (async () => {
-        stopping.abort();
-        await consumer.disconnect();
-        await producer.disconnect();
-        logger.info({ event: 'cdc_consumer_stopped', stats }, 'change-event consumer stopped');
-      })();
-      return stopped;
-    },
-    stats: () => ({ ...stats }),
-  };
-}
-
-function isKafka(k: ChangeEventConsumerOptions<never>['kafka']): k is Kafka {
-  return typeof (k as Partial<Kafka>).consumer === 'function';
+  return { start: () => consumer.start(), stop: () => consumer.stop(), stats: () => consumer.stats() };
 }

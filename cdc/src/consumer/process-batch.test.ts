@@ -2,9 +2,13 @@ import { CodedError, createLogger } from '@warmhouse/shared';
 import type { EachBatchPayload, Message } from 'kafkajs';
 import { monolithTables, parseChangeEvent, type ChangeEventOf, type SourceMessage } from '../events';
 import { fixtureMessage, tombstoneMessage, type FixtureName } from '../events/fixtures/messages';
-import { DLQ_HEADERS } from './dead-letter';
-import { createBatchProcessor, type ConsumerStats, type HandlerContext } from './process-batch';
-import { isRetriableError } from './retriable';
+import {
+  createBatchProcessor,
+  DLQ_HEADERS,
+  isRetriableError,
+  type ConsumerStats,
+  type HandlerContext,
+} from '@warmhouse/messaging';
 
 type Event = ChangeEventOf<typeof monolithTables>;
 const TOPIC = 'monolith.public.heating_systems';

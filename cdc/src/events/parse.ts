@@ -1,4 +1,4 @@
-import type { IHeaders } from 'kafkajs';
+import type { SourceMessage } from '@warmhouse/messaging';
 import type { z } from 'zod';
 import { cdcError } from '../errors';
 import { changeEnvelopeSchema, type ChangeOp, type DebeziumSource } from './envelope';
@@ -6,16 +6,8 @@ import { parseJsonLossless } from './lossless-json';
 import type { Lsn } from './lsn';
 import type { TableSpecs } from './tables';
 
-/** The parts of a Kafka message the parser reads (a kafkajs `KafkaMessage` plus where it came from). */
-export interface SourceMessage {
-  topic: string;
-  partition: number;
-  /** Kafka offset as kafkajs gives it: a decimal string (int64) */
-  offset: string;
-  key: Buffer | string | null;
-  value: Buffer | string | null;
-  headers?: IHeaders;
-}
+/** The parts of a Kafka message the parser reads (defined with the message conventions in @warmhouse/messaging). */
+export type { SourceMessage };
 
 /**
  * One row change captured from PostgreSQL. Apply `c`/`r`/`u` as an upsert of `after`, `d` as a delete of

@@ -27,6 +27,11 @@ export class PidRegistry {
     writeFileSync(this.file, JSON.stringify({ ...this.read(), [name]: { pid, marker } }, null, 2));
   }
 
+  /** The recorded pid of `name`, if any. */
+  pidOf(name: string): number | undefined {
+    return this.read()[name]?.pid;
+  }
+
   remove(name: string): void {
     const all = this.read();
     delete all[name];

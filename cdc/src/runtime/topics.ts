@@ -5,8 +5,12 @@ import { Kafka, logLevel } from 'kafkajs';
  * (Debezium would otherwise create a table's topic only with its first event). One partition each: total order
  * per table, as the connector config's `topic.creation.default.partitions` says.
  */
-export async function ensureTopics(bootstrap: string, topics: string[], replicationFactor = 1): Promise<void> {
-  const admin = new Kafka({ clientId: 'stack-topics', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+export async function ensureTopics(brokers: string | string[], topics: string[], replicationFactor = 1): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'stack-topics',
+    brokers: typeof brokers === 'string' ? brokers.split(',') : brokers,
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());

@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { kafkajsLogCreator, type ChangeEventConsumer } from '@warmhouse/cdc';
+import type { ChangeEventConsumer } from '@warmhouse/cdc';
+import { createEventProducer, kafkajsLogCreator } from '@warmhouse/messaging';
 import { createPool } from '@warmhouse/shared';
 import { createApp, type ReadinessCheck } from './app';
 import type { DeviceManagementConfig } from './config';
@@ -56,7 +57,7 @@ export async function startDeviceManagement(
 
     let relay: OutboxRelay | undefined;
     if (config.OUTBOX_RELAY_ENABLED) {
-      const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = createEventProducer(kafka);
       await producer.connect();
       stops.push(() => producer.disconnect());
       relay = createOutboxRelay({

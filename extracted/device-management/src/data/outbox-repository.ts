@@ -1,4 +1,5 @@
-import type { DeviceEvent } from '../domain/events';
+import { envelopeHeaders } from '@warmhouse/messaging';
+import { DEVICE_EVENTS_SOURCE, type DeviceEvent } from '../domain/events';
 import type { SettingField, Settings } from '../domain/device';
 import type { Queryable } from './db';
 
@@ -17,11 +18,10 @@ export interface OutboxRow {
 export const outboxRepository = {
   /** Records `event` in the transaction of the change it describes. */
   async add(db: Queryable, event: DeviceEvent): Promise<void> {
+    // the standard headers (event-id, event-type, schema-version, source, x-request-id) plus the change's origin
     const headers: Record<string, string> = {
-      'event-type': event.type,
-      'schema-version': String(event.schemaVersion),
+      ...envelopeHeaders({ ...event, source: event.source ?? DEVICE_EVENTS_SOURCE }),
       origin: event.origin,
-      ...(event.requestId ? { 'x-request-id': event.requestId } : {}),
     };
     await db.query(
       `INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, payload, headers)

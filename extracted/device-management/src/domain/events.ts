@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createEnvelope, envelopeShape } from '@warmhouse/messaging';
 import { z } from 'zod';
 import { deviceError } from '../errors';
 import { DEVICE_STATUSES, DEVICE_TYPES, SETTING_FIELDS, type Device, type SettingField, type Settings } from './device';
@@ -9,10 +9,12 @@ import { DEVICE_STATUSES, DEVICE_TYPES, SETTING_FIELDS, type Device, type Settin
  * generated from it (`npm run -w @warmhouse/device-management schema`, checked by a unit test) for the AsyncAPI
  * document and for consumers in other languages.
  *
- * Versioning: `schemaVersion` is bumped only for incompatible changes (a removed or retyped field); adding an
- * optional field or a new event type keeps version 1, so consumers must ignore unknown fields and types.
+ * Versioning follows @warmhouse/messaging: `schemaVersion` is bumped only for incompatible changes (a removed or
+ * retyped field); adding an optional field or a new event type keeps version 1, so consumers must ignore unknown
+ * fields and types.
  */
 export const DEVICE_EVENTS_SCHEMA_VERSION = 1;
+export const DEVICE_EVENTS_SOURCE = 'device-management';
 
 /** Java doubles the legacy routes accept but JSON cannot carry are written as these strings. */
 const temperature = z
@@ -26,10 +28,14 @@ const settingsSchema = z
 
 const settingField = z.enum(SETTING_FIELDS as [SettingField, ...SettingField[]]);
 
+/** Events of this topic carry the common envelope (@warmhouse/messaging) plus the device they are about. */
 const envelope = {
-  eventId: z.uuid().describe('unique per event; consumers de-duplicate on it'),
+  ...envelopeShape,
   schemaVersion: z.literal(DEVICE_EVENTS_SCHEMA_VERSION),
   occurredAt: z.iso.datetime({ offset: true }).describe('when the change was committed by device management'),
+  requestId: z.string().nullable().describe('X-Request-Id of the HTTP request that caused the change'),
+  // added within v1 (additive): events written before it have no source
+  source: z.literal(DEVICE_EVENTS_SOURCE).optional().describe('the producing service (envelope)'),
   origin: z
     .enum(['device-management', 'monolith'])
     .describe(
@@ -42,7 +48,6 @@ const envelope = {
     .regex(/^\d+$/)
     .nullable()
     .describe('heating_systems.id in the monolith (a Java long, as a string), null for devices registered here'),
-  requestId: z.string().nullable().describe('X-Request-Id of the HTTP request that caused the change'),
 };
 
 export const deviceSnapshotSchema = z.object({
@@ -124,14 +129,18 @@ export interface EventContext {
 
 function envelopeOf(device: Device, ctx: EventContext) {
   return {
-    eventId: ctx.eventId ?? randomUUID(),
-    schemaVersion: DEVICE_EVENTS_SCHEMA_VERSION,
-    occurredAt: (ctx.now ?? new Date()).toISOString(),
+    ...createEnvelope({
+      type: 'device.event',
+      schemaVersion: DEVICE_EVENTS_SCHEMA_VERSION,
+      source: DEVICE_EVENTS_SOURCE,
+      requestId: ctx.requestId,
+      eventId: ctx.eventId,
+      now: ctx.now,
+    }),
     origin: ctx.origin,
     deviceId: device.id,
     deviceVersion: device.version,
     legacyId: device.legacyId === null ? null : device.legacyId.toString(),
-    requestId: ctx.requestId ?? null,
   } as const;
 }
 

@@ -1,4 +1,4 @@
-import type { Producer } from 'kafkajs';
+import { MESSAGE_HEADERS, type EventProducer } from '@warmhouse/messaging';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { delay } from '@warmhouse/shared';
@@ -33,7 +33,7 @@ export function createOutboxRelay({
   batchSize = 200,
 }: {
   pool: Pool;
-  producer: Producer;
+  producer: Pick<EventProducer, 'publish'>;
   topic: string;
   logger: Logger;
   metrics: DeviceMetrics;
@@ -57,15 +57,15 @@ export function createOutboxRelay({
     withTransaction(pool, async (tx) => {
       const rows = await outboxRepository.lockBatch(tx, batchSize);
       if (rows.length === 0) return 0;
-      await producer.send({
+      // acks=all on an idempotent producer (@warmhouse/messaging): marked published only once every in-sync replica has it
+      await producer.publish(
         topic,
-        acks: -1,
-        messages: rows.map((r) => ({
+        rows.map((r) => ({
           key: r.aggregateId,
-          value: JSON.stringify(r.payload),
-          headers: { ...r.headers, 'event-id': r.eventId },
+          value: r.payload,
+          headers: { ...r.headers, [MESSAGE_HEADERS.eventId]: r.eventId },
         })),
-      });
+      );
       await outboxRepository.markPublished(
         tx,
         rows.map((r) => r.id),

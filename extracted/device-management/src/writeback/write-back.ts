@@ -1,15 +1,11 @@
 import {
-  cdcError,
-  createBatchProcessor,
-  DEFAULT_BACKOFF,
-  isRetriableError,
-  kafkajsLogCreator,
-  type ConsumerStats,
+  createMessageConsumer,
+  messagingError,
   type HandlerContext,
+  type MessageConsumer,
   type ParsedMessage,
   type SourceMessage,
-} from '@warmhouse/cdc';
-import { Kafka, logLevel } from 'kafkajs';
+} from '@warmhouse/messaging';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { writeBackRepository } from '../data/outbox-repository';
@@ -101,18 +97,14 @@ export function createWriteBackHandler({
   }
 }
 
-export interface EventConsumer {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  stats(): ConsumerStats;
-  running(): boolean;
-}
+/** The write-back worker's consumer (the common MessageConsumer). */
+export type EventConsumer = MessageConsumer;
 
 /**
  * The write-back worker: a consumer of DEVICE_EVENTS_TOPIC (its own group) that applies this service's settings
- * changes of legacy devices to the monolith. Built on @warmhouse/cdc's batch processor: offsets committed only
- * after the handler resolved, retriable failures (monolith down) retried with backoff, unreadable events
- * dead-lettered to `<topic>.dlq`.
+ * changes of legacy devices to the monolith, with the consumer error policy of @warmhouse/messaging: offsets
+ * committed only after the handler resolved, retriable failures (monolith down) retried with backoff, unreadable
+ * events dead-lettered to `<topic>.dlq`.
  */
 export function createWriteBackWorker(opts: {
   pool: Pool;
@@ -124,19 +116,7 @@ export function createWriteBackWorker(opts: {
   logger: Logger;
   metrics: DeviceMetrics;
 }): EventConsumer {
-  const logger = opts.logger.child({ module: 'write-back', groupId: opts.groupId });
-  const kafka = new Kafka({
-    clientId: opts.clientId,
-    brokers: opts.brokers,
-    logLevel: logLevel.WARN,
-    logCreator: kafkajsLogCreator(logger),
-  });
-  const consumer = kafka.consumer({ groupId: opts.groupId });
-  const producer = kafka.producer({ allowAutoTopicCreation: true });
-  const stopping = new AbortController();
-  const stats: ConsumerStats = { handled: 0, tombstones: 0, deadLettered: 0, retries: 0, commits: 0 };
   const handle = createWriteBackHandler(opts);
-  let started = false;
 
   opts.metrics.collect(
     'device_management_write_backs_in_flight',
@@ -148,54 +128,24 @@ export function createWriteBackWorker(opts: {
   );
 
   const parse = (m: SourceMessage): ParsedMessage<DeviceEvent> => {
-    if (m.value === null)
-      return { kind: 'tombstone', topic: m.topic, partition: m.partition, offset: m.offset, key: null };
+    if (m.value === null) return { kind: 'tombstone' };
     try {
-      return { kind: 'change', event: parseDeviceEvent(m.value) };
+      return { kind: 'message', event: parseDeviceEvent(m.value) };
     } catch (err) {
       const reason = (err as Error).message;
-      throw cdcError('CDC_ERR_EVENT_MALFORMED', reason, { cause: err, details: { reason } });
+      throw messagingError('MESSAGE_ERR_MALFORMED', reason, { cause: err, details: { reason } });
     }
   };
 
-  const eachBatch = createBatchProcessor<DeviceEvent>({
+  return createMessageConsumer<DeviceEvent>({
+    kafka: { brokers: opts.brokers, clientId: opts.clientId },
     groupId: opts.groupId,
+    topics: [opts.topic],
+    logger: opts.logger,
+    module: 'write-back',
     parse,
     handle: async (event, ctx) => {
       await handle(event, ctx);
     },
-    deadLetter: async (topic, message) => {
-      await producer.send({ topic, messages: [message] });
-    },
-    deadLetterTopic: (topic) => `${topic}.dlq`,
-    isRetriable: isRetriableError,
-    backoff: DEFAULT_BACKOFF,
-    commitPolicy: { maxMessages: 100, maxMs: 1_000 },
-    logger,
-    stats,
-    signal: stopping.signal,
   });
-
-  let stopped: Promise<void> | undefined;
-  return {
-    async start() {
-      await producer.connect();
-      await consumer.connect();
-      await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
-      started = true;
-      logger.info({ event: 'write_back_started', topic: opts.topic }, 'write-back worker started');
-    },
-    stop() {
-      stopped ??= (async () => {
-        stopping.abort();
-        await consumer.disconnect();
-        await producer.disconnect();
-        logger.info({ event: 'write_back_stopped', stats }, 'write-back worker stopped');
-      })();
-      return stopped;
-    },
-    stats: () => ({ ...stats }),
-    running: () => started && !stopping.signal.aborted,
-  };
 }

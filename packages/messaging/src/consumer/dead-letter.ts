@@ -1,5 +1,6 @@
 import type { IHeaders, Message } from 'kafkajs';
-import type { SourceMessage } from '../events';
+import { DEAD_LETTER_SUFFIX } from '../topics';
+import type { SourceMessage } from './message';
 
 /** Why a message went to the dead-letter topic. */
 export type DeadLetterReason = 'malformed' | 'handler_rejected';
@@ -19,7 +20,7 @@ export const DLQ_HEADERS = {
 const MAX_ERROR_TEXT = 4_096;
 
 /** `<topic>.dlq`, the default dead-letter topic of a source topic. */
-export const defaultDeadLetterTopic = (topic: string): string => `${topic}.dlq`;
+export const defaultDeadLetterTopic = (topic: string): string => `${topic}${DEAD_LETTER_SUFFIX}`;
 
 /**
  * The dead-letter copy of `message`: original key, value and headers byte for byte (so it can be replayed), plus

@@ -1,9 +1,9 @@
 import type { Logger } from '@warmhouse/shared';
-import type { EachBatchPayload, IHeaders, Message } from 'kafkajs';
-import { hasCode } from '../errors';
-import type { ParsedMessage, SourceMessage } from '../events';
-import { backoffDelay, sleep, type BackoffOptions } from '../retry';
+import type { EachBatchPayload, Message } from 'kafkajs';
+import { headerText, MESSAGE_HEADERS } from '../headers';
 import { deadLetterMessage, type DeadLetterReason } from './dead-letter';
+import { isMalformedError, type ParsedMessage, type SourceMessage } from './message';
+import { backoffDelay, sleep, type BackoffOptions } from './retry';
 
 /** What a handler learns about the message besides the event. */
 export interface HandlerContext {
@@ -54,16 +54,18 @@ export interface BatchProcessorDeps<E> {
   logger: Logger;
   stats: ConsumerStats;
   signal: AbortSignal;
+  /** whether a parse failure means "dead-letter it" (anything else is a bug and crashes the batch); default {@link isMalformedError} */
+  isMalformed?: (err: unknown) => boolean;
   /** longest sleep between heartbeats while waiting to retry, ms */
   heartbeatEveryMs?: number;
 }
 
-const REQUEST_ID_HEADER = 'x-request-id';
-
 type Step = 'done' | 'aborted';
 
 /**
- * The `eachBatch` of a change-event consumer. Messages of a partition are handled strictly in order; an offset is
+ * The `eachBatch` of every consumer here (the consumer error policy): parse, then handle with retries and jittered
+ * backoff for retriable failures, dead-letter malformed messages and non-retriable failures to `<topic>.dlq` with
+ * the reason in headers, commit only what is done. Messages of a partition are handled strictly in order; an offset is
  * committed only once every message before it is handled, skipped (tombstone) or dead-lettered. Commits are
  * grouped (`commitPolicy`, batch end, stop), which never commits ahead of the work done.
  */
@@ -136,7 +138,7 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
 
     const handleWithRetry = async (event: E, message: SourceMessage): Promise<Step> => {
       const headers = headerText(message.headers);
-      const requestId = headers[REQUEST_ID_HEADER];
+      const requestId = headers[MESSAGE_HEADERS.requestId];
       const log = logger.child({ topic, partition, offset: message.offset, ...(requestId ? { requestId } : {}) });
       for (let attempt = 1; ; attempt++) {
         try {
@@ -168,7 +170,7 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
       try {
         parsed = deps.parse(message);
       } catch (err) {
-        if (!hasCode(err, 'CDC_ERR_EVENT_MALFORMED')) throw err;
+        if (!(deps.isMalformed ?? isMalformedError)(err)) throw err;
         return sendToDeadLetter(message, 'malformed', err);
       }
       if (parsed.kind === 'tombstone') {
@@ -207,13 +209,4 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
       throw err;
     }
   };
-}
-
-function headerText(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) out[name.toLowerCase()] = first.toString();
-  }
-  return out;
 }

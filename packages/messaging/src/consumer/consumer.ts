@@ -1,0 +1,131 @@
+import type { Logger } from '@warmhouse/shared';
+import { Kafka, logLevel, type ConsumerConfig } from 'kafkajs';
+import { kafkajsLogCreator } from '../kafka-logger';
+import { defaultDeadLetterTopic } from './dead-letter';
+import type { ParsedMessage, SourceMessage } from './message';
+import { createBatchProcessor, type CommitPolicy, type ConsumerStats, type HandlerContext } from './process-batch';
+import { isRetriableError } from './retriable';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './retry';
+
+/** Options of {@link createMessageConsumer}. */
+export interface MessageConsumerOptions<E> {
+  /** a kafkajs client to share, or the brokers to create one for */
+  kafka: Kafka | { brokers: string[]; clientId?: string };
+  groupId: string;
+  topics: string[];
+  logger: Logger;
+  /** reads a record; throw a MESSAGE_ERR_MALFORMED error (see parseMessage) to dead-letter it */
+  parse: (message: SourceMessage) => ParsedMessage<E>;
+  /**
+   * Applies one message; resolve only once it is durably applied (its offset may be committed right after). It
+   * must be idempotent (delivery is at least once): de-duplicate on the envelope's eventId or a stored position.
+   * A retriable error is retried with backoff, never skipping the message; a non-retriable one dead-letters it.
+   */
+  handle: (event: E, ctx: HandlerContext) => Promise<void>;
+  /** dead-letter topic for a source topic; default `<topic>.dlq` */
+  deadLetterTopic?: string | ((topic: string) => string);
+  /** start a new group at the earliest offset; default true */
+  fromBeginning?: boolean;
+  /** partitions handled at the same time (order within each partition is always kept); default 1 */
+  partitionsConsumedConcurrently?: number;
+  isRetriable?: (err: unknown) => boolean;
+  isMalformed?: (err: unknown) => boolean;
+  backoff?: Partial<BackoffOptions>;
+  commitPolicy?: Partial<CommitPolicy>;
+  /** extra kafkajs consumer settings (fetch sizes, session timeout…) */
+  consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
+  /** name in log lines; default `message-consumer` */
+  module?: string;
+}
+
+/** A running consumer. */
+export interface MessageConsumer {
+  /** connects, joins the group and starts consuming; resolves once consumption has started */
+  start(): Promise<void>;
+  /** finishes the message in flight, commits what was handled, leaves the group and disconnects; idempotent */
+  stop(): Promise<void>;
+  /** a copy of the counters */
+  stats(): ConsumerStats;
+  /** started and not stopping */
+  running(): boolean;
+}
+
+/**
+ * A kafkajs consumer with the consumer error policy (see createBatchProcessor): partitions in order, offsets
+ * committed only after the handler resolved, retriable failures retried with jittered backoff, malformed messages
+ * and non-retriable failures dead-lettered to `<topic>.dlq` (original bytes, reason and origin in headers).
+ */
+export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): MessageConsumer {
+  const logger = options.logger.child({ module: options.module ?? 'message-consumer', groupId: options.groupId });
+  const kafka = isKafka(options.kafka)
+    ? options.kafka
+    : new Kafka({
+        clientId: options.kafka.clientId ?? options.groupId,
+        brokers: options.kafka.brokers,
+        logLevel: logLevel.WARN,
+        logCreator: kafkajsLogCreator(logger),
+      });
+  const consumer = kafka.consumer({ ...options.consumerConfig, groupId: options.groupId });
+  // dead-letter topics may not exist yet: the first dead letter creates it with the broker's defaults
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+  const stopping = new AbortController();
+  const stats: ConsumerStats = { handled: 0, tombstones: 0, deadLettered: 0, retries: 0, commits: 0 };
+  const dlq = options.deadLetterTopic;
+  let started = false;
+
+  const eachBatch = createBatchProcessor<E>({
+    groupId: options.groupId,
+    parse: options.parse,
+    handle: options.handle,
+    deadLetter: async (topic, message) => {
+      await producer.send({ topic, acks: -1, messages: [message] });
+    },
+    deadLetterTopic: typeof dlq === 'function' ? dlq : dlq ? () => dlq : defaultDeadLetterTopic,
+    isRetriable: options.isRetriable ?? isRetriableError,
+    ...(options.isMalformed ? { isMalformed: options.isMalformed } : {}),
+    backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+    commitPolicy: { maxMessages: 100, maxMs: 1_000, ...options.commitPolicy },
+    logger,
+    stats,
+    signal: stopping.signal,
+  });
+
+  consumer.on(consumer.events.CRASH, ({ payload }) =>
+    logger.error(
+      { event: 'consumer_crashed', err: payload.error, restart: payload.restart },
+      'kafkajs consumer crashed',
+    ),
+  );
+
+  let stopped: Promise<void> | undefined;
+  return {
+    async start() {
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        eachBatch,
+      });
+      started = true;
+      logger.info({ event: 'consumer_started', topics: options.topics }, 'consumer started');
+    },
+    stop() {
+      stopped ??= (async () => {
+        stopping.abort();
+        await consumer.disconnect();
+        await producer.disconnect();
+        logger.info({ event: 'consumer_stopped', stats }, 'consumer stopped');
+      })();
+      return stopped;
+    },
+    stats: () => ({ ...stats }),
+    running: () => started && !stopping.signal.aborted,
+  };
+}
+
+function isKafka(k: MessageConsumerOptions<unknown>['kafka']): k is Kafka {
+  return typeof (k as Partial<Kafka>).consumer === 'function';
+}

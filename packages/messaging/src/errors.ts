@@ -1,0 +1,19 @@
+import { CodedError } from '@warmhouse/shared';
+
+/** Error codes of this package; `retriable` says whether trying again can help. */
+export const MESSAGING_ERRORS = {
+  /** A record is not a message of the expected schema (not JSON, wrong envelope, unknown version): dead-letter it. */
+  MESSAGE_ERR_MALFORMED: { status: 422, retriable: false },
+  /** A message about to be published does not match its own schema: a bug; it never leaves the process. */
+  MESSAGE_ERR_INVALID: { status: 500, retriable: false },
+} as const;
+
+export type MessagingErrorCode = keyof typeof MESSAGING_ERRORS;
+
+export function messagingError(
+  code: MessagingErrorCode,
+  message: string,
+  options: { cause?: unknown; details?: Record<string, unknown> } = {},
+): CodedError {
+  return new CodedError(code, message, { ...MESSAGING_ERRORS[code], ...options });
+}

@@ -1,0 +1,91 @@
+import type { Logger } from '@warmhouse/shared';
+import { Partitioners, type IHeaders, type Kafka, type Producer, type ProducerConfig } from 'kafkajs';
+import type { Envelope } from './envelope';
+import { MESSAGE_HEADERS } from './headers';
+
+/**
+ * Producer settings every service uses. Idempotent (the broker drops a retried batch it already has, so a retry
+ * never duplicates or reorders within a partition), one request in flight per broker connection (kafkajs tracks
+ * idempotent sequence numbers reliably only so; Kafka itself allows up to 5), retries left at kafkajs' idempotent
+ * default (unbounded, with backoff: a send resolves once the cluster takes it), no topic auto-creation (topics are
+ * created deliberately, with their retention), and murmur2 partitioning as Java clients (same key, same
+ * partition, whoever produces).
+ */
+export const PRODUCER_SETTINGS = Object.freeze({
+  idempotent: true,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+  createPartitioner: Partitioners.DefaultPartitioner,
+} satisfies ProducerConfig);
+
+/** Every send waits for all in-sync replicas (min.insync.replicas=2 in the 3-broker mode). */
+export const PRODUCER_ACKS = -1;
+
+/** One record to publish: its key (the aggregate id, so one aggregate's messages stay in order), value, headers. */
+export interface OutgoingRecord {
+  key: string | null;
+  /** an object is written as JSON */
+  value: object | string | Buffer | null;
+  headers?: IHeaders;
+}
+
+/** The standard headers of an enveloped message (see MESSAGE_HEADERS). */
+export function envelopeHeaders(envelope: Envelope): Record<string, string> {
+  return {
+    [MESSAGE_HEADERS.eventId]: envelope.eventId,
+    [MESSAGE_HEADERS.eventType]: envelope.type,
+    [MESSAGE_HEADERS.schemaVersion]: String(envelope.schemaVersion),
+    [MESSAGE_HEADERS.source]: envelope.source,
+    ...(envelope.requestId ? { [MESSAGE_HEADERS.requestId]: envelope.requestId } : {}),
+  };
+}
+
+/** A kafkajs producer with {@link PRODUCER_SETTINGS} that always sends with acks=all. */
+export interface EventProducer {
+  connect(): Promise<void>;
+  /** resolves once every in-sync replica has the records (in order, per key); rejects if the cluster refused them */
+  publish(topic: string, records: readonly OutgoingRecord[], opts?: { timeoutMs?: number }): Promise<void>;
+  /** true between connect and disconnect (kafkajs' own view) */
+  connected(): boolean;
+  disconnect(): Promise<void>;
+  /** the underlying kafkajs producer, for what this wrapper does not cover */
+  readonly producer: Producer;
+}
+
+export function createEventProducer(
+  kafka: Kafka,
+  opts: { logger?: Logger; retry?: ProducerConfig['retry'] } = {},
+): EventProducer {
+  const producer = kafka.producer({ ...PRODUCER_SETTINGS, ...(opts.retry ? { retry: opts.retry } : {}) });
+  let isConnected = false;
+  producer.on(producer.events.CONNECT, () => (isConnected = true));
+  producer.on(producer.events.DISCONNECT, () => (isConnected = false));
+  return {
+    producer,
+    async connect() {
+      await producer.connect();
+      isConnected = true;
+    },
+    async publish(topic, records, { timeoutMs } = {}) {
+      if (records.length === 0) return;
+      await producer.send({
+        topic,
+        acks: PRODUCER_ACKS,
+        ...(timeoutMs ? { timeout: timeoutMs } : {}),
+        messages: records.map((r) => ({
+          key: r.key,
+          value:
+            r.value === null || typeof r.value === 'string' || Buffer.isBuffer(r.value)
+              ? r.value
+              : JSON.stringify(r.value),
+          headers: r.headers,
+        })),
+      });
+    },
+    connected: () => isConnected,
+    async disconnect() {
+      await producer.disconnect();
+      isConnected = false;
+    },
+  };
+}
