@@ -8,6 +8,7 @@ import { createLegacyHeatingRouter, legacyErrorHandler, sendSpringError } from '
 import { loadOpenApiDocument } from './http/openapi-document';
 import { createV1Router } from './http/v1-routes';
 import type { DeviceMetrics } from './metrics';
+import type { Orchestrator } from './saga/orchestrator';
 
 /** A readiness check: resolves true when the part is ready, or a reason why not. */
 export interface ReadinessCheck {
@@ -21,6 +22,10 @@ export interface AppDeps {
   metrics: DeviceMetrics;
   /** extra readiness checks (CDC consumer, relay…); the database is always checked */
   readiness?: readonly ReadinessCheck[];
+  /** the connect-device saga (POST /api/v1/devices/connect); without it those operations answer 503 */
+  orchestrator?: Orchestrator;
+  /** default deadline of a connect request for the first reading, s */
+  firstReadingWithinSeconds?: number;
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
@@ -34,7 +39,14 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
  * the new `/api/v1/devices` API with Swagger UI at `/docs`, health at `/health/live` and `/health/ready`,
  * Prometheus metrics at `/metrics`.
  */
-export async function createApp({ pool, logger, metrics, readiness = [] }: AppDeps): Promise<express.Express> {
+export async function createApp({
+  pool,
+  logger,
+  metrics,
+  readiness = [],
+  orchestrator,
+  firstReadingWithinSeconds = 600,
+}: AppDeps): Promise<express.Express> {
   const log = logger.child({ module: 'http' });
   const service = createDevicesService({ pool });
   const document = loadOpenApiDocument();
@@ -109,7 +121,7 @@ export async function createApp({ pool, logger, metrics, readiness = [] }: AppDe
     swaggerUi.setup(document, { customSiteTitle: 'Device management API' }),
   );
 
-  const v1 = await createV1Router({ service, document, logger: log });
+  const v1 = await createV1Router({ service, document, logger: log, orchestrator, firstReadingWithinSeconds });
   app.use('/api/v1', route('/api/v1'), v1);
 
   const legacy = createLegacyHeatingRouter({ service, logger: log });

@@ -9,6 +9,8 @@ import { createApp, type ReadinessCheck } from './app';
 import type { DeviceManagementConfig } from './config';
 import { createMetrics, type DeviceMetrics } from './metrics';
 import { createOutboxRelay, type OutboxRelay } from './outbox/relay';
+import { createOrchestrator, type Orchestrator } from './saga/orchestrator';
+import { createSagaWorker, type SagaWorker } from './saga/saga-worker';
 import { createHeatingSyncConsumer } from './sync/heating-sync';
 import { createWriteBackWorker, type EventConsumer } from './writeback/write-back';
 
@@ -21,6 +23,8 @@ export interface RunningDeviceManagement {
   relay?: OutboxRelay;
   sync?: ChangeEventConsumer;
   writeBack?: EventConsumer;
+  orchestrator: Orchestrator;
+  sagaWorker?: SagaWorker;
   /** graceful: stop taking requests, finish in-flight ones, stop consuming (committing what was handled), publish the outbox, close pools */
   stop(): Promise<void>;
 }
@@ -52,7 +56,7 @@ export async function startDeviceManagement(
       logLevel: logLevel.WARN,
       logCreator: kafkajsLogCreator(logger),
     });
-    await ensureTopics(kafka, [config.DEVICE_EVENTS_TOPIC]);
+    await ensureTopics(kafka, [config.DEVICE_EVENTS_TOPIC, config.SAGA_COMMANDS_TOPIC, config.SAGA_REPLIES_TOPIC]);
     const readiness: ReadinessCheck[] = [];
 
     let relay: OutboxRelay | undefined;
@@ -114,7 +118,36 @@ export async function startDeviceManagement(
       readiness.push({ name: 'cdc-sync', check: async () => syncRunning || 'stopped' });
     }
 
-    const app = await createApp({ pool, logger, metrics, readiness });
+    const orchestrator = createOrchestrator({
+      pool,
+      logger,
+      metrics,
+      commandsTopic: config.SAGA_COMMANDS_TOPIC,
+      replyTimeoutMs: config.SAGA_REPLY_TIMEOUT_MS,
+    });
+    let sagaWorker: SagaWorker | undefined;
+    if (config.SAGA_ENABLED) {
+      sagaWorker = createSagaWorker({
+        kafka,
+        orchestrator,
+        repliesTopic: config.SAGA_REPLIES_TOPIC,
+        groupId: config.SAGA_GROUP_ID,
+        timerMs: config.SAGA_TIMER_MS,
+        logger,
+      });
+      await sagaWorker.start();
+      stops.push(() => sagaWorker!.stop());
+      readiness.push({ name: 'connect-saga', check: async () => sagaWorker!.running() || 'stopped' });
+    }
+
+    const app = await createApp({
+      pool,
+      logger,
+      metrics,
+      readiness,
+      orchestrator,
+      firstReadingWithinSeconds: config.SAGA_FIRST_READING_WITHIN_S,
+    });
     const server = app.listen(config.PORT, config.HOST);
     await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
     stops.push(
@@ -135,7 +168,7 @@ export async function startDeviceManagement(
       {
         event: 'listening',
         port,
-        parts: { cdcSync: !!sync, outboxRelay: !!relay, writeBack: !!writeBack },
+        parts: { cdcSync: !!sync, outboxRelay: !!relay, writeBack: !!writeBack, connectSaga: !!sagaWorker },
       },
       `device management on ${url}`,
     );
@@ -149,6 +182,8 @@ export async function startDeviceManagement(
       relay,
       sync,
       writeBack,
+      orchestrator,
+      sagaWorker,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (err) {
