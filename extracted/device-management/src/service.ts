@@ -3,7 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { ChangeEventConsumer } from '@warmhouse/cdc';
-import { createEventProducer, kafkajsLogCreator } from '@warmhouse/messaging';
+import { createEventProducer, defaultDeadLetterTopic, kafkajsLogCreator } from '@warmhouse/messaging';
 import { createPool } from '@warmhouse/shared';
 import { createApp, type ReadinessCheck } from './app';
 import type { DeviceManagementConfig } from './config';
@@ -56,7 +56,12 @@ export async function startDeviceManagement(
       logLevel: logLevel.WARN,
       logCreator: kafkajsLogCreator(logger),
     });
-    await ensureTopics(kafka, [config.DEVICE_EVENTS_TOPIC, config.SAGA_COMMANDS_TOPIC, config.SAGA_REPLIES_TOPIC]);
+    await ensureTopics(kafka, [
+      config.DEVICE_EVENTS_TOPIC,
+      config.SAGA_COMMANDS_TOPIC,
+      config.SAGA_REPLIES_TOPIC,
+      defaultDeadLetterTopic(config.SAGA_REPLIES_TOPIC),
+    ]);
     const readiness: ReadinessCheck[] = [];
 
     let relay: OutboxRelay | undefined;
@@ -200,7 +205,12 @@ async function ensureTopics(kafka: Kafka, topics: string[]): Promise<void> {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length > 0) {
-      await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+      await admin
+        .createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true })
+        .catch((err: unknown) => {
+          // another service (telemetry creates the saga topics too) created it between the two calls
+          if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+        });
     }
   } finally {
     await admin.disconnect();

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createPool, type Logger } from '@warmhouse/shared';
 import type { ChangeEventConsumer } from '@warmhouse/cdc';
 import type { Admin } from 'kafkajs';
-import { createEventProducer, type MessageConsumer } from '@warmhouse/messaging';
+import { createEventProducer, defaultDeadLetterTopic, type MessageConsumer } from '@warmhouse/messaging';
 import type { Pool } from 'pg';
 import { createApp, type ReadinessCheck } from './app';
 import { createCdcFeed } from './cdc/feed';
@@ -110,7 +110,11 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
     let sagaCommands: MessageConsumer | undefined;
     let firstReadingWatcher: FirstReadingWatcher | undefined;
     if (roles.has('saga')) {
-      await ensureTopics(admin, [config.TELEMETRY_SAGA_COMMANDS_TOPIC, config.TELEMETRY_SAGA_REPLIES_TOPIC]);
+      await ensureTopics(admin, [
+        config.TELEMETRY_SAGA_COMMANDS_TOPIC,
+        defaultDeadLetterTopic(config.TELEMETRY_SAGA_COMMANDS_TOPIC),
+        config.TELEMETRY_SAGA_REPLIES_TOPIC,
+      ]);
       const producer = createEventProducer(kafka);
       await producer.connect();
       stoppers.push(() => producer.disconnect());
