@@ -61,6 +61,7 @@ const device: Device = {
   houseId: 'house-1',
   ownerId: null,
   status: 'active',
+  failureReason: null,
   settings: { on: true, targetTemperature: 21.5 },
   currentTemperature: 19.25,
   origin: 'monolith',

@@ -9,6 +9,7 @@ import { createLegacyHeatingRouter, legacyErrorHandler, sendSpringError } from '
 import { loadOpenApiDocument } from './http/openapi-document';
 import { createV1Router } from './http/v1-routes';
 import type { DeviceMetrics } from './metrics';
+import type { Orchestrator } from './saga/orchestrator';
 
 /** A readiness check: resolves true when the part is ready, or a reason why not. */
 export interface ReadinessCheck {
@@ -24,6 +25,10 @@ export interface AppDeps {
   readiness?: readonly ReadinessCheck[];
   /** CDC consumers whose applied positions `GET /cdc/applied` serves */
   cdcSources?: readonly AppliedSource[];
+  /** the connect-device saga (POST /api/v1/devices/connect); without it those operations answer 503 */
+  orchestrator?: Orchestrator;
+  /** default deadline of a connect request for the first reading, s */
+  firstReadingWithinSeconds?: number;
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
@@ -43,6 +48,8 @@ export async function createApp({
   metrics,
   readiness = [],
   cdcSources = [],
+  orchestrator,
+  firstReadingWithinSeconds = 600,
 }: AppDeps): Promise<express.Express> {
   const log = logger.child({ module: 'http' });
   const service = createDevicesService({ pool });
@@ -121,7 +128,7 @@ export async function createApp({
     swaggerUi.setup(document, { customSiteTitle: 'Device management API' }),
   );
 
-  const v1 = await createV1Router({ service, document, logger: log });
+  const v1 = await createV1Router({ service, document, logger: log, orchestrator, firstReadingWithinSeconds });
   app.use('/api/v1', route('/api/v1'), v1);
 
   const legacy = createLegacyHeatingRouter({ service, logger: log });

@@ -1,4 +1,5 @@
 import { ConfigError, env, loadConfig } from '@warmhouse/shared';
+import { CONNECT_SAGA_TOPICS } from '@warmhouse/messaging';
 import { z } from 'zod';
 
 /**
@@ -37,6 +38,20 @@ export const deviceManagementConfigShape = {
 
   WRITE_BACK_ENABLED: env.bool(true),
   WRITE_BACK_GROUP_ID: z.string().min(1).default('device-management.write-back'),
+
+  /** the connect-device saga's reply consumer and deadline timer run in this process */
+  SAGA_ENABLED: env.bool(true),
+  /** commands the orchestrator sends (telemetry consumes them), keyed by device id */
+  SAGA_COMMANDS_TOPIC: z.string().min(1).default(CONNECT_SAGA_TOPICS.commands),
+  /** replies telemetry sends back, keyed by device id; malformed ones go to `<topic>.dlq` */
+  SAGA_REPLIES_TOPIC: z.string().min(1).default(CONNECT_SAGA_TOPICS.replies),
+  SAGA_GROUP_ID: z.string().min(1).default('device-management.connect-saga'),
+  /** how long telemetry has to answer a provisioning or de-provisioning command before the saga moves on, ms */
+  SAGA_REPLY_TIMEOUT_MS: env.positiveInt(30_000),
+  /** how often the timer looks for sagas past their deadline, ms */
+  SAGA_TIMER_MS: env.positiveInt(500),
+  /** default time a new device has to send its first reading (the request may set its own), seconds */
+  SAGA_FIRST_READING_WITHIN_S: env.positiveInt(600),
 
   /** how long a graceful stop waits for in-flight requests and handlers, ms */
   SHUTDOWN_GRACE_MS: env.positiveInt(10_000),

@@ -11,6 +11,8 @@ export const DEVICE_ERRORS = {
   DEVICE_ERR_MALFORMED_BODY: { status: 400, retriable: false, title: 'Malformed JSON body' },
   /** No device with that id (or it is deleted). */
   DEVICE_ERR_NOT_FOUND: { status: 404, retriable: false, title: 'Device not found' },
+  /** No connect saga with that id. */
+  DEVICE_ERR_SAGA_NOT_FOUND: { status: 404, retriable: false, title: 'Saga not found' },
   /** No operation at this path. */
   DEVICE_ERR_NO_SUCH_PATH: { status: 404, retriable: false, title: 'Not found' },
   /** The path exists, the method does not. */

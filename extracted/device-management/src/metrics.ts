@@ -86,6 +86,18 @@ export function createMetrics({ defaultMetrics = false }: { defaultMetrics?: boo
       'device_management_write_backs_oldest_in_flight_seconds',
       'Age of the oldest write-back still in flight (0 when none)',
     ),
+    sagaTransitions: new Counter({
+      name: 'device_management_connect_saga_transitions_total',
+      help: 'Connect-device saga inputs handled, by input (reply type or timeout) and result (applied, ignored)',
+      labelNames: ['input', 'result'] as const,
+      registers: [registry],
+    }),
+    sagaFinished: new Counter({
+      name: 'device_management_connect_sagas_finished_total',
+      help: 'Connect-device sagas finished, by state (completed, failed)',
+      labelNames: ['state'] as const,
+      registers: [registry],
+    }),
     /** Registers the function a database-backed gauge reads at scrape time. */
     collect(name: string, read: Collector) {
       collectors.set(name, read);

@@ -3,12 +3,14 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { ChangeEventConsumer } from '@warmhouse/cdc';
-import { createEventProducer, ensureTopics, kafkajsLogCreator } from '@warmhouse/messaging';
+import { createEventProducer, defaultDeadLetterTopic, ensureTopics, kafkajsLogCreator } from '@warmhouse/messaging';
 import { createPool } from '@warmhouse/shared';
 import { createApp, type ReadinessCheck } from './app';
 import type { DeviceManagementConfig } from './config';
 import { createMetrics, type DeviceMetrics } from './metrics';
 import { createOutboxRelay, type OutboxRelay } from './outbox/relay';
+import { createOrchestrator, type Orchestrator } from './saga/orchestrator';
+import { createSagaWorker, type SagaWorker } from './saga/saga-worker';
 import { createHeatingSyncConsumer } from './sync/heating-sync';
 import { createWriteBackWorker, type EventConsumer } from './writeback/write-back';
 
@@ -21,6 +23,8 @@ export interface RunningDeviceManagement {
   relay?: OutboxRelay;
   sync?: ChangeEventConsumer;
   writeBack?: EventConsumer;
+  orchestrator: Orchestrator;
+  sagaWorker?: SagaWorker;
   /** graceful: stop taking requests, finish in-flight ones, stop consuming (committing what was handled), publish the outbox, close pools */
   stop(): Promise<void>;
 }
@@ -55,7 +59,15 @@ export async function startDeviceManagement(
     // the broker's defaults (3 replicas, min.insync.replicas 2 in the 3-broker mode); an existing topic is left alone
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, [{ topic: config.DEVICE_EVENTS_TOPIC }]).finally(() => admin.disconnect());
+    await ensureTopics(
+      admin,
+      [
+        config.DEVICE_EVENTS_TOPIC,
+        config.SAGA_COMMANDS_TOPIC,
+        config.SAGA_REPLIES_TOPIC,
+        defaultDeadLetterTopic(config.SAGA_REPLIES_TOPIC),
+      ].map((topic) => ({ topic })),
+    ).finally(() => admin.disconnect());
     const readiness: ReadinessCheck[] = [];
 
     let relay: OutboxRelay | undefined;
@@ -118,7 +130,37 @@ export async function startDeviceManagement(
       readiness.push({ name: 'cdc-sync', check: async () => syncRunning || 'stopped' });
     }
 
-    const app = await createApp({ pool, logger, metrics, readiness, cdcSources: sync ? [sync] : [] });
+    const orchestrator = createOrchestrator({
+      pool,
+      logger,
+      metrics,
+      commandsTopic: config.SAGA_COMMANDS_TOPIC,
+      replyTimeoutMs: config.SAGA_REPLY_TIMEOUT_MS,
+    });
+    let sagaWorker: SagaWorker | undefined;
+    if (config.SAGA_ENABLED) {
+      sagaWorker = createSagaWorker({
+        kafka,
+        orchestrator,
+        repliesTopic: config.SAGA_REPLIES_TOPIC,
+        groupId: config.SAGA_GROUP_ID,
+        timerMs: config.SAGA_TIMER_MS,
+        logger,
+      });
+      await sagaWorker.start();
+      stops.push(() => sagaWorker!.stop());
+      readiness.push({ name: 'connect-saga', check: async () => sagaWorker!.running() || 'stopped' });
+    }
+
+    const app = await createApp({
+      pool,
+      logger,
+      metrics,
+      readiness,
+      cdcSources: sync ? [sync] : [],
+      orchestrator,
+      firstReadingWithinSeconds: config.SAGA_FIRST_READING_WITHIN_S,
+    });
     const server = app.listen(config.PORT, config.HOST);
     await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
     stops.push(
@@ -139,7 +181,7 @@ export async function startDeviceManagement(
       {
         event: 'listening',
         port,
-        parts: { cdcSync: !!sync, outboxRelay: !!relay, writeBack: !!writeBack },
+        parts: { cdcSync: !!sync, outboxRelay: !!relay, writeBack: !!writeBack, connectSaga: !!sagaWorker },
       },
       `device management on ${url}`,
     );
@@ -153,6 +195,8 @@ export async function startDeviceManagement(
       relay,
       sync,
       writeBack,
+      orchestrator,
+      sagaWorker,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (err) {

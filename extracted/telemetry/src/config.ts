@@ -1,13 +1,15 @@
 import { ConfigError, env, loadConfig } from '@warmhouse/shared';
+import { CONNECT_SAGA_TOPICS } from '@warmhouse/messaging';
 import { z } from 'zod';
 
-/** The parts of the service one process runs; all three by default, each can scale as its own process. */
-export const ROLES = ['api', 'projector', 'cdc'] as const;
+/** The parts of the service one process runs; all four by default, each can scale as its own process. */
+export const ROLES = ['api', 'projector', 'cdc', 'saga'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
  * Environment of the telemetry process. `TELEMETRY_ROLES` picks what it runs: the HTTP API (write and query side),
- * the projector (command log → read models) and the CDC feed (monolith change events → command log).
+ * the projector (command log → read models), the CDC feed (monolith change events → command log) and the saga
+ * participant (provisioning commands of the connect-device saga, first-reading reports).
  */
 export const telemetryConfigShape = {
   PORT: env.port(8082),
@@ -22,7 +24,7 @@ export const telemetryConfigShape = {
   KAFKA_BROKERS: env.list(),
   KAFKA_CLIENT_ID: z.string().min(1).default('telemetry'),
   LOG_LEVEL: env.logLevel(),
-  /** comma-separated subset of api, projector, cdc */
+  /** comma-separated subset of api, projector, cdc, saga */
   TELEMETRY_ROLES: z
     .string()
     .default(ROLES.join(','))
@@ -32,7 +34,7 @@ export const telemetryConfigShape = {
         .map((s) => s.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(ROLES)).min(1, 'name at least one of api, projector, cdc')),
+    .pipe(z.array(z.enum(ROLES)).min(1, 'name at least one of api, projector, cdc, saga')),
 
   /** the command log: every accepted reading, keyed by device id; never deleted (rebuilds read it from offset 0) */
   TELEMETRY_COMMAND_TOPIC: z.string().min(1).default('telemetry.readings.v1'),
@@ -68,6 +70,16 @@ export const telemetryConfigShape = {
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,100}$/)
     .default('warm-house'),
+
+  /** commands of the connect-device saga (device management sends them) */
+  TELEMETRY_SAGA_COMMANDS_TOPIC: z.string().min(1).default(CONNECT_SAGA_TOPICS.commands),
+  /** replies to them and first-reading reports; device management consumes them */
+  TELEMETRY_SAGA_REPLIES_TOPIC: z.string().min(1).default(CONNECT_SAGA_TOPICS.replies),
+  TELEMETRY_SAGA_GROUP: z.string().min(1).default('telemetry.saga-commands'),
+  /** longest retention telemetry provisions a device with; a longer request is refused (the saga fails) */
+  TELEMETRY_MAX_RETENTION_DAYS: env.positiveInt(365),
+  /** how often the first-reading watcher looks at the read models, ms */
+  TELEMETRY_FIRST_READING_POLL_MS: env.positiveInt(500),
 
   /** how long a graceful stop waits for in-flight requests, ms */
   SHUTDOWN_GRACE_MS: env.positiveInt(10_000),

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createPool, type Logger } from '@warmhouse/shared';
 import type { ChangeEventConsumer } from '@warmhouse/cdc';
 import type { Admin } from 'kafkajs';
+import { createEventProducer, defaultDeadLetterTopic, type MessageConsumer } from '@warmhouse/messaging';
 import type { Pool } from 'pg';
 import { createApp, type ReadinessCheck } from './app';
 import { createCdcFeed } from './cdc/feed';
@@ -15,6 +16,8 @@ import { createOpenApi, loadDocument } from './http/openapi';
 import { createCommandLog, createKafka, ensureCommandTopic, type CommandLog } from './kafka/command-log';
 import { createMetrics, type TelemetryMetrics } from './metrics';
 import { createProjector, type Projector } from './projector/projector';
+import { createSagaCommandConsumer } from './saga/command-consumer';
+import { createFirstReadingWatcher, type FirstReadingWatcher } from './saga/first-reading-watcher';
 
 /** A running telemetry process (whichever roles it has). */
 export interface RunningTelemetry {
@@ -24,6 +27,9 @@ export interface RunningTelemetry {
   metrics: TelemetryMetrics;
   projector?: Projector;
   cdcFeed?: ChangeEventConsumer;
+  /** the connect-device saga participant (role saga) */
+  sagaCommands?: MessageConsumer;
+  firstReadingWatcher?: FirstReadingWatcher;
   /** graceful: stop taking requests, finish what is in flight, leave the consumer groups, close connections */
   stop(): Promise<void>;
 }
@@ -101,6 +107,40 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
       stoppers.push(() => cdcFeed!.stop());
     }
 
+    let sagaCommands: MessageConsumer | undefined;
+    let firstReadingWatcher: FirstReadingWatcher | undefined;
+    if (roles.has('saga')) {
+      await ensureTopics(admin, [
+        config.TELEMETRY_SAGA_COMMANDS_TOPIC,
+        defaultDeadLetterTopic(config.TELEMETRY_SAGA_COMMANDS_TOPIC),
+        config.TELEMETRY_SAGA_REPLIES_TOPIC,
+      ]);
+      const producer = createEventProducer(kafka);
+      await producer.connect();
+      stoppers.push(() => producer.disconnect());
+      sagaCommands = createSagaCommandConsumer({
+        kafka,
+        pool,
+        producer,
+        commandsTopic: config.TELEMETRY_SAGA_COMMANDS_TOPIC,
+        repliesTopic: config.TELEMETRY_SAGA_REPLIES_TOPIC,
+        groupId: config.TELEMETRY_SAGA_GROUP,
+        maxRetentionDays: config.TELEMETRY_MAX_RETENTION_DAYS,
+        logger,
+      });
+      await sagaCommands.start();
+      stoppers.push(() => sagaCommands!.stop());
+      firstReadingWatcher = createFirstReadingWatcher({
+        pool,
+        producer,
+        repliesTopic: config.TELEMETRY_SAGA_REPLIES_TOPIC,
+        pollMs: config.TELEMETRY_FIRST_READING_POLL_MS,
+        logger,
+      });
+      firstReadingWatcher.start();
+      stoppers.push(() => firstReadingWatcher!.stop());
+    }
+
     const readModels = new ReadModels(pool);
     const document = loadDocument();
     const openapi = await createOpenApi(document);
@@ -114,6 +154,7 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
       );
       checks.push({ name: 'command-log', ok: commandLog.connected() });
       if (projector) checks.push({ name: 'projector', ok: projector.healthy() });
+      if (sagaCommands) checks.push({ name: 'saga-commands', ok: sagaCommands.running() });
       return checks;
     };
     const beforeScrape = async () => {
@@ -169,12 +210,26 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
       metrics,
       ...(projector ? { projector } : {}),
       ...(cdcFeed ? { cdcFeed } : {}),
+      ...(sagaCommands ? { sagaCommands } : {}),
+      ...(firstReadingWatcher ? { firstReadingWatcher } : {}),
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/** Creates missing topics with the broker's defaults; an existing one is left alone. */
+async function ensureTopics(admin: Admin, topics: string[]): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length === 0) return;
+  await admin
+    .createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true })
+    .catch((err: unknown) => {
+      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+    });
 }
 
 /** Stops accepting connections, lets requests in flight finish (up to `graceMs`), then closes idle keep-alives. */

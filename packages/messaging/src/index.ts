@@ -10,3 +10,4 @@ export * from './consumer/message';
 export * from './consumer/process-batch';
 export * from './consumer/retriable';
 export * from './consumer/retry';
+export * from './contracts/connect-device-saga';

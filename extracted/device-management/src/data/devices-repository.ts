@@ -20,10 +20,12 @@ interface DeviceRow {
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
+  failure_reason: string | null;
 }
 
 const COLUMNS = `id, seq, type, name, house_id, owner_id, status, is_on, target_temperature, current_temperature, origin,
-  legacy_id, version, cdc_position::text AS cdc_position, cdc_synced_at, created_at, updated_at, deleted_at`;
+  legacy_id, version, cdc_position::text AS cdc_position, cdc_synced_at, created_at, updated_at, deleted_at,
+  failure_reason`;
 
 export function toDevice(r: DeviceRow): Device {
   return {
@@ -44,6 +46,7 @@ export function toDevice(r: DeviceRow): Device {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     deletedAt: r.deleted_at,
+    failureReason: r.failure_reason,
   };
 }
 
@@ -63,6 +66,8 @@ export interface NewDevice {
   houseId: string | null;
   ownerId: string | null;
   settings: Settings;
+  /** default active; the connect saga registers its device as pending */
+  status?: 'active' | 'pending';
 }
 
 /** SQL for the `devices` table. Every method takes the connection (pool or transaction client) to run on. */
@@ -106,9 +111,9 @@ export const devicesRepository = {
 
   async insert(db: Queryable, d: NewDevice): Promise<Device> {
     const { rows } = await db.query<DeviceRow>(
-      `INSERT INTO devices (type, name, house_id, owner_id, is_on, target_temperature, origin)
-       VALUES ($1, $2, $3, $4, $5, $6, 'device-management') RETURNING ${COLUMNS}`,
-      [d.type, d.name, d.houseId, d.ownerId, d.settings.on, d.settings.targetTemperature],
+      `INSERT INTO devices (type, name, house_id, owner_id, is_on, target_temperature, origin, status)
+       VALUES ($1, $2, $3, $4, $5, $6, 'device-management', $7) RETURNING ${COLUMNS}`,
+      [d.type, d.name, d.houseId, d.ownerId, d.settings.on, d.settings.targetTemperature, d.status ?? 'active'],
     );
     return toDevice(rows[0] as DeviceRow);
   },
@@ -120,6 +125,19 @@ export const devicesRepository = {
       [id, s.on, s.targetTemperature],
     );
     return toDevice(rows[0] as DeviceRow);
+  },
+
+  /** The connect saga's outcome for its pending device: active, or failed with the reason. */
+  async setConnectOutcome(
+    db: Queryable,
+    id: string,
+    status: 'active' | 'failed',
+    reason: string | null,
+  ): Promise<void> {
+    await db.query(
+      `UPDATE devices SET status = $2, failure_reason = $3, version = version + 1, updated_at = now() WHERE id = $1`,
+      [id, status, reason],
+    );
   },
 
   async softDelete(db: Queryable, id: string): Promise<Device> {

@@ -1,4 +1,4 @@
-import { envelopeHeaders } from '@warmhouse/messaging';
+import { envelopeHeaders, type Envelope } from '@warmhouse/messaging';
 import { DEVICE_EVENTS_SOURCE, type DeviceEvent } from '../domain/events';
 import type { SettingField, Settings } from '../domain/device';
 import type { Queryable } from './db';
@@ -11,8 +11,10 @@ export interface OutboxRow {
   eventId: string;
   aggregateId: string;
   eventType: string;
-  payload: DeviceEvent;
+  payload: DeviceEvent | (Envelope & Record<string, unknown>);
   headers: Record<string, string>;
+  /** null: the device events topic */
+  topic: string | null;
 }
 
 export const outboxRepository = {
@@ -32,6 +34,30 @@ export const outboxRepository = {
   },
 
   /**
+   * Records a message for another topic than the device events (a saga command) in the transaction of the state
+   * change that sends it; keyed by `key` (the device id).
+   */
+  async addMessage(
+    db: Queryable,
+    m: { topic: string; key: string; aggregateType: string; message: Envelope & Record<string, unknown> },
+  ): Promise<void> {
+    await db.query(
+      `INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, payload, headers, topic)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        m.message.eventId,
+        m.aggregateType,
+        m.key,
+        m.message.type,
+        JSON.stringify(m.message),
+        JSON.stringify(envelopeHeaders(m.message)),
+        m.topic,
+      ],
+    );
+    await db.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+  },
+
+  /**
    * The oldest unpublished rows, locked so a second relay instance skips them instead of publishing them twice
    * (a second instance then only takes over when the first stops).
    */
@@ -41,10 +67,11 @@ export const outboxRepository = {
       event_id: string;
       aggregate_id: string;
       event_type: string;
-      payload: DeviceEvent;
+      payload: OutboxRow['payload'];
       headers: Record<string, string>;
+      topic: string | null;
     }>(
-      `SELECT id, event_id, aggregate_id, event_type, payload, headers FROM outbox
+      `SELECT id, event_id, aggregate_id, event_type, payload, headers, topic FROM outbox
        WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
       [limit],
     );
@@ -55,6 +82,7 @@ export const outboxRepository = {
       eventType: r.event_type,
       payload: r.payload,
       headers: r.headers,
+      topic: r.topic,
     }));
   },
 

@@ -6,7 +6,8 @@
 export const DEVICE_TYPES = ['heating', 'temperature_sensor'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 
-export const DEVICE_STATUSES = ['active', 'inactive', 'deleted'] as const;
+/** `pending` while the connect saga runs, `failed` when it gave up (see failureReason). */
+export const DEVICE_STATUSES = ['pending', 'active', 'inactive', 'failed', 'deleted'] as const;
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
 
 export type DeviceOrigin = 'monolith' | 'device-management';
@@ -59,6 +60,8 @@ export interface Device {
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
+  /** why connecting the device failed (status failed) */
+  failureReason: string | null;
 }
 
 /** Equality as the monolith's "did anything change" check sees doubles (NaN equals NaN, 0.0 differs from -0.0). */

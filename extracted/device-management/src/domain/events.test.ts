@@ -28,6 +28,7 @@ const device: Device = {
   createdAt: new Date('2026-01-01T00:00:00Z'),
   updatedAt: new Date('2026-01-01T00:00:00Z'),
   deletedAt: null,
+  failureReason: null,
 };
 const ctx = { origin: 'device-management' as const, now: new Date('2026-01-02T03:04:05.678Z'), requestId: 'r-1' };
 

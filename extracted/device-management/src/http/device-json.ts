@@ -23,6 +23,7 @@ export function deviceJson(d: Device) {
     createdAt: d.createdAt.toISOString(),
     updatedAt: d.updatedAt.toISOString(),
     deletedAt: d.deletedAt === null ? null : d.deletedAt.toISOString(),
+    failureReason: d.failureReason,
   };
 }
 

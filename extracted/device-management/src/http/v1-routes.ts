@@ -12,6 +12,7 @@ import {
 } from '../domain/device';
 import type { DevicesService, SettingsPatch } from '../devices-service';
 import { deviceError, isDeviceError, type FieldProblem } from '../errors';
+import type { Orchestrator, SagaView } from '../saga/orchestrator';
 import { decodeCursor, deviceJson, encodeCursor } from './device-json';
 import { createOpenApiBackend } from './openapi-document';
 import { describeFields, problemOf, sendProblem } from './problem';
@@ -108,10 +109,14 @@ export async function createV1Router({
   service,
   document,
   logger,
+  orchestrator,
+  firstReadingWithinSeconds = 600,
 }: {
   service: DevicesService;
   document: Document;
   logger: Logger;
+  orchestrator?: Orchestrator;
+  firstReadingWithinSeconds?: number;
 }): Promise<express.Router> {
   const api: OpenAPIBackend = await createOpenApiBackend(document);
   const dryRunOf = (c: Context) => one(c.request.headers[DRY_RUN_HEADER]) === '1';
@@ -227,6 +232,42 @@ export async function createV1Router({
       return { status: 200, body: deviceJson(found(device, id)) };
     }),
 
+    connectDevice: op(async (c, req) => {
+      if (!orchestrator) throw deviceError('DEVICE_ERR_UNAVAILABLE', 'the connect saga does not run here');
+      const body = c.request.requestBody as {
+        type: DeviceType;
+        name: string;
+        houseId: string;
+        ownerId?: string;
+        retentionDays?: number;
+        firstReadingWithinSeconds?: number;
+      };
+      const view = await orchestrator.start(
+        {
+          type: body.type,
+          name: body.name,
+          houseId: body.houseId,
+          ownerId: body.ownerId ?? null,
+          retentionDays: body.retentionDays ?? 30,
+          firstReadingWithinSeconds: body.firstReadingWithinSeconds ?? firstReadingWithinSeconds,
+        },
+        { requestId: requestId(req) },
+      );
+      return {
+        status: 202,
+        body: sagaJson(view),
+        headers: { Location: `/api/v1/devices/connect/${view.saga.id}` },
+      };
+    }),
+
+    getConnectSaga: op(async (c) => {
+      if (!orchestrator) throw deviceError('DEVICE_ERR_UNAVAILABLE', 'the connect saga does not run here');
+      const id = String(c.request.params.sagaId);
+      const view = await orchestrator.view(id);
+      if (!view) throw deviceError('DEVICE_ERR_SAGA_NOT_FOUND', `no connect saga ${id}`);
+      return { status: 200, body: sagaJson(view) };
+    }),
+
     validationFail: async (c: Context) => {
       throw validationError([
         ...fieldProblems((c.validation.errors ?? []) as AjvError[]),
@@ -314,6 +355,25 @@ export async function createV1Router({
     );
   });
   return router;
+}
+
+/** A saga as the API shows it (schema `ConnectSaga`). */
+export function sagaJson({ saga, steps, device }: SagaView) {
+  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+  return {
+    sagaId: saga.id,
+    deviceId: saga.deviceId,
+    state: saga.state,
+    deviceStatus: device?.status ?? null,
+    failureReason: saga.failureReason,
+    deadlineAt: iso(saga.deadlineAt),
+    retentionDays: saga.retentionDays,
+    firstReadingWithinSeconds: saga.firstReadingWithinSeconds,
+    createdAt: saga.createdAt.toISOString(),
+    updatedAt: saga.updatedAt.toISOString(),
+    finishedAt: iso(saga.finishedAt),
+    steps: steps.map((s) => ({ step: s.step, status: s.status, detail: s.detail, at: s.at.toISOString() })),
+  };
 }
 
 function isConnectionError(err: unknown): boolean {

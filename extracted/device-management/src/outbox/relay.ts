@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { delay } from '@warmhouse/shared';
 import { withTransaction } from '../data/db';
-import { OUTBOX_CHANNEL, outboxRepository } from '../data/outbox-repository';
+import { OUTBOX_CHANNEL, outboxRepository, type OutboxRow } from '../data/outbox-repository';
 import type { DeviceMetrics } from '../metrics';
 
 export interface OutboxRelay {
@@ -57,15 +57,18 @@ export function createOutboxRelay({
     withTransaction(pool, async (tx) => {
       const rows = await outboxRepository.lockBatch(tx, batchSize);
       if (rows.length === 0) return 0;
-      // acks=all on an idempotent producer (@warmhouse/messaging): marked published only once every in-sync replica has it
-      await producer.publish(
-        topic,
-        rows.map((r) => ({
-          key: r.aggregateId,
-          value: r.payload,
-          headers: { ...r.headers, [MESSAGE_HEADERS.eventId]: r.eventId },
-        })),
-      );
+      // acks=all on an idempotent producer (@warmhouse/messaging): marked published only once every in-sync replica has it.
+      // Runs of consecutive rows of one topic go in one send, runs in id order (saga commands have their own topic).
+      for (const run of topicRuns(rows, topic)) {
+        await producer.publish(
+          run.topic,
+          run.rows.map((r) => ({
+            key: r.aggregateId,
+            value: r.payload,
+            headers: { ...r.headers, [MESSAGE_HEADERS.eventId]: r.eventId },
+          })),
+        );
+      }
       await outboxRepository.markPublished(
         tx,
         rows.map((r) => r.id),
@@ -141,4 +144,19 @@ export function createOutboxRelay({
     drain,
     running: () => loop !== undefined && !stopping,
   };
+}
+
+/** Consecutive rows grouped by topic (a row without one goes to `defaultTopic`), order kept. */
+export function topicRuns(
+  rows: readonly OutboxRow[],
+  defaultTopic: string,
+): Array<{ topic: string; rows: OutboxRow[] }> {
+  const runs: Array<{ topic: string; rows: OutboxRow[] }> = [];
+  for (const r of rows) {
+    const t = r.topic ?? defaultTopic;
+    const last = runs[runs.length - 1];
+    if (last && last.topic === t) last.rows.push(r);
+    else runs.push({ topic: t, rows: [r] });
+  }
+  return runs;
 }

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { messageSchema } from '../envelope';
+
+/**
+ * Contract of the "connect a device" saga between device management (the orchestrator) and telemetry (the
+ * participant that provisions devices and acts as the device gateway). Commands travel on
+ * {@link CONNECT_SAGA_TOPICS.commands}, replies on {@link CONNECT_SAGA_TOPICS.replies}, both keyed by device id, so
+ * one device's messages stay in order. Both sides parse with these schemas; each message names its saga and step,
+ * which is what the receiver de-duplicates on.
+ */
+export const CONNECT_SAGA_TOPICS = Object.freeze({
+  commands: 'device-management.saga.commands.v1',
+  replies: 'telemetry.saga.replies.v1',
+});
+
+export const CONNECT_SAGA_VERSION = 1;
+
+/** The participant steps a command asks for. */
+export const CONNECT_SAGA_STEPS = ['provision', 'confirm-first-reading', 'deprovision'] as const;
+export type ConnectSagaStep = (typeof CONNECT_SAGA_STEPS)[number];
+
+const ids = {
+  sagaId: z.uuid().describe('the saga; with `step` the receiver de-duplicates on it'),
+  deviceId: z.uuid().describe('the device being connected (also the Kafka key)'),
+};
+
+export const provisionDeviceCommand = messageSchema('connect-device.provision-telemetry', CONNECT_SAGA_VERSION, {
+  data: z.object({
+    ...ids,
+    step: z.literal('provision'),
+    deviceType: z.string().min(1).describe('device management device type, e.g. heating'),
+    retentionDays: z.int().positive().describe('how long telemetry keeps the readings of this device'),
+  }),
+});
+
+export const confirmFirstReadingCommand = messageSchema('connect-device.confirm-first-reading', CONNECT_SAGA_VERSION, {
+  data: z.object({
+    ...ids,
+    step: z.literal('confirm-first-reading'),
+    deadline: z.iso.datetime({ offset: true }).describe('the orchestrator gives up (and compensates) after this'),
+  }),
+});
+
+export const deprovisionDeviceCommand = messageSchema('connect-device.deprovision-telemetry', CONNECT_SAGA_VERSION, {
+  data: z.object({
+    ...ids,
+    step: z.literal('deprovision'),
+    reason: z.string().describe('why the saga compensates'),
+    attempt: z.int().positive().describe('1, then 2, 3… when the orchestrator re-sends after a timeout'),
+  }),
+});
+
+export const connectSagaCommandSchema = z.discriminatedUnion('type', [
+  provisionDeviceCommand,
+  confirmFirstReadingCommand,
+  deprovisionDeviceCommand,
+]);
+export type ConnectSagaCommand = z.output<typeof connectSagaCommandSchema>;
+
+export const deviceProvisionedReply = messageSchema('connect-device.telemetry-provisioned', CONNECT_SAGA_VERSION, {
+  data: z.object({
+    ...ids,
+    step: z.literal('provision'),
+    metrics: z.array(z.string()).min(1).describe('metrics telemetry now expects from the device'),
+    retentionDays: z.int().positive(),
+  }),
+});
+
+export const provisioningFailedReply = messageSchema(
+  'connect-device.telemetry-provisioning-failed',
+  CONNECT_SAGA_VERSION,
+  {
+    data: z.object({
+      ...ids,
+      step: z.literal('provision'),
+      reason: z.string().min(1).describe('why telemetry refused; nothing was provisioned'),
+    }),
+  },
+);
+
+export const firstReadingReceivedReply = messageSchema('connect-device.first-reading-received', CONNECT_SAGA_VERSION, {
+  data: z.object({
+    ...ids,
+    step: z.literal('confirm-first-reading'),
+    measuredAt: z.iso.datetime({ offset: true }).describe('measuredAt of the first reading through the ingest API'),
+  }),
+});
+
+export const deviceDeprovisionedReply = messageSchema('connect-device.telemetry-deprovisioned', CONNECT_SAGA_VERSION, {
+  data: z.object({
+    ...ids,
+    step: z.literal('deprovision'),
+    wasProvisioned: z.boolean().describe('false when there was nothing to undo'),
+  }),
+});
+
+export const connectSagaReplySchema = z.discriminatedUnion('type', [
+  deviceProvisionedReply,
+  provisioningFailedReply,
+  firstReadingReceivedReply,
+  deviceDeprovisionedReply,
+]);
+export type ConnectSagaReply = z.output<typeof connectSagaReplySchema>;
