@@ -151,7 +151,7 @@ async function main(): Promise<void> {
         PROXY_ADMIN_URL: adminUrl,
         PROXY_ADMIN_TOKEN: adminToken,
         // the consuming services the heartbeat probe times (each answers GET /cdc/applied)
-        CDC_MONITOR_SERVICES: `device-management=${deviceManagementUrl}`,
+        CDC_MONITOR_SERVICES: `device-management=${deviceManagementUrl},telemetry=${telemetryUrl}`,
       },
       stateDir,
       registry,

@@ -12,6 +12,7 @@ import { queryHandlers } from './http/queries';
 import { fieldProblems, ingestBodyProblems, type AjvError } from './http/validation';
 import type { CommandLog } from './kafka/command-log';
 import type { TelemetryMetrics } from './metrics';
+import { CDC_APPLIED_PATH, cdcAppliedHandler, type AppliedSource } from '@warmhouse/cdc';
 
 /** One readiness check: a name and whether it passes (with a reason when not). */
 export interface ReadinessCheck {
@@ -35,6 +36,11 @@ export interface AppDeps {
   /** refreshes gauges computed on demand (offset lag) before /metrics answers */
   beforeScrape?: () => Promise<void>;
   now?: () => Date;
+  /**
+   * CDC consumers whose applied positions `GET /cdc/applied` serves (the feed: a change is "applied" once its
+   * readings are on the command log; the projector's lag behind that is `telemetry_projection_lag_*`)
+   */
+  cdcSources?: () => readonly AppliedSource[];
 }
 
 const API_PREFIX = '/api/v1/telemetry';
@@ -86,6 +92,7 @@ export function createApp(deps: AppDeps): express.Express {
     const ready = checks.every((c) => c.ok);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });
+  app.get(CDC_APPLIED_PATH, cdcAppliedHandler('telemetry', deps.cdcSources ?? (() => [])));
   app.get('/metrics', async (_req, res) => {
     await deps.beforeScrape?.().catch((err: unknown) => logger.warn({ err, event: 'metrics_refresh_failed' }));
     res.setHeader('Content-Type', metrics.registry.contentType);

@@ -63,6 +63,11 @@ export const telemetryConfigShape = {
   CDC_HEATING_TOPIC: z.string().min(1).default('monolith.public.heating_systems'),
   CDC_SENSORS_TOPIC: z.string().min(1).default('monolith.public.temperature_sensors'),
   TELEMETRY_CDC_GROUP: z.string().min(1).default('telemetry.cdc-feed'),
+  /**
+   * Debezium heartbeat topic, consumed by the CDC feed only to advance the position served at `GET /cdc/applied`
+   * while the monolith's tables are idle (the CDC monitor's probe and the proxy's CDC-aware reads read it)
+   */
+  CDC_HEARTBEAT_TOPIC: z.string().min(1).default('monolith.public.cdc_heartbeat'),
   /** dead-letter topic of malformed change events; default `<source topic>.telemetry.dlq` */
   TELEMETRY_CDC_DEAD_LETTER_TOPIC: z.string().min(1).optional(),
   /** house the monolith's devices belong to in house summaries */

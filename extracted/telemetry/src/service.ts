@@ -100,6 +100,7 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
         groupId: config.TELEMETRY_CDC_GROUP,
         ...(config.TELEMETRY_CDC_DEAD_LETTER_TOPIC ? { deadLetterTopic: config.TELEMETRY_CDC_DEAD_LETTER_TOPIC } : {}),
         houseId: config.TELEMETRY_LEGACY_HOUSE_ID,
+        heartbeatTopic: config.CDC_HEARTBEAT_TOPIC,
         logger,
         metrics,
       });
@@ -171,6 +172,7 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
     const app = createApp({
       logger,
       metrics,
+      cdcSources: () => (cdcFeed ? [cdcFeed] : []),
       openapi,
       document,
       commandLog: roles.has('api')

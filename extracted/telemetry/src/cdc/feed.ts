@@ -15,6 +15,8 @@ export interface CdcFeedOptions {
   topics: string[];
   groupId: string;
   deadLetterTopic?: string;
+  /** Debezium heartbeat topic: advances the applied position (`GET /cdc/applied`) while the tables are idle */
+  heartbeatTopic?: string;
   /** house the monolith's devices belong to */
   houseId: string;
   logger: Logger;
@@ -35,6 +37,7 @@ export function createCdcFeed(opts: CdcFeedOptions): ChangeEventConsumer {
     tables: monolithTables,
     logger: opts.logger.child({ module: 'cdc-feed' }),
     fromBeginning: true,
+    ...(opts.heartbeatTopic ? { heartbeatTopic: opts.heartbeatTopic } : {}),
     deadLetterTopic: opts.deadLetterTopic ?? ((topic) => `${topic}.telemetry.dlq`),
     handle: async (event, ctx) => {
       const effect = legacyEffect(event, positionOf(event), opts.houseId);
