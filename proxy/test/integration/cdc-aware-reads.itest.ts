@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp as createMonolithApp } from '@warmhouse/monolith-standin';
-import { runContract } from '@warmhouse/monolith-contract';
+import { loadContractDocument, runContract } from '@warmhouse/monolith-contract';
 import { waitFor } from '@warmhouse/shared';
 import {
   insertHeating,
@@ -99,6 +99,9 @@ describe('CDC-aware reads through the proxy', () => {
       target: 'device-management',
       reason: 'CDC-aware reads test',
     });
+    // Compiling the contract's OpenAPI document blocks this process (proxy and services included) for seconds on a
+    // loaded machine; done here, the keep-alive connections it lets expire are replaced by the polls below.
+    await loadContractDocument();
     // the heartbeat watermark reaches device management's /cdc/applied, and the route reads from it
     await waitFor(
       'heating-get served by device management',
