@@ -10,6 +10,8 @@ import { deadLetterTopicOf, loadTelemetryConfig } from '../../extracted/telemetr
 import { COMMAND_CONTENT_TYPE, encodeCommands } from '../../extracted/telemetry/src/domain/command';
 import { DLQ_HEADERS, deadLetterMessage, envelopeHeaders } from '../../packages/messaging/src';
 import { messageValidators, parseAsyncApi } from '../../packages/messaging/src/asyncapi/document';
+import { parse } from 'yaml';
+import { sagaAsyncApi } from '../../extracted/device-management/src/saga/asyncapi-fragment';
 import { CONNECTORS_DIR, TOPIC_PREFIX } from '../stack/connectors';
 
 /**
@@ -43,6 +45,10 @@ function topicsOfTheCode(): string[] {
     dm.CDC_DEAD_LETTER_TOPIC ?? `${dm.CDC_HEATING_TOPIC}.dlq`,
     dm.DEVICE_EVENTS_TOPIC,
     `${dm.DEVICE_EVENTS_TOPIC}.dlq`, // the write-back worker's default dead-letter topic
+    dm.SAGA_COMMANDS_TOPIC,
+    `${dm.SAGA_COMMANDS_TOPIC}.dlq`, // telemetry's saga command consumer
+    dm.SAGA_REPLIES_TOPIC,
+    `${dm.SAGA_REPLIES_TOPIC}.dlq`, // device management's saga reply consumer
     telemetry.TELEMETRY_COMMAND_TOPIC,
     deadLetterTopicOf(telemetry),
     telemetry.CDC_HEATING_TOPIC,
@@ -118,9 +124,19 @@ describe('docs/asyncapi.yaml', () => {
     }
   });
 
-  it('keeps the marked place for the saga channels', () => {
+  it('holds the connect-device saga exactly as generated from its zod contract', () => {
     const text = readFileSync(path.resolve(__dirname, '..', '..', 'docs', 'asyncapi.yaml'), 'utf8');
-    expect(text).toMatch(/SAGA \(placeholder\)[\s\S]*END SAGA/);
+    const written = parse(text) as Record<string, Record<string, unknown>>;
+    const generated = JSON.parse(JSON.stringify(sagaAsyncApi)) as Record<string, Record<string, unknown>>;
+    for (const part of ['channels', 'operations'] as const) {
+      for (const [name, value] of Object.entries(generated[part]!)) {
+        expect({ [part]: name, value: written[part]![name] }).toEqual({ [part]: name, value });
+      }
+    }
+    const messages = (written.components as { messages: Record<string, unknown> }).messages;
+    for (const [name, value] of Object.entries((generated.components as { messages: object }).messages)) {
+      expect({ message: name, value: messages[name] }).toEqual({ message: name, value });
+    }
   });
 
   it.each<[FixtureName, string]>([
