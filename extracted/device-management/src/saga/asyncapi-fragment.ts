@@ -8,7 +8,6 @@ import {
   provisionDeviceCommand,
   provisioningFailedReply,
 } from '@warmhouse/messaging';
-import { stringify } from 'yaml';
 import { z } from 'zod';
 
 /*
