@@ -333,7 +333,7 @@ async function main(): Promise<void> {
     const machine1 = machineCpu();
 
     // drain: until the read models have applied every record of the command log
-    const admin = new Kafka({ brokers: [backbone.kafka.bootstrap], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({ brokers: backbone.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     const drainStart = performance.now();
     await waitFor(

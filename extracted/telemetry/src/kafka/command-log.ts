@@ -4,6 +4,7 @@ import { Kafka, logLevel, Partitioners, type Admin, type IHeaders, type Producer
 import { COMMAND_CONTENT_TYPE, encodeCommands } from '../domain/command';
 import type { Reading } from '../domain/reading';
 import { telemetryError } from '../errors';
+import { ensureTopics } from '@warmhouse/messaging';
 
 /** One kafkajs client per process, logging through our logger. */
 export function createKafka(opts: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
@@ -25,16 +26,12 @@ export async function ensureCommandTopic(
   partitions: number,
   dlqTopic: string,
 ): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  const topics = [
+  // ensureTopics waits for every partition's leader itself: kafkajs' waitForLeaders fails on a 3-node cluster when
+  // the broker it asks has not learnt the new topic yet
+  await ensureTopics(admin, [
     { topic, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: '-1' }] },
     { topic: dlqTopic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] },
-  ].filter((t) => !existing.has(t.topic));
-  if (topics.length > 0)
-    await admin.createTopics({ topics, waitForLeaders: true }).catch((err: unknown) => {
-      // another instance created it between listTopics and createTopics
-      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
-    });
+  ]);
 }
 
 /** What one append wrote. */
