@@ -2,6 +2,9 @@ import http from 'node:http';
 import { startTestProxy, type TestProxy } from './testing/harness';
 import { startUpstream, type TestUpstream } from './testing/upstreams';
 
+/** how long the slow upstream takes to answer */
+const UPSTREAM_DELAY_MS = 1_500;
+
 function get(url: string, init: http.RequestOptions = {}): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { agent: false, ...init }, (res) => {
@@ -33,7 +36,7 @@ describe('X-Strangler-Upstream and X-Strangler-Proxy-Latency response headers', 
   beforeAll(async () => {
     slow = await startUpstream('monolith', (req, res) => {
       req.resume();
-      setTimeout(() => res.end('slow'), 200);
+      setTimeout(() => res.end('slow'), UPSTREAM_DELAY_MS);
     });
     dm = await startUpstream('device-management');
     p = await startTestProxy(table());
@@ -51,7 +54,8 @@ describe('X-Strangler-Upstream and X-Strangler-Proxy-Latency response headers', 
     const ms = Number(r.headers['x-strangler-proxy-latency']);
     expect(r.headers['x-strangler-proxy-latency']).toMatch(/^\d+\.\d{3}$/);
     expect(ms).toBeGreaterThanOrEqual(0);
-    expect(ms).toBeLessThan(100); // the upstream took 200 ms; that is not the proxy's time
+    // the upstream's own time is not in it: the header stays far below the upstream's delay, however busy the machine
+    expect(ms).toBeLessThan(UPSTREAM_DELAY_MS / 2);
     const d = await get(`${p.url}/api/dm`);
     expect(d.headers['x-strangler-upstream']).toBe('device-management');
     expect(d.headers['x-strangler-proxy-latency']).toMatch(/^\d+\.\d{3}$/);
