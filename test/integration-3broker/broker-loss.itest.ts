@@ -205,7 +205,7 @@ describe('3-broker mode: losing a broker', () => {
         const seen = cdcValues(all);
         return committed.every((c) => seen.has(`${c.id}:${c.target}`)) ? true : undefined;
       },
-      120_000,
+      300_000,
     );
     // …and applied by device management, each one (its settings-changed event carries the value)…
     const applied = (all: RecordedMessage[]) =>
@@ -220,12 +220,13 @@ describe('3-broker mode: losing a broker', () => {
           .map((e) => `${e.legacyId}:${e.data.settings?.targetTemperature}`),
       );
     await recorder.until(
+      // generous: a consumer whose group coordinator was on the killed node rejoins only after kafkajs' retries
       'a settings-changed event of device management for every committed monolith change',
       (all) => {
         const seen = applied(all);
         return committed.every((c) => seen.has(`${c.id}:${c.target}`)) ? true : undefined;
       },
-      120_000,
+      300_000,
     );
     const last = new Map(committed.map((c) => [c.id, c.target]));
     const { rows: devices } = await dmDb.query<{ legacy_id: string; target_temperature: number }>(
@@ -239,7 +240,7 @@ describe('3-broker mode: losing a broker', () => {
       'the outbox to drain',
       async () =>
         (await dmDb.query('SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).rowCount === 0 ? true : undefined,
-      { timeoutMs: 60_000 },
+      { timeoutMs: 180_000 },
     );
     const { rows: outbox } = await dmDb.query<{ event_id: string }>('SELECT event_id FROM outbox');
     expect(outbox.length).toBeGreaterThanOrEqual(registered.length);
@@ -275,5 +276,5 @@ describe('3-broker mode: losing a broker', () => {
       `[broker-loss] node ${killed} back in every ISR ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after its restart\n`,
     );
     killed = undefined;
-  }, 600_000);
+  }, 1_200_000);
 });
