@@ -220,7 +220,7 @@ describe('3-broker mode: losing a broker', () => {
           .map((e) => `${e.legacyId}:${e.data.settings?.targetTemperature}`),
       );
     await recorder.until(
-      // generous: a consumer whose group coordinator was on the killed node rejoins only after kafkajs' retries
+      // generous: one run that killed node 1 needed more than 120 s here (cause not pinned down: kafkajs recovery)
       'a settings-changed event of device management for every committed monolith change',
       (all) => {
         const seen = applied(all);
