@@ -11,3 +11,4 @@ export * from './consumer/process-batch';
 export * from './consumer/retriable';
 export * from './consumer/retry';
 export * from './contracts/connect-device-saga';
+export * from './verified-send';

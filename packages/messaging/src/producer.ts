@@ -2,6 +2,7 @@ import type { Logger } from '@warmhouse/shared';
 import { Partitioners, type IHeaders, type Kafka, type Producer, type ProducerConfig } from 'kafkajs';
 import type { Envelope } from './envelope';
 import { MESSAGE_HEADERS } from './headers';
+import { createVerifiedSender } from './verified-send';
 
 /**
  * Producer settings every service uses. Idempotent (the broker drops a retried batch it already has, so a retry
@@ -57,6 +58,7 @@ export function createEventProducer(
   opts: { logger?: Logger; retry?: ProducerConfig['retry'] } = {},
 ): EventProducer {
   const producer = kafka.producer({ ...PRODUCER_SETTINGS, ...(opts.retry ? { retry: opts.retry } : {}) });
+  const sender = createVerifiedSender(kafka);
   let isConnected = false;
   producer.on(producer.events.CONNECT, () => (isConnected = true));
   producer.on(producer.events.DISCONNECT, () => (isConnected = false));
@@ -68,7 +70,7 @@ export function createEventProducer(
     },
     async publish(topic, records, { timeoutMs } = {}) {
       if (records.length === 0) return;
-      await producer.send({
+      await sender.send(producer, {
         topic,
         acks: PRODUCER_ACKS,
         ...(timeoutMs ? { timeout: timeoutMs } : {}),
@@ -84,6 +86,7 @@ export function createEventProducer(
     },
     connected: () => isConnected,
     async disconnect() {
+      await sender.close();
       await producer.disconnect();
       isConnected = false;
     },

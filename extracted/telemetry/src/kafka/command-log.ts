@@ -4,7 +4,7 @@ import { Kafka, logLevel, Partitioners, type Admin, type IHeaders, type Producer
 import { COMMAND_CONTENT_TYPE, encodeCommands } from '../domain/command';
 import type { Reading } from '../domain/reading';
 import { telemetryError } from '../errors';
-import { ensureTopics } from '@warmhouse/messaging';
+import { createVerifiedSender, ensureTopics } from '@warmhouse/messaging';
 
 /** One kafkajs client per process, logging through our logger. */
 export function createKafka(opts: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
@@ -69,6 +69,8 @@ export function createCommandLog(opts: {
     allowAutoTopicCreation: false,
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
   });
+  // every partition of a send must acknowledge, or nothing counts as accepted (a kafkajs 2.2.4 retry gap)
+  const sender = createVerifiedSender(opts.kafka);
   let isConnected = false;
   producer.on(producer.events.CONNECT, () => (isConnected = true));
   producer.on(producer.events.DISCONNECT, () => (isConnected = false));
@@ -83,7 +85,7 @@ export function createCommandLog(opts: {
       if (meta.requestId) headers['x-request-id'] = meta.requestId;
       const messages = encodeCommands(readings).map((r) => ({ ...r, headers }));
       try {
-        await producer.send({ topic: opts.topic, acks: -1, timeout: 10_000, messages });
+        await sender.send(producer, { topic: opts.topic, acks: -1, timeout: 10_000, messages });
       } catch (err) {
         throw telemetryError(
           'TELEMETRY_ERR_COMMAND_LOG_UNAVAILABLE',
@@ -94,7 +96,7 @@ export function createCommandLog(opts: {
       return { records: messages.length };
     },
     async deadLetter(record, headers) {
-      await producer.send({
+      await sender.send(producer, {
         topic: opts.deadLetterTopic,
         acks: -1,
         messages: [{ key: record.key, value: record.value, headers: { ...record.headers, ...headers } }],
@@ -102,6 +104,7 @@ export function createCommandLog(opts: {
     },
     connected: () => isConnected,
     async disconnect() {
+      await sender.close();
       await producer.disconnect();
       isConnected = false;
     },
