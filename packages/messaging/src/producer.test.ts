@@ -14,10 +14,16 @@ function fakeKafka() {
         disconnect: async () => undefined,
         send: async (record: ProducerRecord) => {
           sent.push(record);
-          return [];
+          const partitions = [...new Set(record.messages.map((m) => m.partition!))];
+          return partitions.map((partition) => ({ topicName: record.topic, partition, errorCode: 0 }));
         },
       };
     },
+    admin: () => ({
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      fetchTopicMetadata: async () => ({ topics: [{ name: 't', partitions: [{}] }] }),
+    }),
   } as unknown as Kafka;
   return { kafka, sent, configs };
 }
@@ -30,7 +36,7 @@ describe('event producer', () => {
     expect(configs[0]).toMatchObject({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     expect(PRODUCER_SETTINGS.idempotent).toBe(true);
     expect(sent).toEqual([
-      { topic: 't', acks: -1, messages: [{ key: 'k', value: '{"a":1}', headers: { 'event-id': 'e' } }] },
+      { topic: 't', acks: -1, messages: [{ key: 'k', value: '{"a":1}', headers: { 'event-id': 'e' }, partition: 0 }] },
     ]);
   });
 
