@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { Pool } from 'pg';
-import { createLogger, delay, waitFor } from '@warmhouse/shared';
+import { delay, waitFor } from '@warmhouse/shared';
 import { createEnvelope, createEventProducer, ensureTopics, envelopeHeaders } from '@warmhouse/messaging';
-import { loadDeviceManagementConfig } from '../../extracted/device-management/src/config';
-import { prepareDeviceManagementDatabase } from '../../extracted/device-management/src/database';
-import { startDeviceManagement, type RunningDeviceManagement } from '../../extracted/device-management/src/service';
+import {
+  startService as startDeviceManagement,
+  testEnvironment as deviceManagementEnvironment,
+} from '../../extracted/device-management/test/integration/support';
+import { http, type SagaJson } from '../../extracted/device-management/test/integration/saga-support';
+import {
+  startService as startTelemetry,
+  testEnvironment as telemetryEnvironment,
+} from '../../extracted/telemetry/test/integration/support';
 import { kafkaNodeControl } from '../stack-control';
 import { ENDPOINTS_3BROKER_FILE, readTestEndpoints } from '../stack-endpoints';
 import { recordTopics, type RecordedMessage } from '../support/topic-recorder';
 
 const suffix = randomUUID().slice(0, 8);
-const logger = createLogger('broker-loss', process.env.TEST_LOG_LEVEL ?? 'silent');
 
 /** A background loop that runs `step` until stopped, counting failures instead of throwing them. */
 function stream(name: string, everyMs: number, step: (i: number) => Promise<void>) {
@@ -40,8 +44,9 @@ function stream(name: string, everyMs: number, step: (i: number) => Promise<void
 
 /**
  * Kills one of three Kafka nodes (SIGKILL) in the middle of a stream of monolith writes (CDC), device-management
- * domain events (outbox relay) and messages of our own producer, and proves that nothing acknowledged is lost,
- * processing goes on with two nodes, and the killed node rejoins every ISR when restarted.
+ * domain events (outbox relay), connect-device sagas (commands and replies between device management and telemetry,
+ * telemetry's command log) and messages of our own producer, and proves that nothing acknowledged is lost,
+ * processing goes on with two nodes, every saga ends as it should, and the killed node rejoins every ISR.
  */
 describe('3-broker mode: losing a broker', () => {
   const endpoints = readTestEndpoints(ENDPOINTS_3BROKER_FILE);
@@ -52,11 +57,13 @@ describe('3-broker mode: losing a broker', () => {
     logLevel: logLevel.NOTHING,
   });
   const admin = kafka.admin();
-  const eventsTopic = `broker-loss-events-${suffix}`;
   const ownTopic = `broker-loss-own-${suffix}`;
-  let monolith: Pool;
-  let dmDb: Pool;
-  let service: RunningDeviceManagement;
+  const sagaTopics = { commands: `broker-loss-${suffix}.saga-commands`, replies: `broker-loss-${suffix}.saga-replies` };
+  let dm: Awaited<ReturnType<typeof deviceManagementEnvironment>>;
+  let tm: Awaited<ReturnType<typeof telemetryEnvironment>>;
+  let service: Awaited<ReturnType<typeof startDeviceManagement>>;
+  let telemetry: Awaited<ReturnType<typeof startTelemetry>>;
+  let eventsTopic: string;
   let recorder: Awaited<ReturnType<typeof recordTopics>>;
   let killed: number | undefined;
 
@@ -70,37 +77,49 @@ describe('3-broker mode: losing a broker', () => {
   beforeAll(async () => {
     await admin.connect();
     await ensureTopics(admin, [{ topic: ownTopic, numPartitions: 3 }]);
-    monolith = new Pool({ connectionString: endpoints.postgres.monolithUrl, max: 4 });
-    const dmUrl = await prepareDeviceManagementDatabase(
-      endpoints.postgres.superuserUrl,
-      { user: 'device_management', password: 'device-management-test' },
-      { database: `dm_broker_loss_${suffix}` },
-    );
-    dmDb = new Pool({ connectionString: dmUrl, max: 4 });
-    service = await startDeviceManagement(
-      loadDeviceManagementConfig({
-        PORT: '0',
-        DATABASE_URL: dmUrl,
-        KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
-        KAFKA_CLIENT_ID: `dm-broker-loss-${suffix}`,
-        CDC_HEATING_TOPIC: endpoints.topics.heatingSystems,
-        CDC_GROUP_ID: `dm-broker-loss-sync-${suffix}`,
-        DEVICE_EVENTS_TOPIC: eventsTopic,
-        WRITE_BACK_ENABLED: 'false',
-        OUTBOX_POLL_MS: '200',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    dm = await deviceManagementEnvironment(endpoints);
+    tm = await telemetryEnvironment(endpoints);
+    const sagaTopics = {
+      commands: `broker-loss-${suffix}.saga-commands`,
+      replies: `broker-loss-${suffix}.saga-replies`,
+    };
+    telemetry = await startTelemetry(
+      tm.env({
+        TELEMETRY_ROLES: 'api,projector,saga',
+        TELEMETRY_SAGA_COMMANDS_TOPIC: sagaTopics.commands,
+        TELEMETRY_SAGA_REPLIES_TOPIC: sagaTopics.replies,
+        TELEMETRY_MAX_RETENTION_DAYS: '365',
+        TELEMETRY_FIRST_READING_POLL_MS: '200',
       }),
-      logger,
-      { defaultMetrics: false },
+      'broker-loss-telemetry',
     );
-    recorder = await recordTopics(endpoints.kafka.brokers, [endpoints.topics.heatingSystems, eventsTopic, ownTopic]);
+    // no timeouts inside the test's time: a lost command or reply must show as a saga that never ends, not as a
+    // compensation that looks like a proper failure
+    service = await startDeviceManagement(
+      dm.env({
+        WRITE_BACK_ENABLED: 'false',
+        SAGA_COMMANDS_TOPIC: sagaTopics.commands,
+        SAGA_REPLIES_TOPIC: sagaTopics.replies,
+        SAGA_REPLY_TIMEOUT_MS: '900000',
+        SAGA_TIMER_MS: '200',
+      }),
+      'broker-loss-device-management',
+    );
+    eventsTopic = service.config.DEVICE_EVENTS_TOPIC;
+    recorder = await recordTopics(endpoints.kafka.brokers, [
+      endpoints.topics.heatingSystems,
+      eventsTopic,
+      sagaTopics.commands,
+      ownTopic,
+    ]);
   });
 
   afterAll(async () => {
     await recorder?.stop();
     await service?.stop();
-    await dmDb?.end();
-    await monolith?.end();
+    await telemetry?.stop();
+    await dm?.close();
+    await tm?.close();
     if (killed !== undefined) await nodes.start(killed).catch(() => undefined);
     await admin.disconnect();
   });
@@ -109,7 +128,7 @@ describe('3-broker mode: losing a broker', () => {
     // five monolith rows of this test; every committed target temperature is recorded
     const rows: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const { rows: r } = await monolith.query<{ id: string }>(
+      const { rows: r } = await dm.monolith.query<{ id: string }>(
         'INSERT INTO heating_systems (is_on, target_temperature, current_temperature) VALUES (false, 10, 18) RETURNING id',
       );
       rows.push(Number(r[0]!.id));
@@ -118,7 +137,7 @@ describe('3-broker mode: losing a broker', () => {
     const writes = stream('monolith', 40, async (i) => {
       const id = rows[i % rows.length]!;
       const target = 10 + (i + 1) / 100; // unique per write, so each one is identifiable downstream
-      await monolith.query('UPDATE heating_systems SET target_temperature = $2 WHERE id = $1', [id, target]);
+      await dm.monolith.query('UPDATE heating_systems SET target_temperature = $2 WHERE id = $1', [id, target]);
       committed.push({ id, target });
     });
     const registered: string[] = [];
@@ -141,23 +160,69 @@ describe('3-broker mode: losing a broker', () => {
       ]);
       acknowledged.push(envelope.eventId);
     });
+    // connect-device sagas; every fifth asks for a retention telemetry refuses, so it must end failed (compensation
+    // path), the rest must end active. Their first reading goes through telemetry's ingest right away.
+    const sagas: Array<{ sagaId: string; deviceId: string; refused: boolean }> = [];
+    const readingRefusals: string[] = [];
+    const sendFirstReading = (deviceId: string) =>
+      waitFor(
+        `telemetry to accept the first reading of ${deviceId}`,
+        async () => {
+          const res = await http('POST', `${telemetry.url}/api/v1/telemetry`, {
+            deviceId,
+            metric: 'temperature',
+            value: 20.5,
+            unit: 'Cel',
+            measuredAt: new Date().toISOString(),
+          });
+          if (res.status === 202) return true;
+          readingRefusals.push(`${res.status} ${JSON.stringify(res.body)}`);
+          return undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 500 },
+      );
+    const connects = stream('connect saga', 300, async (i) => {
+      const refused = i % 5 === 4;
+      const res = await http<SagaJson>('POST', `${service.url}/api/v1/devices/connect`, {
+        type: 'temperature_sensor',
+        name: `broker-loss sensor ${i}`,
+        houseId: `house-${suffix}`,
+        retentionDays: refused ? 400 : 30,
+      });
+      if (res.status !== 202) throw new Error(`POST /api/v1/devices/connect answered ${res.status}`);
+      sagas.push({ sagaId: res.body.sagaId, deviceId: res.body.deviceId, refused });
+      if (!refused) await sendFirstReading(res.body.deviceId);
+    });
+    const sagaStates = async (ids: string[]) => {
+      const { rows } = await dm.db.query<{ id: string; state: string }>(
+        'SELECT id::text, state FROM connect_sagas WHERE id::text = ANY($1::text[])',
+        [ids],
+      );
+      return new Map(rows.map((r) => [r.id, r.state]));
+    };
 
     try {
       await waitFor(
         'the streams to get going',
-        () => (committed.length >= 30 && acknowledged.length >= 30 ? true : undefined),
+        () => (committed.length >= 30 && acknowledged.length >= 30 && sagas.length >= 3 ? true : undefined),
         {
           timeoutMs: 60_000,
         },
       );
 
       // the node leading the CDC topic goes: Connect's producer, the sync consumer and the recorder all lose it
+      // (BROKER_LOSS_NODE picks another node, to reproduce a run that killed it)
       const { topics: meta } = await admin.fetchTopicMetadata({ topics: [endpoints.topics.heatingSystems] });
-      killed = meta[0]!.partitions[0]!.leader;
+      killed = process.env.BROKER_LOSS_NODE ? Number(process.env.BROKER_LOSS_NODE) : meta[0]!.partitions[0]!.leader;
       const pid = nodes.kill(killed);
       const killedAt = Date.now();
       const since = () => `${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`;
-      const atKill = { committed: committed.length, acknowledged: acknowledged.length, registered: registered.length };
+      const atKill = {
+        committed: committed.length,
+        acknowledged: acknowledged.length,
+        registered: registered.length,
+        sagas: sagas.length,
+      };
       process.stdout.write(
         `[broker-loss] SIGKILLed Kafka node ${killed} (pid ${pid}) after ${JSON.stringify(atKill)}\n`,
       );
@@ -170,24 +235,32 @@ describe('3-broker mode: losing a broker', () => {
       );
       process.stdout.write(`[broker-loss] ISR of the CDC topic down to 2, ${since()}\n`);
       // processing goes on with two nodes: new writes of every stream are acknowledged and arrive
+      // (sagas: at least three started after the kill have run all four steps while the node is still down)
       await waitFor(
         'every stream to make progress with a node down',
-        () =>
-          committed.length >= atKill.committed + 60 &&
-          acknowledged.length >= atKill.acknowledged + 60 &&
-          registered.length >= atKill.registered + 10
-            ? true
-            : undefined,
-        { timeoutMs: 120_000, intervalMs: 250 },
+        async () => {
+          if (
+            committed.length < atKill.committed + 60 ||
+            acknowledged.length < atKill.acknowledged + 60 ||
+            registered.length < atKill.registered + 10
+          )
+            return undefined;
+          const sinceKill = sagas.slice(atKill.sagas);
+          const states = await sagaStates(sinceKill.map((x) => x.sagaId));
+          return [...states.values()].filter((state) => state === 'completed').length >= 3 ? true : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 500 },
       );
       process.stdout.write(`[broker-loss] every stream made progress with a node down, ${since()}\n`);
     } finally {
-      await Promise.all([writes.stop(), registrations.stop(), produced.stop()]);
+      await Promise.all([writes.stop(), registrations.stop(), produced.stop(), connects.stop()]);
       await producer.disconnect();
     }
     process.stdout.write(
       `[broker-loss] committed ${committed.length} monolith writes, registered ${registered.length} devices, ` +
-        `acknowledged ${acknowledged.length} messages; failed attempts: ${writes.failures.length + registrations.failures.length + produced.failures.length}\n`,
+        `acknowledged ${acknowledged.length} messages, started ${sagas.length} sagas; failed attempts: ` +
+        `${[writes, registrations, produced, connects].reduce((n, x) => n + x.failures.length, 0)}, ` +
+        `first readings refused: ${readingRefusals.length}\n`,
     );
 
     // every committed monolith change is in Kafka…
@@ -229,26 +302,33 @@ describe('3-broker mode: losing a broker', () => {
       300_000,
     );
     const last = new Map(committed.map((c) => [c.id, c.target]));
-    const { rows: devices } = await dmDb.query<{ legacy_id: string; target_temperature: number }>(
+    const { rows: devices } = await dm.db.query<{ legacy_id: string; target_temperature: number }>(
       'SELECT legacy_id::text, target_temperature FROM devices WHERE legacy_id = ANY($1::bigint[])',
       [rows],
     );
     expect(new Map(devices.map((d) => [Number(d.legacy_id), d.target_temperature]))).toEqual(last);
 
-    // every domain event the relay had acknowledged (published_at) is consumable, and the outbox drained
+    // every domain event and saga command the relay had acknowledged (published_at) is consumable on its topic, and
+    // the outbox drained
     await waitFor(
       'the outbox to drain',
       async () =>
-        (await dmDb.query('SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).rowCount === 0 ? true : undefined,
+        (await dm.db.query('SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).rowCount === 0
+          ? true
+          : undefined,
       { timeoutMs: 180_000 },
     );
-    const { rows: outbox } = await dmDb.query<{ event_id: string }>('SELECT event_id FROM outbox');
-    expect(outbox.length).toBeGreaterThanOrEqual(registered.length);
+    const { rows: outbox } = await dm.db.query<{ event_id: string; topic: string }>(
+      'SELECT event_id, coalesce(topic, $1) AS topic FROM outbox',
+      [eventsTopic],
+    );
+    expect(outbox.filter((o) => o.topic === eventsTopic).length).toBeGreaterThanOrEqual(registered.length);
+    expect(outbox.filter((o) => o.topic === sagaTopics.commands).length).toBeGreaterThanOrEqual(sagas.length);
     await recorder.until(
-      'every published outbox event on the events topic',
+      'every published outbox row on its topic (device events, saga commands)',
       (all) => {
-        const seen = new Set(all.filter((m) => m.topic === eventsTopic).map((m) => m.headers['event-id']));
-        return outbox.every((o) => seen.has(o.event_id)) ? true : undefined;
+        const seen = new Set(all.map((m) => `${m.topic} ${m.headers['event-id']}`));
+        return outbox.every((o) => seen.has(`${o.topic} ${o.event_id}`)) ? true : undefined;
       },
       60_000,
     );
@@ -260,6 +340,36 @@ describe('3-broker mode: losing a broker', () => {
         return acknowledged.every((id) => seen.has(id)) ? true : undefined;
       },
       60_000,
+    );
+
+    // every saga ends as it should: the refused ones failed with nothing left provisioned, the rest active on both
+    // sides (a lost command or reply would leave its saga waiting: no timeout fires within the test)
+    const ended = await waitFor(
+      `every one of ${sagas.length} sagas to end`,
+      async () => {
+        const states = await sagaStates(sagas.map((x) => x.sagaId));
+        return [...states.values()].filter((state) => state === 'completed' || state === 'failed').length ===
+          sagas.length
+          ? states
+          : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 1_000 },
+    );
+    expect(sagas.filter((x) => ended.get(x.sagaId) !== (x.refused ? 'failed' : 'completed'))).toEqual([]);
+    const { rows: sagaDevices } = await dm.db.query<{ id: string; status: string }>(
+      'SELECT id::text, status FROM devices WHERE id::text = ANY($1::text[])',
+      [sagas.map((x) => x.deviceId)],
+    );
+    const deviceStatus = new Map(sagaDevices.map((d) => [d.id, d.status]));
+    expect(sagas.filter((x) => deviceStatus.get(x.deviceId) !== (x.refused ? 'failed' : 'active'))).toEqual([]);
+    const { rows: provisioned } = await tm.db.query<{ device_id: string }>(
+      `SELECT device_id FROM provisioning.devices WHERE status = 'provisioned'`,
+    );
+    expect(provisioned.map((p) => p.device_id).sort()).toEqual(
+      sagas
+        .filter((x) => !x.refused)
+        .map((x) => x.deviceId)
+        .sort(),
     );
 
     // the node comes back and catches up: every partition of these topics is fully in sync again

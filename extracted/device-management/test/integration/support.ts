@@ -27,9 +27,11 @@ export interface TestEnvironment {
   close(): Promise<void>;
 }
 
-/** Own database (own name, same role), own topics and groups; nothing shared with other test files. */
-export async function testEnvironment(): Promise<TestEnvironment> {
-  const endpoints = readTestEndpoints();
+/**
+ * Own database (own name, same role), own topics and groups; nothing shared with other test files. `endpoints`:
+ * another test stack's (the 3-broker one) instead of the default.
+ */
+export async function testEnvironment(endpoints: StackEndpoints = readTestEndpoints()): Promise<TestEnvironment> {
   const suffix = uniqueSuffix();
   const databaseUrl = await prepareDeviceManagementDatabase(endpoints.postgres.superuserUrl, DM_ROLE, {
     database: `dm_test_${suffix}`,

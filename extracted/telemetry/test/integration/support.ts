@@ -25,8 +25,8 @@ export interface TestEnvironment {
   close(): Promise<void>;
 }
 
-export async function testEnvironment(): Promise<TestEnvironment> {
-  const endpoints = readTestEndpoints();
+/** `endpoints`: another test stack's (the 3-broker one) instead of the default. */
+export async function testEnvironment(endpoints: StackEndpoints = readTestEndpoints()): Promise<TestEnvironment> {
   const suffix = uniqueSuffix();
   const databaseUrl = await prepareTelemetryDatabase(endpoints.postgres.superuserUrl, {
     ...TELEMETRY_ROLE,
