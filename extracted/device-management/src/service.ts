@@ -72,7 +72,7 @@ export async function startDeviceManagement(
 
     let relay: OutboxRelay | undefined;
     if (config.OUTBOX_RELAY_ENABLED) {
-      const producer = createEventProducer(kafka);
+      const producer = createEventProducer(kafka, { logger: logger.child({ module: 'event-producer' }) });
       await producer.connect();
       stops.push(() => producer.disconnect());
       relay = createOutboxRelay({

@@ -116,7 +116,7 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
         defaultDeadLetterTopic(config.TELEMETRY_SAGA_COMMANDS_TOPIC),
         config.TELEMETRY_SAGA_REPLIES_TOPIC,
       ]);
-      const producer = createEventProducer(kafka);
+      const producer = createEventProducer(kafka, { logger: logger.child({ module: 'saga-replies-producer' }) });
       await producer.connect();
       stoppers.push(() => producer.disconnect());
       sagaCommands = createSagaCommandConsumer({

@@ -1,18 +1,31 @@
 import type { Kafka, ProducerRecord } from 'kafkajs';
 import { createEventProducer, PRODUCER_SETTINGS } from './producer';
 
-function fakeKafka() {
+/** A kafkajs stand-in: `failures` sends reject (a broker refusing), every producer made is kept with its life. */
+function fakeKafka(failures = 0) {
   const sent: ProducerRecord[] = [];
   const configs: unknown[] = [];
+  const producers: Array<{ connects: number; disconnects: number; sends: number }> = [];
+  let toFail = failures;
   const kafka = {
     producer: (config: unknown) => {
       configs.push(config);
+      const life = { connects: 0, disconnects: 0, sends: 0 };
+      producers.push(life);
       return {
         events: { CONNECT: 'connect', DISCONNECT: 'disconnect' },
         on: () => undefined,
-        connect: async () => undefined,
-        disconnect: async () => undefined,
+        connect: async () => void life.connects++,
+        disconnect: async () => void life.disconnects++,
         send: async (record: ProducerRecord) => {
+          life.sends++;
+          if (toFail > 0) {
+            toFail--;
+            throw Object.assign(new Error('The broker received an out of order sequence number'), {
+              type: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+              retriable: false,
+            });
+          }
           sent.push(record);
           const partitions = [...new Set(record.messages.map((m) => m.partition!))];
           return partitions.map((partition) => ({ topicName: record.topic, partition, errorCode: 0 }));
@@ -25,7 +38,7 @@ function fakeKafka() {
       fetchTopicMetadata: async () => ({ topics: [{ name: 't', partitions: [{}] }] }),
     }),
   } as unknown as Kafka;
-  return { kafka, sent, configs };
+  return { kafka, sent, configs, producers };
 }
 
 describe('event producer', () => {
@@ -44,5 +57,39 @@ describe('event producer', () => {
     const { kafka, sent } = fakeKafka();
     await createEventProducer(kafka).publish('t', []);
     expect(sent).toEqual([]);
+  });
+
+  it('replaces the kafkajs producer after a failed send, so a broken idempotence sequence is not reused', async () => {
+    const { kafka, sent, producers } = fakeKafka(1);
+    const producer = createEventProducer(kafka);
+    await producer.connect();
+    const record = { key: 'k', value: 'v' };
+    await expect(producer.publish('t', [record])).rejects.toMatchObject({ type: 'OUT_OF_ORDER_SEQUENCE_NUMBER' });
+    expect(producers).toHaveLength(1);
+
+    await producer.publish('t', [record]);
+    expect(producers).toEqual([
+      { connects: 1, disconnects: 1, sends: 1 },
+      { connects: 1, disconnects: 0, sends: 1 },
+    ]);
+    expect(sent).toHaveLength(1);
+    expect(producer.connected()).toBe(true);
+
+    // a healthy producer is kept
+    await producer.publish('t', [record]);
+    expect(producers).toHaveLength(2);
+    await producer.disconnect();
+    expect(producers[1]).toMatchObject({ disconnects: 1 });
+    expect(producer.connected()).toBe(false);
+  });
+
+  it('does not bring a disconnected producer back to life', async () => {
+    const { kafka, producers } = fakeKafka(1);
+    const producer = createEventProducer(kafka);
+    await producer.connect();
+    await expect(producer.publish('t', [{ key: 'k', value: 'v' }])).rejects.toThrow();
+    await producer.disconnect();
+    await producer.publish('t', [{ key: 'k', value: 'v' }]).catch(() => undefined);
+    expect(producers).toHaveLength(1);
   });
 });

@@ -49,43 +49,82 @@ export interface EventProducer {
   /** true between connect and disconnect (kafkajs' own view) */
   connected(): boolean;
   disconnect(): Promise<void>;
-  /** the underlying kafkajs producer, for what this wrapper does not cover */
-  readonly producer: Producer;
 }
 
+/**
+ * After a failed send the kafkajs producer is replaced by a new one (new producer id) before the next publish.
+ *
+ * Why: kafkajs keeps an idempotence sequence number per partition and never re-synchronises it with the broker.
+ * When a broker dies after it replicated a batch but before its answer arrived, kafkajs rolls the sequence back; the
+ * retry (the caller re-sends a batch of another size) then starts at a sequence the broker already has, which is
+ * OUT_OF_ORDER_SEQUENCE_NUMBER, not retriable — and every later send of that producer fails the same way (the
+ * broker-loss test saw an outbox relay stall for good). A new producer id starts every sequence at 0. What the
+ * failed send may have written counts as not delivered, so the caller's retry can duplicate it: consumers
+ * de-duplicate on the event id.
+ */
 export function createEventProducer(
   kafka: Kafka,
   opts: { logger?: Logger; retry?: ProducerConfig['retry'] } = {},
 ): EventProducer {
-  const producer = kafka.producer({ ...PRODUCER_SETTINGS, ...(opts.retry ? { retry: opts.retry } : {}) });
   const sender = createVerifiedSender(kafka);
   let isConnected = false;
-  producer.on(producer.events.CONNECT, () => (isConnected = true));
-  producer.on(producer.events.DISCONNECT, () => (isConnected = false));
+  let wanted = false;
+  let stale = false;
+  const make = () => {
+    const p = kafka.producer({ ...PRODUCER_SETTINGS, ...(opts.retry ? { retry: opts.retry } : {}) });
+    p.on(p.events.CONNECT, () => {
+      if (p === producer) isConnected = true;
+    });
+    p.on(p.events.DISCONNECT, () => {
+      if (p === producer) isConnected = false;
+    });
+    return p;
+  };
+  let producer: Producer = make();
+
+  const replaceStale = async () => {
+    const old = producer;
+    producer = make();
+    stale = false;
+    isConnected = false;
+    void old.disconnect().catch(() => undefined);
+    await producer.connect();
+    isConnected = true;
+    opts.logger?.info({ event: 'producer_replaced' }, 'kafka producer replaced after a failed send');
+  };
+
   return {
-    producer,
     async connect() {
+      wanted = true;
       await producer.connect();
       isConnected = true;
     },
     async publish(topic, records, { timeoutMs } = {}) {
       if (records.length === 0) return;
-      await sender.send(producer, {
-        topic,
-        acks: PRODUCER_ACKS,
-        ...(timeoutMs ? { timeout: timeoutMs } : {}),
-        messages: records.map((r) => ({
-          key: r.key,
-          value:
-            r.value === null || typeof r.value === 'string' || Buffer.isBuffer(r.value)
-              ? r.value
-              : JSON.stringify(r.value),
-          headers: r.headers,
-        })),
-      });
+      if (stale && wanted) await replaceStale();
+      try {
+        await sender.send(producer, {
+          topic,
+          acks: PRODUCER_ACKS,
+          ...(timeoutMs ? { timeout: timeoutMs } : {}),
+          messages: records.map((r) => ({
+            key: r.key,
+            value:
+              r.value === null || typeof r.value === 'string' || Buffer.isBuffer(r.value)
+                ? r.value
+                : JSON.stringify(r.value),
+            headers: r.headers,
+          })),
+        });
+      } catch (err) {
+        stale = true;
+        opts.logger?.warn({ event: 'producer_send_failed', topic, err }, 'send failed; the producer will be replaced');
+        throw err;
+      }
     },
     connected: () => isConnected,
     async disconnect() {
+      wanted = false;
       await sender.close();
       await producer.disconnect();
       isConnected = false;
