@@ -92,6 +92,17 @@ describe('GitHub Actions workflows', () => {
     expect(wf.jobs.deploy.steps.map((s: any) => s.run ?? '').join('\n')).toMatch(/delivery\/ci\/minikube-smoke\.sh/);
   });
 
+  it('the slower 3-broker target runs in npm test and in its own workflow, nightly too', () => {
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.test).toMatch(/--selectProjects integration-3broker/);
+    const wf = parse(read('.github', 'workflows', 'kafka-resilience.yml'));
+    expect(wf.on.schedule).toHaveLength(1);
+    expect(wf.on.push.paths).toEqual(expect.arrayContaining(['packages/**', 'extracted/**', 'cdc/**', 'test/**']));
+    expect(wf.jobs['broker-loss'].steps.map((s: any) => s.run ?? '').join('\n')).toMatch(
+      /npm run test:integration-3broker/,
+    );
+  });
+
   it('chart values name the same images as docker/components.json', () => {
     const values = parse(read('helm', 'warm-house', 'values.yaml'));
     for (const [, c] of components) {
