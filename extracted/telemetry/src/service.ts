@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createPool, type Logger } from '@warmhouse/shared';
 import type { ChangeEventConsumer } from '@warmhouse/cdc';
 import type { Admin } from 'kafkajs';
-import { createEventProducer, defaultDeadLetterTopic, type MessageConsumer } from '@warmhouse/messaging';
+import { createEventProducer, defaultDeadLetterTopic, ensureTopics, type MessageConsumer } from '@warmhouse/messaging';
 import type { Pool } from 'pg';
 import { createApp, type ReadinessCheck } from './app';
 import { createCdcFeed } from './cdc/feed';
@@ -111,11 +111,14 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
     let sagaCommands: MessageConsumer | undefined;
     let firstReadingWatcher: FirstReadingWatcher | undefined;
     if (roles.has('saga')) {
-      await ensureTopics(admin, [
-        config.TELEMETRY_SAGA_COMMANDS_TOPIC,
-        defaultDeadLetterTopic(config.TELEMETRY_SAGA_COMMANDS_TOPIC),
-        config.TELEMETRY_SAGA_REPLIES_TOPIC,
-      ]);
+      await ensureTopics(
+        admin,
+        [
+          config.TELEMETRY_SAGA_COMMANDS_TOPIC,
+          defaultDeadLetterTopic(config.TELEMETRY_SAGA_COMMANDS_TOPIC),
+          config.TELEMETRY_SAGA_REPLIES_TOPIC,
+        ].map((topic) => ({ topic })),
+      );
       const producer = createEventProducer(kafka, { logger: logger.child({ module: 'saga-replies-producer' }) });
       await producer.connect();
       stoppers.push(() => producer.disconnect());
@@ -220,18 +223,6 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
     await stopAll();
     throw err;
   }
-}
-
-/** Creates missing topics with the broker's defaults; an existing one is left alone. */
-async function ensureTopics(admin: Admin, topics: string[]): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  const missing = topics.filter((t) => !existing.has(t));
-  if (missing.length === 0) return;
-  await admin
-    .createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true })
-    .catch((err: unknown) => {
-      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
-    });
 }
 
 /** Stops accepting connections, lets requests in flight finish (up to `graceMs`), then closes idle keep-alives. */
