@@ -4,7 +4,13 @@ import type { AsyncAPIDocumentInterface } from '@asyncapi/parser';
 import { fixtureMessage, type FixtureName } from '../../cdc/src/events/fixtures/messages';
 import { loadMonitorConfig } from '../../cdc/src/monitor/config';
 import { loadDeviceManagementConfig } from '../../extracted/device-management/src/config';
-import { deviceRegistered, deviceSettingsChanged } from '../../extracted/device-management/src/domain/events';
+import {
+  DEVICE_EVENT_TYPES,
+  deviceDeleted,
+  deviceRegistered,
+  deviceSettingsChanged,
+  deviceStatusChanged,
+} from '../../extracted/device-management/src/domain/events';
 import type { Device } from '../../extracted/device-management/src/domain/device';
 import { deadLetterTopicOf, loadTelemetryConfig } from '../../extracted/telemetry/src/config';
 import { COMMAND_CONTENT_TYPE, encodeCommands } from '../../extracted/telemetry/src/domain/command';
@@ -171,10 +177,20 @@ describe('docs/asyncapi.yaml', () => {
 
   it('device events as built by device management match, with their outbox headers', () => {
     const ctx = { origin: 'device-management' as const, requestId: 'r-1' };
-    for (const event of [
+    const events = [
       deviceRegistered(device, ctx),
       deviceSettingsChanged(device, { on: false, targetTemperature: 21.5 }, ['on'], ctx),
-    ]) {
+      deviceDeleted({ ...device, status: 'deleted' }, ctx),
+      deviceStatusChanged(device, 'pending', ctx),
+      deviceStatusChanged(
+        { ...device, status: 'failed', failureReason: 'no first reading within 60 s' },
+        'pending',
+        ctx,
+      ),
+    ];
+    // every type the code can emit is checked here (its event-type header is in the document's enum)
+    expect(new Set(events.map((e) => e.type))).toEqual(new Set(DEVICE_EVENT_TYPES));
+    for (const event of events) {
       const headers = { ...envelopeHeaders({ ...event, source: 'device-management' }), origin: event.origin };
       const value = JSON.parse(JSON.stringify(event)) as unknown;
       expect(

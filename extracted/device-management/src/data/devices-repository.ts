@@ -127,17 +127,19 @@ export const devicesRepository = {
     return toDevice(rows[0] as DeviceRow);
   },
 
-  /** The connect saga's outcome for its pending device: active, or failed with the reason. */
+  /** The connect saga's outcome for its pending device: active, or failed with the reason. The device after it. */
   async setConnectOutcome(
     db: Queryable,
     id: string,
     status: 'active' | 'failed',
     reason: string | null,
-  ): Promise<void> {
-    await db.query(
-      `UPDATE devices SET status = $2, failure_reason = $3, version = version + 1, updated_at = now() WHERE id = $1`,
+  ): Promise<Device | undefined> {
+    const { rows } = await db.query<DeviceRow>(
+      `UPDATE devices SET status = $2, failure_reason = $3, version = version + 1, updated_at = now()
+       WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, status, reason],
     );
+    return rows[0] && toDevice(rows[0]);
   },
 
   async softDelete(db: Queryable, id: string): Promise<Device> {

@@ -5,6 +5,7 @@ import {
   deviceDeleted,
   deviceRegistered,
   deviceSettingsChanged,
+  deviceStatusChanged,
   parseDeviceEvent,
   temperatureFromJson,
   temperatureJson,
@@ -38,6 +39,12 @@ describe('domain events v1', () => {
       deviceRegistered(device, ctx),
       deviceSettingsChanged(device, { on: false, targetTemperature: 21.5 }, ['on'], ctx),
       deviceDeleted({ ...device, status: 'deleted' }, { ...ctx, origin: 'monolith' }),
+      deviceStatusChanged(device, 'pending', ctx),
+      deviceStatusChanged(
+        { ...device, status: 'failed', failureReason: 'no first reading within 60 s' },
+        'pending',
+        ctx,
+      ),
     ]) {
       expect(parseDeviceEvent(Buffer.from(JSON.stringify(event)))).toEqual(event);
       expect(event).toMatchObject({ schemaVersion: 1, deviceId: device.id, deviceVersion: 3, legacyId: '42' });
@@ -53,6 +60,34 @@ describe('domain events v1', () => {
       requestId: 'r-1',
       data: { changed: ['on'], settings: { on: true, targetTemperature: 21.5 }, previous: { on: false } },
     });
+  });
+
+  it('carries a status change: the status after and before, and the failure reason exactly when failed', () => {
+    expect(deviceStatusChanged({ ...device, version: 4 }, 'pending', ctx)).toMatchObject({
+      type: 'device.status-changed',
+      origin: 'device-management',
+      deviceId: device.id,
+      deviceVersion: 4,
+      occurredAt: '2026-01-02T03:04:05.678Z',
+      requestId: 'r-1',
+      data: { status: 'active', previous: 'pending', failureReason: null },
+    });
+    const failed = { ...device, status: 'failed' as const, failureReason: 'telemetry refused to provision: no' };
+    expect(deviceStatusChanged(failed, 'pending', ctx).data).toEqual({
+      status: 'failed',
+      previous: 'pending',
+      failureReason: 'telemetry refused to provision: no',
+    });
+  });
+
+  it.each([
+    ['failed without a reason', { status: 'failed' as const, failureReason: null }],
+    ['failed with an empty reason', { status: 'failed' as const, failureReason: '' }],
+    ['active with a failure reason', { status: 'active' as const, failureReason: 'left over' }],
+  ])('refuses a status change %s', (_what, change) => {
+    expect(() => deviceStatusChanged({ ...device, ...change }, 'pending', ctx)).toThrow(
+      expect.objectContaining({ code: 'DEVICE_ERR_EVENT_INVALID' }),
+    );
   });
 
   it('writes the doubles JSON cannot carry as strings (legacy routes accept NaN and Infinity)', () => {

@@ -1,7 +1,15 @@
 import { createEnvelope, envelopeShape } from '@warmhouse/messaging';
 import { z } from 'zod';
 import { deviceError } from '../errors';
-import { DEVICE_STATUSES, DEVICE_TYPES, SETTING_FIELDS, type Device, type SettingField, type Settings } from './device';
+import {
+  DEVICE_STATUSES,
+  DEVICE_TYPES,
+  SETTING_FIELDS,
+  type Device,
+  type DeviceStatus,
+  type SettingField,
+  type Settings,
+} from './device';
 
 /**
  * Domain events of device management, published on DEVICE_EVENTS_TOPIC (keyed by device id) through the
@@ -81,8 +89,35 @@ export const deviceDeletedSchema = z.object({
   data: z.object({ device: deviceSnapshotSchema.describe('the device as it was when deleted') }),
 });
 
+const deviceStatus = z.enum(DEVICE_STATUSES);
+const previousStatus = deviceStatus.describe('the status before the change');
+
+export const deviceStatusChangedSchema = z.object({
+  ...envelope,
+  type: z.literal('device.status-changed'),
+  data: z
+    .discriminatedUnion('status', [
+      z.object({
+        status: z.literal('failed').describe('the status after the change'),
+        previous: previousStatus,
+        failureReason: z.string().min(1).describe('why the device failed'),
+      }),
+      z.object({
+        status: deviceStatus.exclude(['failed']).describe('the status after the change'),
+        previous: previousStatus,
+        failureReason: z.null(),
+      }),
+    ])
+    .describe('e.g. pending → active or failed when the connect saga ends; a failure reason exactly when failed'),
+});
+
 export const deviceEventSchema = z
-  .discriminatedUnion('type', [deviceRegisteredSchema, deviceSettingsChangedSchema, deviceDeletedSchema])
+  .discriminatedUnion('type', [
+    deviceRegisteredSchema,
+    deviceSettingsChangedSchema,
+    deviceDeletedSchema,
+    deviceStatusChangedSchema,
+  ])
   .meta({ title: 'Device management domain event', $id: 'urn:warmhouse:device-events:v1' });
 
 export type DeviceEvent = z.output<typeof deviceEventSchema>;
@@ -91,6 +126,7 @@ export const DEVICE_EVENT_TYPES: readonly DeviceEventType[] = [
   'device.registered',
   'device.settings-changed',
   'device.deleted',
+  'device.status-changed',
 ];
 
 /** The JSON schema of the events (draft-07, the dialect AsyncAPI schemas extend), generated from the zod schema. */
@@ -175,6 +211,15 @@ export function deviceSettingsChanged(
 /** `device.deleted`; `device` is the device after the (soft) delete. */
 export function deviceDeleted(device: Device, ctx: EventContext): DeviceEvent {
   return checked({ ...envelopeOf(device, ctx), type: 'device.deleted', data: { device: snapshot(device) } });
+}
+
+/** `device.status-changed`; `device` is the device after the change (its status and failure reason). */
+export function deviceStatusChanged(device: Device, previous: DeviceStatus, ctx: EventContext): DeviceEvent {
+  return checked({
+    ...envelopeOf(device, ctx),
+    type: 'device.status-changed',
+    data: { status: device.status, previous, failureReason: device.failureReason },
+  });
 }
 
 /** Reads an event from the topic; throws DEVICE_ERR_EVENT_UNREADABLE (dead-letter it) when it does not match. */

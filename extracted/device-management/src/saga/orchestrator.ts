@@ -14,7 +14,7 @@ import { withTransaction, type Queryable } from '../data/db';
 import { devicesRepository } from '../data/devices-repository';
 import { outboxRepository } from '../data/outbox-repository';
 import { DEFAULT_SETTINGS, type Device, type DeviceType } from '../domain/device';
-import { deviceRegistered } from '../domain/events';
+import { deviceRegistered, deviceStatusChanged } from '../domain/events';
 import type { DeviceMetrics } from '../metrics';
 import { decide, startSaga, type ConnectSaga, type Decision, type SagaCommand, type SagaInput } from './connect-saga';
 import { sagaRepository, type LoggedStep, type StoredSaga } from './saga-repository';
@@ -71,25 +71,37 @@ function commandMessage(saga: ConnectSaga, command: SagaCommand, requestId: stri
 
 /**
  * The orchestrator of the connect-device saga: runs {@link decide} on each input and commits its outcome — saga
- * row, step log, device status, commands (outbox, published by the relay) — in one transaction, under a row lock
- * on the saga, so concurrent inputs (a reply racing the timer) apply one after the other. Nothing lives only in
- * memory: a restarted process resumes from the database (timer) and the reply topic (committed offsets).
+ * row, step log, device status with its `device.status-changed` event, commands (outbox, published by the relay) —
+ * in one transaction, under a row lock on the saga, so concurrent inputs (a reply racing the timer) apply one after
+ * the other. Nothing lives only in memory: a restarted process resumes from the database (timer) and the reply topic
+ * (committed offsets).
  */
 export function createOrchestrator(opts: OrchestratorOptions) {
   const log = opts.logger.child({ module: 'connect-saga' });
   const now = opts.now ?? (() => new Date());
   const timing = () => ({ now: now(), replyTimeoutMs: opts.replyTimeoutMs });
 
-  const persist = async (tx: Queryable, decision: Decision, requestId: string | null, t: Date) => {
+  /** `before` is the saga's device as locked before {@link decide} ran (undefined: gone). */
+  const persist = async (
+    tx: Queryable,
+    decision: Decision,
+    before: Device | undefined,
+    requestId: string | null,
+    t: Date,
+  ) => {
     const { saga } = decision;
     await sagaRepository.logSteps(tx, saga.id, decision.steps);
     if (decision.device) {
-      await devicesRepository.setConnectOutcome(
+      const after = await devicesRepository.setConnectOutcome(
         tx,
         saga.deviceId,
         decision.device.status,
         decision.device.status === 'failed' ? decision.device.reason : null,
       );
+      if (after && before && after.status !== before.status) {
+        const ctx = { origin: 'device-management' as const, requestId, now: t };
+        await outboxRepository.add(tx, deviceStatusChanged(after, before.status, ctx));
+      }
     }
     for (const command of decision.commands) {
       await outboxRepository.addMessage(tx, {
@@ -125,7 +137,7 @@ export function createOrchestrator(opts: OrchestratorOptions) {
       return decision;
     }
     await sagaRepository.update(tx, decision.saga);
-    await persist(tx, decision, saga.requestId, t.now);
+    await persist(tx, decision, device, saga.requestId, t.now);
     log.info(
       { event: 'saga_transition', sagaId, input: label, from: saga.state, to: decision.saga.state },
       `saga ${saga.state} → ${decision.saga.state}`,
@@ -167,7 +179,7 @@ export function createOrchestrator(opts: OrchestratorOptions) {
           t,
         );
         await sagaRepository.insert(tx, decision.saga, ctx.requestId);
-        await persist(tx, decision, ctx.requestId, t.now);
+        await persist(tx, decision, device, ctx.requestId, t.now);
         log.info({ event: 'saga_started', sagaId: decision.saga.id, deviceId: device.id }, 'connect saga started');
         const saga = (await sagaRepository.find(tx, decision.saga.id)) as StoredSaga;
         return { saga, steps: await sagaRepository.steps(tx, saga.id), device };

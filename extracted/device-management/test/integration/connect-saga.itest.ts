@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { waitFor } from '@warmhouse/shared';
+import { messageValidators, parseAsyncApi } from '../../../../packages/messaging/src/asyncapi/document';
 import {
   startService as startTelemetry,
   testEnvironment as telemetryEnvironment,
@@ -32,6 +33,8 @@ describe('connect-device saga', () => {
   let telemetry: RunningTelemetry;
   let commands: Recorder;
   let replies: Recorder;
+  let events: Recorder;
+  let validators: ReturnType<typeof messageValidators>;
   let producer: Producer;
   let brokers: string[];
   let topics: { commands: string; replies: string };
@@ -64,6 +67,8 @@ describe('connect-device saga', () => {
     service = await startService(dmEnv, 'connect-saga');
     commands = await recordBytes(brokers, topics.commands);
     replies = await recordBytes(brokers, topics.replies);
+    events = await recordBytes(brokers, dmEnv.DEVICE_EVENTS_TOPIC!);
+    validators = messageValidators(await parseAsyncApi());
     producer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
   });
@@ -72,6 +77,7 @@ describe('connect-device saga', () => {
     await producer?.disconnect();
     await commands?.stop();
     await replies?.stop();
+    await events?.stop();
     await service?.stop();
     await telemetry?.stop();
     await dm?.close();
@@ -106,6 +112,26 @@ describe('connect-device saga', () => {
     ).rows[0];
   const commandTypes = (sagaId: string) => commands.of(sagaId).map((m) => m.json?.type);
   const stepLine = (s: SagaJson) => s.steps.map((x) => `${x.step}:${x.status}`);
+  /** The device's events on the device events topic (keyed by its id), once its status change is there. */
+  const statusEvents = (deviceId: string) =>
+    events.until(`device.status-changed of ${deviceId} on the device events topic`, () => {
+      const mine = events.messages.filter((m) => m.key?.toString() === deviceId);
+      return mine.some((m) => m.json?.type === 'device.status-changed') ? mine : undefined;
+    });
+  /** The status change as published, checked against docs/asyncapi.yaml (key, headers, payload). */
+  const statusChangeOf = (mine: Awaited<ReturnType<typeof statusEvents>>) => {
+    expect(mine.map((m) => m.json?.type)).toEqual(['device.registered', 'device.status-changed']);
+    const published = mine[1]!;
+    expect(
+      validators.problems('device-management.device-events', {
+        key: published.key?.toString(),
+        value: published.json,
+        headers: published.headers,
+      }),
+    ).toBeUndefined();
+    expect(published.headers).toMatchObject({ 'event-type': 'device.status-changed', origin: 'device-management' });
+    return published.json as { deviceId: string; data: unknown };
+  };
 
   describe('bad input', () => {
     it.each([
@@ -173,6 +199,10 @@ describe('connect-device saga', () => {
       'connect-device.provision-telemetry',
       'connect-device.confirm-first-reading',
     ]);
+    expect(statusChangeOf(await statusEvents(deviceId))).toMatchObject({
+      deviceId,
+      data: { status: 'active', previous: 'pending', failureReason: null },
+    });
   });
 
   it('failure at step 2 (telemetry refuses): the device fails with the reason; nothing to undo', async () => {
@@ -191,6 +221,10 @@ describe('connect-device saga', () => {
     expect(device.body).toMatchObject({ status: 'failed', failureReason: failed.failureReason });
     expect(await provisioning(res.body.deviceId)).toBeUndefined();
     expect(commandTypes(res.body.sagaId)).toEqual(['connect-device.provision-telemetry']);
+    expect(statusChangeOf(await statusEvents(res.body.deviceId))).toMatchObject({
+      deviceId: res.body.deviceId,
+      data: { status: 'failed', previous: 'pending', failureReason: failed.failureReason },
+    });
   });
 
   it('failure at step 3 (no first reading in time): telemetry de-provisions, the device fails', async () => {
@@ -212,6 +246,11 @@ describe('connect-device saga', () => {
       'connect-device.confirm-first-reading',
       'connect-device.deprovision-telemetry',
     ]);
+    expect(statusChangeOf(await statusEvents(res.body.deviceId)).data).toEqual({
+      status: 'failed',
+      previous: 'pending',
+      failureReason: 'no first reading within 2 s',
+    });
   });
 
   it('failure at step 4 (the device was deleted before activation): telemetry de-provisions, the device stays deleted', async () => {
@@ -229,6 +268,12 @@ describe('connect-device saga', () => {
     ]);
     expect(failed.deviceStatus).toBe('deleted');
     expect((await provisioning(res.body.deviceId))?.status).toBe('deprovisioned');
+    // its status did not change by the saga: no device.status-changed (committed with the saga's end, or never)
+    const { rows } = await dm.db.query<{ event_type: string }>(
+      'SELECT event_type FROM outbox WHERE aggregate_id = $1 AND topic IS NULL ORDER BY id',
+      [res.body.deviceId],
+    );
+    expect(rows.map((r) => r.event_type)).toEqual(['device.registered', 'device.deleted']);
   });
 
   it('duplicate delivery of every command and reply changes nothing', async () => {

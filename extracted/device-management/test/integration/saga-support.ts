@@ -69,7 +69,7 @@ export async function recordBytes(brokers: string[], topic: string) {
     key: Buffer | null;
     value: Buffer | null;
     headers: Record<string, string>;
-    json: { type?: string; data?: { sagaId?: string; step?: string } } | undefined;
+    json: { type?: string; deviceId?: string; data?: { sagaId?: string; step?: string } } | undefined;
   }> = [];
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
