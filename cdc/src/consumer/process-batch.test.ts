@@ -8,6 +8,7 @@ import {
   isRetriableError,
   type ConsumerStats,
   type HandlerContext,
+  type ParsedMessage,
 } from '@warmhouse/messaging';
 
 type Event = ChangeEventOf<typeof monolithTables>;
@@ -27,16 +28,17 @@ function harness(
     handle?: (e: Event, ctx: HandlerContext) => Promise<void>;
     deadLetter?: (topic: string, m: Message) => Promise<void>;
     maxMessages?: number;
+    parse?: (m: SourceMessage) => ParsedMessage<Event>;
   } = {},
 ) {
   const timeline: string[] = [];
   const dlq: Array<{ topic: string; message: Message }> = [];
   const contexts: HandlerContext[] = [];
-  const stats: ConsumerStats = { handled: 0, tombstones: 0, deadLettered: 0, retries: 0, commits: 0 };
+  const stats: ConsumerStats = { handled: 0, tombstones: 0, skipped: 0, deadLettered: 0, retries: 0, commits: 0 };
   const stop = new AbortController();
   const processor = createBatchProcessor<Event>({
     groupId: 'test-group',
-    parse: (m) => parseChangeEvent(m, monolithTables),
+    parse: options.parse ?? ((m) => parseChangeEvent(m, monolithTables)),
     handle: async (event, ctx) => {
       contexts.push(ctx);
       timeline.push(`handle ${ctx.offset} ${event.op}`);
@@ -90,7 +92,24 @@ describe('change-event batch processing', () => {
       'resolve 104',
       'commit 105',
     ]);
-    expect(h.stats).toEqual({ handled: 4, tombstones: 1, deadLettered: 0, retries: 0, commits: 1 });
+    expect(h.stats).toEqual({ handled: 4, tombstones: 1, skipped: 0, deadLettered: 0, retries: 0, commits: 1 });
+  });
+
+  it('skips what the parser has no use for (a newer message type): not handled, not dead-lettered, committed', async () => {
+    const h = harness({
+      parse: (m) =>
+        m.offset === '101' ? { kind: 'skip', reason: 'type x is not known here' } : parseChangeEvent(m, monolithTables),
+    });
+    await h.run(messages('create-heating', 'update-heating', 'delete-heating'));
+    expect(h.timeline).toEqual([
+      'handle 100 c',
+      'resolve 100',
+      'resolve 101',
+      'handle 102 d',
+      'resolve 102',
+      'commit 103',
+    ]);
+    expect(h.stats).toMatchObject({ handled: 2, skipped: 1, deadLettered: 0 });
   });
 
   it('commits every maxMessages within a long batch, never ahead of the work', async () => {

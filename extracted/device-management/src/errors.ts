@@ -33,6 +33,8 @@ export const DEVICE_ERRORS = {
   DEVICE_ERR_EVENT_INVALID: { status: 500, retriable: false, title: 'Invalid domain event' },
   /** A domain event on the events topic cannot be read by the write-back worker (dead-lettered). */
   DEVICE_ERR_EVENT_UNREADABLE: { status: 422, retriable: false, title: 'Unreadable domain event' },
+  /** A version-1 envelope of a type this code does not know yet (a newer producer): consumers skip it. */
+  DEVICE_ERR_EVENT_UNKNOWN_TYPE: { status: 422, retriable: false, title: 'Unknown domain event type' },
 } as const satisfies Record<string, { status: number; retriable: boolean; title: string }>;
 
 export type DeviceErrorCode = keyof typeof DEVICE_ERRORS;

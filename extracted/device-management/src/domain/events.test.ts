@@ -126,10 +126,21 @@ describe('domain events v1', () => {
   it.each([
     ['not JSON', '{"type":'],
     ['another version', JSON.stringify({ ...deviceRegistered(device, ctx), schemaVersion: 2 })],
-    ['an unknown type', JSON.stringify({ ...deviceRegistered(device, ctx), type: 'device.exploded' })],
+    [
+      'an unknown type of another version',
+      JSON.stringify({ ...deviceRegistered(device, ctx), type: 'x', schemaVersion: 2 }),
+    ],
+    ['a known type that does not match its schema', JSON.stringify({ ...deviceRegistered(device, ctx), data: 1 })],
   ])('rejects %s as unreadable', (_what, raw) => {
     expect(() => parseDeviceEvent(Buffer.from(raw))).toThrow(
       expect.objectContaining({ code: 'DEVICE_ERR_EVENT_UNREADABLE' }),
+    );
+  });
+
+  it('tells a version-1 event of a type it does not know apart (consumers skip those)', () => {
+    const raw = JSON.stringify({ ...deviceRegistered(device, ctx), type: 'device.firmware-updated' });
+    expect(() => parseDeviceEvent(Buffer.from(raw))).toThrow(
+      expect.objectContaining({ code: 'DEVICE_ERR_EVENT_UNKNOWN_TYPE' }),
     );
   });
 

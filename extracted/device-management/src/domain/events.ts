@@ -222,13 +222,25 @@ export function deviceStatusChanged(device: Device, previous: DeviceStatus, ctx:
   });
 }
 
-/** Reads an event from the topic; throws DEVICE_ERR_EVENT_UNREADABLE (dead-letter it) when it does not match. */
+/**
+ * Reads an event from the topic; throws DEVICE_ERR_EVENT_UNREADABLE (dead-letter it) when it does not match, and
+ * DEVICE_ERR_EVENT_UNKNOWN_TYPE for a version-1 event of a type added after this code (skip it: additive changes
+ * within a version, see the versioning rule in @warmhouse/messaging).
+ */
 export function parseDeviceEvent(raw: Buffer | string | null): DeviceEvent {
   let json: unknown;
   try {
     json = JSON.parse(raw === null ? 'null' : raw.toString());
   } catch (err) {
     throw deviceError('DEVICE_ERR_EVENT_UNREADABLE', `not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const head = json as { type?: unknown; schemaVersion?: unknown } | null;
+  if (
+    typeof head?.type === 'string' &&
+    head.schemaVersion === 1 &&
+    !(DEVICE_EVENT_TYPES as readonly string[]).includes(head.type)
+  ) {
+    throw deviceError('DEVICE_ERR_EVENT_UNKNOWN_TYPE', `device event type ${head.type} is not known here`);
   }
   const result = deviceEventSchema.safeParse(json);
   if (!result.success) {

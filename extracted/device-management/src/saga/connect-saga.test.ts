@@ -130,6 +130,12 @@ describe('connect-device saga state machine', () => {
     expect(d.commands).toEqual([]);
   });
 
+  it('a provisioning refusal leaves a device the user deleted meanwhile deleted (the saga still fails)', () => {
+    const d = decide(sagaIn('provisioning'), reply(replies.provisioningFailed), 'deleted', timing(1));
+    expect(d.saga.state).toBe('failed');
+    expect(d.device).toBeUndefined();
+  });
+
   // every reply in every state that does not wait for it, and early timeouts: nothing changes
   const all = Object.entries(replies);
   const states = ['provisioning', 'awaiting_first_reading', 'compensating', 'completed', 'failed'] as const;

@@ -196,7 +196,8 @@ export function decide(
         applied: true,
         saga: { ...saga, state: 'failed', failureReason: reason, deadlineAt: null },
         commands: [],
-        device: { status: 'failed', reason },
+        // a device the user deleted meanwhile stays deleted
+        ...(deviceStatus === 'pending' ? { device: { status: 'failed' as const, reason } } : {}),
         steps: [{ step: 'provision', status: 'failed', detail: reply.data.reason }],
       };
     }

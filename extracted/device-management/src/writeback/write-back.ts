@@ -97,6 +97,21 @@ export function createWriteBackHandler({
   }
 }
 
+/**
+ * A record of the device events topic as the write-back sees it: an event, a tombstone, a newer event type to skip,
+ * or MESSAGE_ERR_MALFORMED (dead-letter it).
+ */
+export function parseWriteBackMessage(m: SourceMessage): ParsedMessage<DeviceEvent> {
+  if (m.value === null) return { kind: 'tombstone' };
+  try {
+    return { kind: 'message', event: parseDeviceEvent(m.value) };
+  } catch (err) {
+    const reason = (err as Error).message;
+    if ((err as { code?: string }).code === 'DEVICE_ERR_EVENT_UNKNOWN_TYPE') return { kind: 'skip', reason };
+    throw messagingError('MESSAGE_ERR_MALFORMED', reason, { cause: err, details: { reason } });
+  }
+}
+
 /** The write-back worker's consumer (the common MessageConsumer). */
 export type EventConsumer = MessageConsumer;
 
@@ -127,23 +142,13 @@ export function createWriteBackWorker(opts: {
     async () => (await writeBackRepository.inFlightSummary(opts.pool)).oldestAgeSeconds,
   );
 
-  const parse = (m: SourceMessage): ParsedMessage<DeviceEvent> => {
-    if (m.value === null) return { kind: 'tombstone' };
-    try {
-      return { kind: 'message', event: parseDeviceEvent(m.value) };
-    } catch (err) {
-      const reason = (err as Error).message;
-      throw messagingError('MESSAGE_ERR_MALFORMED', reason, { cause: err, details: { reason } });
-    }
-  };
-
   return createMessageConsumer<DeviceEvent>({
     kafka: { brokers: opts.brokers, clientId: opts.clientId },
     groupId: opts.groupId,
     topics: [opts.topic],
     logger: opts.logger,
     module: 'write-back',
-    parse,
+    parse: parseWriteBackMessage,
     handle: async (event, ctx) => {
       await handle(event, ctx);
     },

@@ -71,7 +71,7 @@ export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): Me
   // dead-letter topics may not exist yet: the first dead letter creates it with the broker's defaults
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
   const stopping = new AbortController();
-  const stats: ConsumerStats = { handled: 0, tombstones: 0, deadLettered: 0, retries: 0, commits: 0 };
+  const stats: ConsumerStats = { handled: 0, tombstones: 0, skipped: 0, deadLettered: 0, retries: 0, commits: 0 };
   const dlq = options.deadLetterTopic;
   let started = false;
 

@@ -11,8 +11,13 @@ export interface SourceMessage {
   headers?: IHeaders;
 }
 
-/** What a parser makes of a record: an event to handle, or a tombstone (null value) to skip and commit. */
-export type ParsedMessage<E> = { kind: 'change' | 'message'; event: E } | { kind: 'tombstone' };
+/**
+ * What a parser makes of a record: an event to handle, a tombstone (null value) to skip and commit, or a message
+ * this consumer has no use for (a type it does not know: the versioning rule says consumers skip those) to skip and
+ * commit.
+ */
+export type ParsedMessage<E> =
+  { kind: 'change' | 'message'; event: E } | { kind: 'tombstone' } | { kind: 'skip'; reason: string };
 
 /** Codes of parse failures that mean "dead-letter it" (never retried: the bytes will not change). */
 export const MALFORMED_CODES: ReadonlySet<string> = new Set(['MESSAGE_ERR_MALFORMED', 'CDC_ERR_EVENT_MALFORMED']);

@@ -29,6 +29,8 @@ export interface ConsumerStats {
   /** events whose handler resolved */
   handled: number;
   tombstones: number;
+  /** messages the parser skipped (types this consumer does not know) */
+  skipped: number;
   deadLettered: number;
   /** handler attempts that failed with a retriable error */
   retries: number;
@@ -179,6 +181,12 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
       }
       if (parsed.kind === 'tombstone') {
         stats.tombstones++;
+        deps.onDone?.(message);
+        return 'done';
+      }
+      if (parsed.kind === 'skip') {
+        stats.skipped++;
+        logger.debug({ event: 'message_skipped', topic: message.topic, offset: message.offset, reason: parsed.reason });
         deps.onDone?.(message);
         return 'done';
       }

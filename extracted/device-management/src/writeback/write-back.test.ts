@@ -1,0 +1,51 @@
+import { deviceRegistered } from '../domain/events';
+import type { Device } from '../domain/device';
+import { parseWriteBackMessage } from './write-back';
+
+const device: Device = {
+  id: '5b0d3f7e-1c2a-4e0b-9d3f-2a7c1e9b8f00',
+  seq: '7',
+  type: 'heating',
+  name: 'Living room',
+  houseId: 'house-1',
+  ownerId: null,
+  status: 'active',
+  settings: { on: true, targetTemperature: 21.5 },
+  currentTemperature: 19.25,
+  origin: 'monolith',
+  legacyId: 42n,
+  version: 3,
+  cdcPosition: '0/16B3748',
+  cdcSyncedAt: new Date('2026-01-01T00:00:00Z'),
+  createdAt: new Date('2026-01-01T00:00:00Z'),
+  updatedAt: new Date('2026-01-01T00:00:00Z'),
+  deletedAt: null,
+  failureReason: null,
+};
+const event = deviceRegistered(device, { origin: 'device-management', now: new Date(0), requestId: null });
+const record = (value: string | null) => ({ topic: 'device-events', partition: 0, offset: '7', key: 'k', value });
+
+describe('write-back parsing of the device events topic', () => {
+  it('reads a device event, and a tombstone as one', () => {
+    expect(parseWriteBackMessage(record(JSON.stringify(event)))).toEqual({ kind: 'message', event });
+    expect(parseWriteBackMessage(record(null))).toEqual({ kind: 'tombstone' });
+  });
+
+  it('skips a version-1 event of a type added after this code, instead of dead-lettering it', () => {
+    const newer = JSON.stringify({ ...event, type: 'device.firmware-updated' });
+    expect(parseWriteBackMessage(record(newer))).toEqual({
+      kind: 'skip',
+      reason: 'device event type device.firmware-updated is not known here',
+    });
+  });
+
+  it.each([
+    ['not JSON', '{"type":'],
+    ['another schema version', JSON.stringify({ ...event, schemaVersion: 2 })],
+    ['a known type with a broken body', JSON.stringify({ ...event, deviceId: 7 })],
+  ])('dead-letters %s (MESSAGE_ERR_MALFORMED)', (_what, raw) => {
+    expect(() => parseWriteBackMessage(record(raw))).toThrow(
+      expect.objectContaining({ code: 'MESSAGE_ERR_MALFORMED' }),
+    );
+  });
+});
