@@ -3,7 +3,7 @@ import { runCli } from './cli';
 import type { RunningStrangler } from './server';
 import type { AuditEntry } from './table/audit';
 import { createStranglerFixture, type StranglerFixture } from './testing/strangler';
-import { startUpstream, type TestUpstream } from './testing/upstreams';
+import { monolithAndService, startUpstream, type TestUpstream } from './testing/upstreams';
 
 const TOKEN = 'canary-test-token-0123456789';
 const KEYS = Array.from({ length: 400 }, (_, i) => `house-${i}`);
@@ -37,10 +37,7 @@ describe('canary route end to end (file → proxy, CLI and admin API changes, au
       name: 'canary',
       token: TOKEN,
       routes: {
-        upstreams: [
-          { name: 'monolith', url: mono.url },
-          { name: 'device-management', url: dm.url },
-        ],
+        upstreams: monolithAndService(mono.url, dm.url),
         routes: [
           {
             id: 'heating-get',

@@ -1,5 +1,6 @@
 import { runCli } from './cli';
 import { startTestStrangler, type TestStrangler } from './testing/strangler';
+import { monolithAndService } from './testing/upstreams';
 
 const TOKEN = 'cli-test-token-0123456789';
 
@@ -11,10 +12,7 @@ describe('strangler CLI', () => {
       name: 'cli',
       token: TOKEN,
       routes: {
-        upstreams: [
-          { name: 'monolith', url: 'http://127.0.0.1:9' },
-          { name: 'device-management', url: 'http://127.0.0.1:10' },
-        ],
+        upstreams: monolithAndService('http://127.0.0.1:9', 'http://127.0.0.1:10'),
         routes: [
           {
             id: 'heating-turn-on',

@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import { startTestStrangler, type TestStrangler } from './testing/strangler';
-import { startUpstream, type TestUpstream } from './testing/upstreams';
+import { monolithAndService, startUpstream, type TestUpstream } from './testing/upstreams';
 
 /** Seconds of load; 20 by default (the figure), shorter locally with TOGGLE_TEST_SECONDS. */
 const SECONDS = Number(process.env.TOGGLE_TEST_SECONDS ?? 20);
@@ -45,10 +45,7 @@ describe('runtime toggle under load', () => {
       name: 'toggle',
       token: TOKEN,
       routes: {
-        upstreams: [
-          { name: 'monolith', url: a.url },
-          { name: 'device-management', url: b.url },
-        ],
+        upstreams: monolithAndService(a.url, b.url),
         routes: [{ id: 'turn-on', methods: ['POST'], path: '/api/heating/:id/turn-on', target: 'monolith' }],
       },
     });

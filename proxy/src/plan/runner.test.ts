@@ -3,7 +3,7 @@ import request from 'supertest';
 import { runCli } from '../cli';
 import type { AuditEntry } from '../table/audit';
 import { startTestStrangler, type TestStrangler } from '../testing/strangler';
-import { startUpstream, type TestUpstream } from '../testing/upstreams';
+import { monolithAndService, startUpstream, type TestUpstream } from '../testing/upstreams';
 
 const TOKEN = 'plan-test-token-0123456789';
 const auth = { Authorization: `Bearer ${TOKEN}` };
@@ -45,10 +45,7 @@ describe('plan runner (real proxy, test upstreams)', () => {
       name: 'plan',
       token: TOKEN,
       routes: {
-        upstreams: [
-          { name: 'monolith', url: mono.url },
-          { name: 'device-management', url: dm.url },
-        ],
+        upstreams: monolithAndService(mono.url, dm.url),
         routes: [
           {
             id: 'get',
