@@ -13,7 +13,6 @@
  * loopback ports from BENCH_PROXY_PORT_BASE (default 24000, below the ephemeral port range) and is stopped again by process id.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -25,39 +24,29 @@ import { assertPortsFree, startProcess, type ManagedProcess } from '../../cdc/sr
 import { seedIfEmpty } from '../../monolith-standin/src/seed';
 import { ensureDatabase } from '../../scripts/stack/databases';
 import { nginxConf, proxyTable } from './routes';
+import {
+  autocannon,
+  loadAverage,
+  PORT_BASE,
+  PROXY_PORTS,
+  REQUESTS,
+  ROOT,
+  startProxyProcess,
+  startTrivialBackend,
+  tsNode,
+  type AutocannonResult,
+} from './support';
 
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-}
-type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  duration: number;
-  pipelining: number;
-  requests: Array<{ method: string; path: string }>;
-}) => Promise<AutocannonResult>;
-const autocannon = require('autocannon') as Autocannon;
 const execFileAsync = promisify(execFile);
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const STATE = path.join(ROOT, '.state', 'bench-proxy');
-const BASE = Number(process.env.BENCH_PROXY_PORT_BASE ?? 24000);
 const PORTS = {
-  proxy: BASE,
-  admin: BASE + 1,
-  nginx: BASE + 2,
-  minimal: BASE + 3,
-  backend: BASE + 80,
-  postgres: BASE + 432,
+  ...PROXY_PORTS,
+  nginx: PORT_BASE + 2,
+  minimal: PORT_BASE + 3,
+  backend: PORT_BASE + 80,
+  postgres: PORT_BASE + 432,
 };
-const REQUESTS = [1, 2, 3, 4].flatMap((id) => [
-  { method: 'GET', path: `/api/heating/${id}` },
-  { method: 'GET', path: `/api/heating/${id}/current-temperature` },
-]);
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -65,10 +54,6 @@ function arg(name: string, fallback: string): string {
 }
 
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
-const tsNode = (script: string) => ({
-  command: process.execPath,
-  args: ['--require', 'tsx/cjs', path.join(ROOT, script)],
-});
 
 async function answers(url: string): Promise<void> {
   await waitFor(`${url} to answer`, async () => ((await fetch(url)).status < 500 ? true : undefined), {
@@ -162,34 +147,13 @@ async function runBackend(
               LOG_LEVEL: 'warn',
             },
           })
-        : startProcess({
-            name: 'trivial-backend',
-            ...tsNode('bench/proxy/trivial-backend.ts'),
-            logFile: path.join(dir, 'backend.log'),
-            env: { ...process.env, PORT: String(PORTS.backend) },
-          });
+        : startTrivialBackend('trivial-backend', PORTS.backend, path.join(dir, 'backend.log'));
     procs.push(backend);
     await answers(`${backendUrl}/api/heating/1`);
 
     const routesFile = path.join(dir, 'routes.yaml');
     writeFileSync(routesFile, proxyTable(backendUrl));
-    const proxy = startProcess({
-      name: 'strangler-proxy',
-      ...tsNode('proxy/src/main.ts'),
-      logFile: path.join(dir, 'proxy.log'),
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        PROXY_HOST: '127.0.0.1',
-        PROXY_PORT: String(PORTS.proxy),
-        PROXY_ADMIN_PORT: String(PORTS.admin),
-        PROXY_ADMIN_TOKEN: randomBytes(24).toString('hex'),
-        PROXY_ROUTES_FILE: routesFile,
-        PROXY_STATE_DIR: path.join(dir, 'proxy-state'),
-        LOG_LEVEL: 'warn',
-      },
-    });
-    procs.push(proxy);
+    procs.push(startProxyProcess(dir, routesFile, randomBytes(24).toString('hex')));
 
     const nginxDir = path.join(dir, 'nginx');
     mkdirSync(nginxDir, { recursive: true });
@@ -227,12 +191,7 @@ async function runBackend(
     if (new Set(bodies).size !== 1) throw new Error(`the three paths answer differently: ${JSON.stringify(bodies)}`);
 
     const rows: Row[] = [];
-    log(
-      `load average before ${kind}: ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')} (other processes on the machine skew the figures)`,
-    );
+    log(`load average before ${kind}: ${loadAverage()} (other processes on the machine skew the figures)`);
     for (let round = 1; round <= opts.rounds; round++) {
       for (const [target, url] of Object.entries(targets)) {
         const r = await measure(url, opts.seconds, opts.connections, opts.generator);

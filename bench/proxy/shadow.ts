@@ -13,50 +13,32 @@
  * comparison is equal). Ports from BENCH_PROXY_PORT_BASE (default 24000); everything is stopped by process id.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { waitFor } from '@warmhouse/shared';
-import { assertPortsFree, startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
+import { assertPortsFree, type ManagedProcess } from '../../cdc/src/runtime/processes';
+import {
+  autocannon,
+  loadAverage,
+  PORT_BASE,
+  PROXY_PORTS,
+  REQUESTS,
+  ROOT,
+  startProxyProcess,
+  startTrivialBackend,
+} from './support';
 
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-}
-type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  duration: number;
-  pipelining: number;
-  requests: Array<{ method: string; path: string }>;
-}) => Promise<AutocannonResult>;
-const autocannon = require('autocannon') as Autocannon;
-
-const ROOT = path.resolve(__dirname, '..', '..');
 const STATE = path.join(ROOT, '.state', 'bench-proxy-shadow');
-const BASE = Number(process.env.BENCH_PROXY_PORT_BASE ?? 24000);
 const PORTS = {
-  proxy: BASE,
-  admin: BASE + 1,
-  monolith: BASE + 80,
-  shadow: BASE + 81,
-  slow: BASE + 82,
-  down: BASE + 83,
+  ...PROXY_PORTS,
+  monolith: PORT_BASE + 80,
+  shadow: PORT_BASE + 81,
+  slow: PORT_BASE + 82,
+  down: PORT_BASE + 83,
 };
 const ROUTES = ['heating-get', 'heating-current-temperature'];
-const REQUESTS = [1, 2, 3, 4].flatMap((id) => [
-  { method: 'GET', path: `/api/heating/${id}` },
-  { method: 'GET', path: `/api/heating/${id}/current-temperature` },
-]);
 
 const log = (line: string) => process.stdout.write(`[bench:shadow] ${line}\n`);
-const tsNode = (script: string) => ({
-  command: process.execPath,
-  args: ['--require', 'tsx/cjs', path.join(ROOT, script)],
-});
 
 interface Run {
   name: string;
@@ -103,35 +85,13 @@ export async function runShadowScenario(opts: { seconds: number; rounds: number;
   const token = randomBytes(24).toString('hex');
   const procs: ManagedProcess[] = [];
   const backend = (name: string, port: number, delayMs = 0) =>
-    startProcess({
-      name,
-      ...tsNode('bench/proxy/trivial-backend.ts'),
-      logFile: path.join(STATE, `${name}.log`),
-      env: { ...process.env, PORT: String(port), DELAY_MS: String(delayMs) },
-    });
+    startTrivialBackend(name, port, path.join(STATE, `${name}.log`), delayMs);
   try {
     procs.push(backend('monolith', PORTS.monolith), backend('shadow-ok', PORTS.shadow));
     procs.push(backend('shadow-slow', PORTS.slow, 2_000));
     const routesFile = path.join(STATE, 'routes.json');
     writeFileSync(routesFile, table());
-    procs.push(
-      startProcess({
-        name: 'strangler-proxy',
-        ...tsNode('proxy/src/main.ts'),
-        logFile: path.join(STATE, 'proxy.log'),
-        env: {
-          ...process.env,
-          NODE_ENV: 'production',
-          PROXY_HOST: '127.0.0.1',
-          PROXY_PORT: String(PORTS.proxy),
-          PROXY_ADMIN_PORT: String(PORTS.admin),
-          PROXY_ADMIN_TOKEN: token,
-          PROXY_ROUTES_FILE: routesFile,
-          PROXY_STATE_DIR: path.join(STATE, 'proxy-state'),
-          LOG_LEVEL: 'warn',
-        },
-      }),
-    );
+    procs.push(startProxyProcess(STATE, routesFile, token));
     const proxyUrl = `http://127.0.0.1:${PORTS.proxy}`;
     const adminUrl = `http://127.0.0.1:${PORTS.admin}`;
     for (const url of [`http://127.0.0.1:${PORTS.monolith}`, `http://127.0.0.1:${PORTS.shadow}`, proxyUrl])
@@ -190,10 +150,7 @@ export async function runShadowScenario(opts: { seconds: number; rounds: number;
     };
 
     log(
-      `${opts.rounds} rounds of ${opts.seconds} s, ${opts.connections} connections; load average ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')} (other processes on the machine skew the figures)`,
+      `${opts.rounds} rounds of ${opts.seconds} s, ${opts.connections} connections; load average ${loadAverage()} (other processes on the machine skew the figures)`,
     );
     // the proxy process is cold: JIT and connection pools warm up before anything is measured
     await autocannon({ url: proxyUrl, connections: opts.connections, duration: 5, pipelining: 1, requests: REQUESTS });

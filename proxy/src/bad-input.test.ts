@@ -1,5 +1,5 @@
 import { jsonBodyOf, rawExchange, startTestProxy, statusOf, type TestProxy } from './testing/harness';
-import { startUpstream, type TestUpstream } from './testing/upstreams';
+import { monolithAndService, startUpstream, type TestUpstream } from './testing/upstreams';
 
 /**
  * Each malformed or ambiguous request either gets a clear 4xx from the proxy (and reaches no upstream),
@@ -15,10 +15,7 @@ describe('bad input', () => {
     dm = await startUpstream('device-management');
     p = await startTestProxy(
       {
-        upstreams: [
-          { name: 'monolith', url: mono.url },
-          { name: 'device-management', url: dm.url },
-        ],
+        upstreams: monolithAndService(mono.url, dm.url),
         routes: [{ id: 'turn-on', methods: ['POST'], path: '/api/heating/:id/turn-on', target: 'device-management' }],
       },
       { maxHeaderBytes: 8 * 1024 },

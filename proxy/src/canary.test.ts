@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createLogger } from '@warmhouse/shared';
 import request from 'supertest';
-import { stringify } from 'yaml';
 import { runCli } from './cli';
-import { loadProxyConfig } from './config';
-import { startStrangler, type RunningStrangler } from './server';
+import type { RunningStrangler } from './server';
 import type { AuditEntry } from './table/audit';
-import { startUpstream, type TestUpstream } from './testing/upstreams';
+import { createStranglerFixture, type StranglerFixture } from './testing/strangler';
+import { monolithAndService, startUpstream, type TestUpstream } from './testing/upstreams';
 
 const TOKEN = 'canary-test-token-0123456789';
 const KEYS = Array.from({ length: 400 }, (_, i) => `house-${i}`);
@@ -30,24 +25,19 @@ async function sides(proxyUrl: string): Promise<Map<string, string>> {
 }
 
 describe('canary route end to end (file → proxy, CLI and admin API changes, audit, restart)', () => {
-  let dir: string;
   let mono: TestUpstream;
   let dm: TestUpstream;
-  let env: NodeJS.ProcessEnv;
+  let fixture: StranglerFixture;
   let s: RunningStrangler | undefined;
 
   beforeAll(async () => {
     mono = await startUpstream('monolith');
     dm = await startUpstream('device-management');
-    dir = mkdtempSync(path.join(tmpdir(), 'strangler-canary-'));
-    const routesFile = path.join(dir, 'routes.yaml');
-    writeFileSync(
-      routesFile,
-      stringify({
-        upstreams: [
-          { name: 'monolith', url: mono.url },
-          { name: 'device-management', url: dm.url },
-        ],
+    fixture = createStranglerFixture({
+      name: 'canary',
+      token: TOKEN,
+      routes: {
+        upstreams: monolithAndService(mono.url, dm.url),
         routes: [
           {
             id: 'heating-get',
@@ -59,28 +49,18 @@ describe('canary route end to end (file → proxy, CLI and admin API changes, au
             canary: { key: { header: 'X-House-Id', param: 'id' }, allowOverride: true },
           },
         ],
-      }),
-    );
-    env = {
-      PROXY_HOST: '127.0.0.1',
-      PROXY_PORT: '0',
-      PROXY_ADMIN_PORT: '0',
-      PROXY_ADMIN_TOKEN: TOKEN,
-      PROXY_ROUTES_FILE: routesFile,
-      PROXY_STATE_DIR: path.join(dir, 'state'),
-      PROXY_WATCH_ROUTES_FILE: 'false',
-      LOG_LEVEL: 'silent',
-    };
+      },
+    });
   });
   afterAll(async () => {
     await s?.stop();
     await mono.close();
     await dm.close();
-    rmSync(dir, { recursive: true, force: true });
+    fixture.remove();
   });
 
   const start = async () => {
-    s = await startStrangler(loadProxyConfig(env), createLogger('canary-test', 'silent'), env);
+    s = await fixture.start();
     return s;
   };
   const cli = async (args: string[]) => {

@@ -4,7 +4,7 @@ import { PinStore } from './cdc/pins';
 import { AppliedPoller } from './cdc/poller';
 import { ProxyMetrics } from './metrics';
 import { startTestProxy, type TestProxy } from './testing/harness';
-import { startUpstream, type TestUpstream } from './testing/upstreams';
+import { monolithAndService, startUpstream, type TestUpstream } from './testing/upstreams';
 
 const HEATING = 'public.heating_systems';
 const logger = createLogger('cdc-reads-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -89,10 +89,7 @@ describe('CDC-aware reads in the proxy', () => {
     const cdcRoute = { tables: [HEATING], key: { param: 'id' } };
     p = await startTestProxy(
       {
-        upstreams: [
-          { name: 'monolith', url: mono.url },
-          { name: 'device-management', url: dm.url },
-        ],
+        upstreams: monolithAndService(mono.url, dm.url),
         routes: [
           {
             id: 'heating-get',

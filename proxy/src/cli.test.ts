@@ -1,28 +1,18 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createLogger } from '@warmhouse/shared';
-import { stringify } from 'yaml';
 import { runCli } from './cli';
-import { loadProxyConfig } from './config';
-import { startStrangler, type RunningStrangler } from './server';
+import { startTestStrangler, type TestStrangler } from './testing/strangler';
+import { monolithAndService } from './testing/upstreams';
 
 const TOKEN = 'cli-test-token-0123456789';
 
 describe('strangler CLI', () => {
-  let dir: string;
-  let s: RunningStrangler;
+  let s: TestStrangler;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'strangler-cli-'));
-    const routesFile = path.join(dir, 'routes.yaml');
-    writeFileSync(
-      routesFile,
-      stringify({
-        upstreams: [
-          { name: 'monolith', url: 'http://127.0.0.1:9' },
-          { name: 'device-management', url: 'http://127.0.0.1:10' },
-        ],
+    s = await startTestStrangler({
+      name: 'cli',
+      token: TOKEN,
+      routes: {
+        upstreams: monolithAndService('http://127.0.0.1:9', 'http://127.0.0.1:10'),
         routes: [
           {
             id: 'heating-turn-on',
@@ -33,24 +23,10 @@ describe('strangler CLI', () => {
           },
           { id: 'heating-get', methods: ['GET'], path: '/api/heating/:id', target: 'monolith' },
         ],
-      }),
-    );
-    const env = {
-      PROXY_HOST: '127.0.0.1',
-      PROXY_PORT: '0',
-      PROXY_ADMIN_PORT: '0',
-      PROXY_ADMIN_TOKEN: TOKEN,
-      PROXY_ROUTES_FILE: routesFile,
-      PROXY_STATE_DIR: path.join(dir, 'state'),
-      PROXY_WATCH_ROUTES_FILE: 'false',
-      LOG_LEVEL: 'silent',
-    };
-    s = await startStrangler(loadProxyConfig(env), createLogger('cli-test', 'silent'), env);
+      },
+    });
   });
-  afterAll(async () => {
-    await s.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => s.stop());
 
   const run = async (
     args: string[],

@@ -29,5 +29,6 @@ export {
 } from './table/schema';
 export type { AuditEntry } from './table/audit';
 export { ProxyMetrics } from './metrics';
+export type { StatsSnapshot, RouteWindowStats, TargetStats, ShadowStats } from './stats/route-stats';
 export { UpstreamPools } from './forward/pools';
 export { PROXY_ERRORS, ProxyError, type ProxyErrorCode, type ProxyStage } from './errors';

@@ -3,7 +3,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import { waitFor } from '@warmhouse/shared';
 import { jsonBodyOf, rawExchange, startTestProxy, statusOf, type TestProxy } from './testing/harness';
-import { startUpstream, type TestUpstream } from './testing/upstreams';
+import { monolithAndService, startUpstream, type TestUpstream } from './testing/upstreams';
 
 interface Reply {
   status: number;
@@ -45,10 +45,7 @@ describe('forwarding', () => {
     mono = await startUpstream('monolith');
     dm = await startUpstream('device-management');
     p = await startTestProxy({
-      upstreams: [
-        { name: 'monolith', url: mono.url },
-        { name: 'device-management', url: dm.url },
-      ],
+      upstreams: monolithAndService(mono.url, dm.url),
       routes: [
         { id: 'turn-on', methods: ['POST'], path: '/api/heating/:id/turn-on', target: 'device-management' },
         { id: 'frozen', path: '/api/frozen', target: 'monolith', mode: 'unavailable' },
@@ -263,10 +260,7 @@ describe('forwarding', () => {
     const down = await startUpstream('down');
     await down.close();
     const q = await startTestProxy({
-      upstreams: [
-        { name: 'monolith', url: mono.url },
-        { name: 'device-management', url: down.url },
-      ],
+      upstreams: monolithAndService(mono.url, down.url),
       routes: [{ id: 'turn-on', methods: ['POST'], path: '/api/heating/:id/turn-on', target: 'device-management' }],
     });
     try {
@@ -479,10 +473,7 @@ describe('forwarding', () => {
       socket.on('end', () => socket.end());
     });
     const q = await startTestProxy({
-      upstreams: [
-        { name: 'monolith', url: mono.url },
-        { name: 'device-management', url: ws.url },
-      ],
+      upstreams: monolithAndService(mono.url, ws.url),
       routes: [{ id: 'live', path: '/api/live/*', target: 'device-management' }],
     });
     try {

@@ -1,12 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createLogger } from '@warmhouse/shared';
 import { Pool } from 'undici';
-import { stringify } from 'yaml';
-import { loadProxyConfig } from './config';
-import { startStrangler, type RunningStrangler } from './server';
-import { startUpstream, type TestUpstream } from './testing/upstreams';
+import { startTestStrangler, type TestStrangler } from './testing/strangler';
+import { monolithAndService, startUpstream, type TestUpstream } from './testing/upstreams';
 
 /** Seconds of load; 20 by default (the figure), shorter locally with TOGGLE_TEST_SECONDS. */
 const SECONDS = Number(process.env.TOGGLE_TEST_SECONDS ?? 20);
@@ -29,10 +23,9 @@ interface Outcome {
 }
 
 describe('runtime toggle under load', () => {
-  let dir: string;
   let a: TestUpstream;
   let b: TestUpstream;
-  let s: RunningStrangler;
+  let s: TestStrangler;
 
   beforeAll(async () => {
     // Each upstream answers after 0-15 ms so that many requests are in flight whenever the route flips.
@@ -48,36 +41,20 @@ describe('runtime toggle under load', () => {
       });
     a = await tagged('monolith');
     b = await tagged('device-management');
-    dir = mkdtempSync(path.join(tmpdir(), 'strangler-toggle-'));
-    const routesFile = path.join(dir, 'routes.yaml');
-    writeFileSync(
-      routesFile,
-      stringify({
-        upstreams: [
-          { name: 'monolith', url: a.url },
-          { name: 'device-management', url: b.url },
-        ],
+    s = await startTestStrangler({
+      name: 'toggle',
+      token: TOKEN,
+      routes: {
+        upstreams: monolithAndService(a.url, b.url),
         routes: [{ id: 'turn-on', methods: ['POST'], path: '/api/heating/:id/turn-on', target: 'monolith' }],
-      }),
-    );
-    const env = {
-      PROXY_HOST: '127.0.0.1',
-      PROXY_PORT: '0',
-      PROXY_ADMIN_PORT: '0',
-      PROXY_ADMIN_TOKEN: TOKEN,
-      PROXY_ROUTES_FILE: routesFile,
-      PROXY_STATE_DIR: path.join(dir, 'state'),
-      PROXY_WATCH_ROUTES_FILE: 'false',
-      LOG_LEVEL: 'silent',
-    };
-    s = await startStrangler(loadProxyConfig(env), createLogger('toggle-test', 'silent'), env);
+      },
+    });
   });
 
   afterAll(async () => {
     await s.stop();
     await a.close();
     await b.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it(

@@ -1,3 +1,4 @@
+import type { StatsSnapshot } from '@warmhouse/proxy';
 import { z } from 'zod';
 
 /** A route as the proxy's admin API lists it (`GET /api/routes`), only the fields the dashboard uses. */
@@ -10,39 +11,6 @@ export interface ProxyRoute {
   weight?: number;
 }
 
-/** Numbers of one target of a route over the proxy's stats window (`GET /api/stats`). */
-export interface TargetStats {
-  requests: number;
-  errors: number;
-  errorRate: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-}
-
-/** Shadow comparison counters of a route over the stats window. */
-export interface ShadowStats {
-  compared: number;
-  equal: number;
-  different: number;
-  serviceErrors: number;
-  skipped: number;
-  equalRate: number | null;
-}
-
-/** One route's entry of `GET /api/stats`. */
-export interface RouteStats {
-  monolith: TargetStats;
-  service: TargetStats;
-  shadow: ShadowStats;
-  fallbacks: number;
-}
-
-/** The proxy's `GET /api/stats` answer. */
-export interface ProxyStats {
-  windowSeconds: number;
-  routes: Record<string, RouteStats>;
-}
-
 const targetStats = z.object({
   requests: z.number(),
   errors: z.number(),
@@ -50,7 +18,8 @@ const targetStats = z.object({
   p50Ms: z.number().nullable(),
   p99Ms: z.number().nullable(),
 });
-const statsSchema = z.object({
+/** Checks the proxy's `GET /api/stats` answer at run time; typed with the proxy's own type so that they cannot drift. */
+const statsSchema: z.ZodType<StatsSnapshot> = z.object({
   windowSeconds: z.number(),
   routes: z.record(
     z.string(),
@@ -71,7 +40,8 @@ const statsSchema = z.object({
 });
 
 /** The stats of the proxy, or why there are none: `missing` when the proxy has no `/api/stats` (answers 404). */
-export type StatsResult = { state: 'ok'; stats: ProxyStats } | { state: 'missing' } | { state: 'error'; error: string };
+export type StatsResult =
+  { state: 'ok'; stats: StatsSnapshot } | { state: 'missing' } | { state: 'error'; error: string };
 
 /** A line of the proxy's audit log (`GET /api/audit`). */
 export interface ProxyAuditEntry {

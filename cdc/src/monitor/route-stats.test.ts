@@ -1,5 +1,6 @@
 import { readRoutesView } from './dashboard-feed';
-import { createProxyAdmin, type ProxyRoute, type RouteStats } from './proxy-admin';
+import type { RouteWindowStats } from '@warmhouse/proxy';
+import { createProxyAdmin, type ProxyRoute } from './proxy-admin';
 import { formatMs, formatRate, mergeRouteStats } from './route-stats';
 import { startFakeProxyAdmin } from './testing/fake-proxy-admin';
 
@@ -23,13 +24,13 @@ const target = (requests: number, errors: number, p99Ms: number | null) => ({
   p50Ms: p99Ms === null ? null : p99Ms / 2,
   p99Ms,
 });
-const getStats: RouteStats = {
+const getStats: RouteWindowStats = {
   monolith: target(300, 3, 41.6),
   service: target(100, 0, 7.25),
   shadow: { compared: 0, equal: 0, different: 0, serviceErrors: 0, skipped: 0, equalRate: null },
   fallbacks: 2,
 };
-const updateStats: RouteStats = {
+const updateStats: RouteWindowStats = {
   monolith: target(40, 0, 1530),
   service: target(0, 0, null),
   shadow: { compared: 40, equal: 38, different: 2, serviceErrors: 1, skipped: 3, equalRate: 0.95 },

@@ -1,4 +1,5 @@
-import type { ProxyRoute, StatsResult, TargetStats } from './proxy-admin';
+import type { TargetStats } from '@warmhouse/proxy';
+import type { ProxyRoute, StatsResult } from './proxy-admin';
 
 /** Shown where the proxy has no `/api/stats` (or it failed): the number is not available, not zero. */
 export const NOT_AVAILABLE = 'n/a';

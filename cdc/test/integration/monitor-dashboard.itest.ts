@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -8,8 +7,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Pool } from 'pg';
 import { chromium, type Browser } from 'playwright-core';
 import { createLogger } from '@warmhouse/shared';
-import { loadProxyConfig } from '../../../proxy/src/config';
-import { startStrangler, type RunningStrangler } from '../../../proxy/src/server';
+import { startTestStrangler, type TestStrangler } from '../../../proxy/src/testing/strangler';
 import { readTestEndpoints } from '../../../test/stack-endpoints';
 import { createMonitor, createMonitorHandler, startFreshnessTail } from '../../src/monitor';
 
@@ -42,8 +40,7 @@ describe('CDC monitor dashboard in a browser', () => {
   const proxyAdminToken = 'dashboard-itest-proxy-admin-token';
   let admin: Admin;
   let tail: Awaited<ReturnType<typeof startFreshnessTail>>;
-  let strangler: RunningStrangler;
-  let stateDir: string;
+  let strangler: TestStrangler;
   let handler: ReturnType<typeof createMonitorHandler>;
   let monitorServer: Server;
   let browser: Browser;
@@ -59,20 +56,13 @@ describe('CDC monitor dashboard in a browser', () => {
   };
 
   beforeAll(async () => {
-    stateDir = mkdtempSync(path.join(tmpdir(), 'dashboard-itest-proxy-'));
     // the default route table (proxy/routes.yaml); nothing is sent through the proxy, so the upstreams need not run
-    const env = {
-      PROXY_HOST: '127.0.0.1',
-      PROXY_PORT: '0',
-      PROXY_ADMIN_PORT: '0',
-      PROXY_ADMIN_TOKEN: proxyAdminToken,
-      PROXY_STATE_DIR: stateDir,
-      PROXY_WATCH_ROUTES_FILE: 'false',
-      MONOLITH_URL: 'http://127.0.0.1:9',
-      DEVICE_MANAGEMENT_URL: 'http://127.0.0.1:9',
-      LOG_LEVEL: 'silent',
-    };
-    strangler = await startStrangler(loadProxyConfig(env), logger, env);
+    strangler = await startTestStrangler({
+      name: 'dashboard',
+      token: proxyAdminToken,
+      logger,
+      env: { MONOLITH_URL: 'http://127.0.0.1:9', DEVICE_MANAGEMENT_URL: 'http://127.0.0.1:9' },
+    });
     admin = kafka.admin();
     await admin.connect();
     tail = await startFreshnessTail(kafka, topics, logger);
@@ -112,7 +102,6 @@ describe('CDC monitor dashboard in a browser', () => {
     await tail?.stop();
     await admin?.disconnect();
     await pool.end();
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('answers 401 on the page and every data endpoint without the token', async () => {

@@ -1,13 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { createLogger } from '@warmhouse/shared';
 import request from 'supertest';
 import { stringify } from 'yaml';
 import { loadProxyConfig } from '../config';
 import { ProxyMetrics } from '../metrics';
-import { startStrangler, type RunningStrangler } from '../server';
+import type { RunningStrangler } from '../server';
 import { RouteTableStore } from '../table/store';
+import { createStranglerFixture, type StranglerFixture } from '../testing/strangler';
 import { startUpstream, type TestUpstream } from '../testing/upstreams';
 import { createAdminApp } from './app';
 
@@ -16,7 +15,7 @@ const logger = createLogger('admin-test', 'silent');
 const auth = { Authorization: `Bearer ${TOKEN}` };
 
 describe('admin API', () => {
-  let dir: string;
+  let fixture: StranglerFixture;
   let routesFile: string;
   let mono: TestUpstream;
   let dm: TestUpstream;
@@ -31,11 +30,11 @@ describe('admin API', () => {
     await dm.close();
   });
   beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'strangler-admin-'));
-    routesFile = path.join(dir, 'routes.yaml');
-    writeFileSync(
-      routesFile,
-      stringify({
+    fixture = createStranglerFixture({
+      name: 'admin',
+      token: TOKEN,
+      logger,
+      routes: {
         upstreams: [
           { name: 'monolith', url: '${MONOLITH_URL}' },
           { name: 'device-management', url: '${DEVICE_MANAGEMENT_URL}' },
@@ -44,25 +43,15 @@ describe('admin API', () => {
           { id: 'turn-on', methods: ['POST'], path: '/api/heating/:id/turn-on', target: 'monolith', notes: 'n' },
           { id: 'get', methods: ['GET'], path: '/api/heating/:id', target: 'monolith' },
         ],
-      }),
-    );
-    env = {
-      PROXY_HOST: '127.0.0.1',
-      PROXY_PORT: '0',
-      PROXY_ADMIN_PORT: '0',
-      PROXY_ADMIN_TOKEN: TOKEN,
-      PROXY_ROUTES_FILE: routesFile,
-      PROXY_STATE_DIR: path.join(dir, 'state'),
-      PROXY_WATCH_ROUTES_FILE: 'false',
-      MONOLITH_URL: mono.url,
-      DEVICE_MANAGEMENT_URL: dm.url,
-      LOG_LEVEL: 'silent',
-    };
+      },
+      env: { MONOLITH_URL: mono.url, DEVICE_MANAGEMENT_URL: dm.url },
+    });
+    routesFile = fixture.routesFile!;
+    env = fixture.env;
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => fixture.remove());
 
-  const start = (extra: NodeJS.ProcessEnv = {}): Promise<RunningStrangler> =>
-    startStrangler(loadProxyConfig({ ...env, ...extra }), logger, { ...env, ...extra });
+  const start = (extra: NodeJS.ProcessEnv = {}): Promise<RunningStrangler> => fixture.start(extra);
 
   it('refuses to start without a token unless the insecure-dev flag is set', () => {
     expect(() => loadProxyConfig({ ...env, PROXY_ADMIN_TOKEN: undefined })).toThrow(/PROXY_ADMIN_TOKEN: not set/);

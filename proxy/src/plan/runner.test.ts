@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createLogger, waitFor } from '@warmhouse/shared';
+import { waitFor } from '@warmhouse/shared';
 import request from 'supertest';
-import { stringify } from 'yaml';
 import { runCli } from '../cli';
-import { loadProxyConfig } from '../config';
-import { startStrangler, type RunningStrangler } from '../server';
 import type { AuditEntry } from '../table/audit';
-import { startUpstream, type TestUpstream } from '../testing/upstreams';
+import { startTestStrangler, type TestStrangler } from '../testing/strangler';
+import { monolithAndService, startUpstream, type TestUpstream } from '../testing/upstreams';
 
 const TOKEN = 'plan-test-token-0123456789';
 const auth = { Authorization: `Bearer ${TOKEN}` };
@@ -34,8 +29,7 @@ jest.setTimeout(120_000);
 describe('plan runner (real proxy, test upstreams)', () => {
   let mono: TestUpstream;
   let dm: TestUpstream;
-  let dir: string;
-  let s: RunningStrangler;
+  let s: TestStrangler;
 
   beforeAll(async () => {
     mono = await startUpstream('monolith', answer('monolith'));
@@ -47,15 +41,11 @@ describe('plan runner (real proxy, test upstreams)', () => {
   });
   beforeEach(async () => {
     failing = false;
-    dir = mkdtempSync(path.join(tmpdir(), 'strangler-plan-'));
-    const routesFile = path.join(dir, 'routes.yaml');
-    writeFileSync(
-      routesFile,
-      stringify({
-        upstreams: [
-          { name: 'monolith', url: mono.url },
-          { name: 'device-management', url: dm.url },
-        ],
+    s = await startTestStrangler({
+      name: 'plan',
+      token: TOKEN,
+      routes: {
+        upstreams: monolithAndService(mono.url, dm.url),
         routes: [
           {
             id: 'get',
@@ -73,26 +63,14 @@ describe('plan runner (real proxy, test upstreams)', () => {
           },
           { id: 'other', methods: ['GET'], path: '/api/other', target: 'monolith' },
         ],
-      }),
-    );
-    const env = {
-      PROXY_HOST: '127.0.0.1',
-      PROXY_PORT: '0',
-      PROXY_ADMIN_PORT: '0',
-      PROXY_ADMIN_TOKEN: TOKEN,
-      PROXY_ROUTES_FILE: routesFile,
-      PROXY_STATE_DIR: path.join(dir, 'state'),
-      PROXY_WATCH_ROUTES_FILE: 'false',
-      PROXY_STATS_WINDOW_SECONDS: '3',
-      PROXY_PLAN_TICK_MS: '3600000', // ticks are driven by the test
-      LOG_LEVEL: 'silent',
-    };
-    s = await startStrangler(loadProxyConfig(env), createLogger('plan-test', 'silent'), env);
+      },
+      env: {
+        PROXY_STATS_WINDOW_SECONDS: '3',
+        PROXY_PLAN_TICK_MS: '3600000', // ticks are driven by the test
+      },
+    });
   });
-  afterEach(async () => {
-    await s.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => s.stop());
 
   const load = async (n = 30): Promise<void> => {
     for (let i = 0; i < n; i++) await fetch(`${s.proxyUrl}/api/heating/${i}`).then((r) => r.arrayBuffer());

@@ -83,3 +83,11 @@ export function tableOf(input: TableSpecInput, version = 1, env: NodeJS.ProcessE
 export class TableHolder {
   constructor(public current: CompiledTable) {}
 }
+
+/** The upstreams of most test tables: the monolith and device management (the service a route moves to). */
+export function monolithAndService(monolithUrl: string, serviceUrl: string): TableSpecInput['upstreams'] {
+  return [
+    { name: 'monolith', url: monolithUrl },
+    { name: 'device-management', url: serviceUrl },
+  ];
+}

@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { createApp as createMonolithApp } from '@warmhouse/monolith-standin';
 import { loadContractDocument, runContract } from '@warmhouse/monolith-contract';
 import { waitFor } from '@warmhouse/shared';
@@ -14,8 +11,7 @@ import {
   untilDevice,
   type TestEnvironment,
 } from '../../../extracted/device-management/test/integration/support';
-import { loadProxyConfig } from '../../src/config';
-import { startStrangler, type RunningStrangler } from '../../src/server';
+import { startTestStrangler, type TestStrangler } from '../../src/testing/strangler';
 
 const TOKEN = 'cdc-aware-reads-token-0123456789';
 
@@ -29,8 +25,7 @@ describe('CDC-aware reads through the proxy', () => {
   let service: Awaited<ReturnType<typeof startService>>;
   let monolith: Server;
   let monolithUrl: string;
-  let strangler: RunningStrangler;
-  let stateDir: string;
+  let strangler: TestStrangler;
   let heatingId: number;
   let connectorPaused = false;
 
@@ -80,21 +75,17 @@ describe('CDC-aware reads through the proxy', () => {
     monolithUrl = `http://127.0.0.1:${(monolith.address() as AddressInfo).port}`;
     await untilDevice(env.db, heatingId, 'synced', (d) => d !== undefined);
 
-    stateDir = mkdtempSync(path.join(tmpdir(), 'strangler-cdc-'));
-    const proxyEnv = {
-      PROXY_HOST: '127.0.0.1',
-      PROXY_PORT: '0',
-      PROXY_ADMIN_PORT: '0',
-      PROXY_ADMIN_TOKEN: TOKEN,
-      PROXY_STATE_DIR: stateDir,
-      PROXY_WATCH_ROUTES_FILE: 'false',
-      MONOLITH_URL: monolithUrl,
-      DEVICE_MANAGEMENT_URL: service.url,
-      PROXY_CDC_POLL_MS: '100',
-      PROXY_CDC_SOURCE_DATABASE_URL: env.endpoints.postgres.monolithUrl,
-      LOG_LEVEL: 'silent',
-    };
-    strangler = await startStrangler(loadProxyConfig(proxyEnv), testLogger('proxy-cdc'), proxyEnv);
+    strangler = await startTestStrangler({
+      name: 'cdc',
+      token: TOKEN,
+      logger: testLogger('proxy-cdc'),
+      env: {
+        MONOLITH_URL: monolithUrl,
+        DEVICE_MANAGEMENT_URL: service.url,
+        PROXY_CDC_POLL_MS: '100',
+        PROXY_CDC_SOURCE_DATABASE_URL: env.endpoints.postgres.monolithUrl,
+      },
+    });
     await admin('PUT', '/api/routes/heating-get/target', {
       target: 'device-management',
       reason: 'CDC-aware reads test',
@@ -116,7 +107,6 @@ describe('CDC-aware reads through the proxy', () => {
     if (monolith) await new Promise<void>((resolve) => monolith.close(() => resolve()));
     await service?.stop();
     await env?.close();
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('serves /cdc/applied from device management: heating_systems and the heartbeat watermark, LSNs as strings', async () => {

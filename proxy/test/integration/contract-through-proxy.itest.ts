@@ -1,8 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { CONTRACT_CHECKS, preflight } from '@warmhouse/monolith-contract';
-import { createLogger } from '@warmhouse/shared';
 import {
   heatingRows,
   startStandIn,
@@ -10,8 +6,7 @@ import {
   type StandInUnderTest,
 } from '../../../monolith-standin/test/standin-harness';
 import { readTestEndpoints } from '../../../test/stack-endpoints';
-import { loadProxyConfig } from '../../src/config';
-import { startStrangler, type RunningStrangler } from '../../src/server';
+import { startTestStrangler, type TestStrangler } from '../../src/testing/strangler';
 
 /**
  * The monolith contract, run against the proxy with the default route table (proxy/routes.yaml: every
@@ -19,8 +14,7 @@ import { startStrangler, type RunningStrangler } from '../../src/server';
  */
 describe('the monolith contract passes through the strangler proxy', () => {
   let standIn: StandInUnderTest;
-  let strangler: RunningStrangler;
-  let stateDir: string;
+  let strangler: TestStrangler;
   let seeded: HeatingRow[];
   const upstreamsSeen: string[] = [];
 
@@ -34,28 +28,16 @@ describe('the monolith contract passes through the strangler proxy', () => {
   beforeAll(async () => {
     standIn = await startStandIn(readTestEndpoints().postgres.superuserUrl, 'proxy_contract');
     seeded = await heatingRows(standIn.pool);
-    stateDir = mkdtempSync(path.join(tmpdir(), 'strangler-contract-'));
-    const env = {
-      PROXY_HOST: '127.0.0.1',
-      PROXY_PORT: '0',
-      PROXY_ADMIN_PORT: '0',
-      PROXY_ADMIN_TOKEN: 'contract-test-token-0123456789',
-      PROXY_STATE_DIR: stateDir,
-      PROXY_WATCH_ROUTES_FILE: 'false',
-      MONOLITH_URL: standIn.baseUrl,
-      LOG_LEVEL: 'silent',
-    };
-    strangler = await startStrangler(
-      loadProxyConfig(env),
-      createLogger('proxy-contract', process.env.TEST_LOG_LEVEL ?? 'silent'),
-      env,
-    );
+    strangler = await startTestStrangler({
+      name: 'contract',
+      token: 'contract-test-token-0123456789',
+      env: { MONOLITH_URL: standIn.baseUrl },
+    });
     await preflight({ baseUrl: strangler.proxyUrl });
   });
   afterAll(async () => {
     await strangler?.stop();
     await standIn?.stop();
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   for (const check of CONTRACT_CHECKS) {

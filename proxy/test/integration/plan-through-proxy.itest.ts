@@ -1,16 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createLogger, waitFor } from '@warmhouse/shared';
-import { stringify } from 'yaml';
+import { waitFor } from '@warmhouse/shared';
 import { startStandIn, type StandInUnderTest } from '../../../monolith-standin/test/standin-harness';
 import { readTestEndpoints } from '../../../test/stack-endpoints';
-import { loadProxyConfig } from '../../src/config';
-import { startStrangler, type RunningStrangler } from '../../src/server';
 import type { AuditEntry } from '../../src/table/audit';
 import type { RouteSpec } from '../../src/table/schema';
+import { startTestStrangler, type TestStrangler } from '../../src/testing/strangler';
 
 const TOKEN = 'plan-itest-token-0123456789';
 
@@ -59,8 +54,7 @@ async function startControlledService(standInUrl: string) {
 describe('route plans through the strangler proxy', () => {
   let standIn: StandInUnderTest;
   let service: Awaited<ReturnType<typeof startControlledService>>;
-  let strangler: RunningStrangler;
-  let stateDir: string;
+  let strangler: TestStrangler;
 
   beforeAll(async () => {
     standIn = await startStandIn(readTestEndpoints().postgres.superuserUrl, 'proxy_plan');
@@ -72,11 +66,10 @@ describe('route plans through the strangler proxy', () => {
   });
   beforeEach(async () => {
     service.state.failing = false;
-    stateDir = mkdtempSync(path.join(tmpdir(), 'strangler-plan-'));
-    const routesFile = path.join(stateDir, 'routes.yaml');
-    writeFileSync(
-      routesFile,
-      stringify({
+    strangler = await startTestStrangler({
+      name: 'plan',
+      token: TOKEN,
+      routes: {
         defaultTarget: 'monolith',
         upstreams: [
           { name: 'monolith', url: '${MONOLITH_URL}' },
@@ -98,31 +91,17 @@ describe('route plans through the strangler proxy', () => {
             },
           },
         ],
-      }),
-    );
-    const env = {
-      PROXY_HOST: '127.0.0.1',
-      PROXY_PORT: '0',
-      PROXY_ADMIN_PORT: '0',
-      PROXY_ADMIN_TOKEN: TOKEN,
-      PROXY_ROUTES_FILE: routesFile,
-      PROXY_STATE_DIR: path.join(stateDir, 'state'),
-      PROXY_WATCH_ROUTES_FILE: 'false',
-      PROXY_STATS_WINDOW_SECONDS: '5',
-      PROXY_PLAN_TICK_MS: '200',
-      MONOLITH_URL: standIn.baseUrl,
-      DEVICE_MANAGEMENT_URL: service.url,
-      LOG_LEVEL: 'silent',
-    };
-    strangler = await startStrangler(
-      loadProxyConfig(env),
-      createLogger('proxy-plan', process.env.TEST_LOG_LEVEL ?? 'silent'),
-      env,
-    );
+      },
+      env: {
+        PROXY_STATS_WINDOW_SECONDS: '5',
+        PROXY_PLAN_TICK_MS: '200',
+        MONOLITH_URL: standIn.baseUrl,
+        DEVICE_MANAGEMENT_URL: service.url,
+      },
+    });
   });
   afterEach(async () => {
     await strangler?.stop();
-    rmSync(stateDir, { recursive: true, force: true });
   });
 
   const admin = async <T>(p: string): Promise<T> => {

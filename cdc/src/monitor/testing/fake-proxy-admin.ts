@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ProxyAuditEntry, ProxyRoute, ProxyStats } from '../proxy-admin';
+import type { StatsSnapshot } from '@warmhouse/proxy';
+import type { ProxyAuditEntry, ProxyRoute } from '../proxy-admin';
 
 /** A request the fake admin API received. */
 export interface SeenAdminRequest {
@@ -17,7 +18,7 @@ export interface SeenAdminRequest {
 export async function startFakeProxyAdmin(token: string, routes: ProxyRoute[]) {
   const seen: SeenAdminRequest[] = [];
   const audit: ProxyAuditEntry[] = [];
-  const state: { stats: ProxyStats | undefined; version: number; refuse?: { status: number; message: string } } = {
+  const state: { stats: StatsSnapshot | undefined; version: number; refuse?: { status: number; message: string } } = {
     stats: undefined,
     version: 1,
   };

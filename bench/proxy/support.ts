@@ -1,0 +1,77 @@
+/**
+ * What the scenarios of the proxy benchmark share (./run.ts, ./shadow.ts): the load generator, the request mix,
+ * the port base, and the processes they start (the strangler proxy, the trivial backend).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
+
+export interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  pipelining: number;
+  requests: Array<{ method: string; path: string }>;
+}) => Promise<AutocannonResult>;
+export const autocannon = require('autocannon') as Autocannon;
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+/** Loopback ports from here up (below the ephemeral port range). */
+export const PORT_BASE = Number(process.env.BENCH_PROXY_PORT_BASE ?? 24000);
+export const PROXY_PORTS = { proxy: PORT_BASE, admin: PORT_BASE + 1 };
+
+/** The load: the GET routes of the heating API over the four seeded heating systems. */
+export const REQUESTS = [1, 2, 3, 4].flatMap((id) => [
+  { method: 'GET', path: `/api/heating/${id}` },
+  { method: 'GET', path: `/api/heating/${id}/current-temperature` },
+]);
+
+/** Command and arguments that run a TypeScript file of the repository. */
+export const tsNode = (script: string) => ({
+  command: process.execPath,
+  args: ['--require', 'tsx/cjs', path.join(ROOT, script)],
+});
+
+/** The load average, for the log: other processes on the machine skew the figures. */
+export const loadAverage = (): string =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+/** The strangler proxy as a production process on PROXY_PORTS; its log and state in `dir`. */
+export function startProxyProcess(dir: string, routesFile: string, token: string): ManagedProcess {
+  return startProcess({
+    name: 'strangler-proxy',
+    ...tsNode('proxy/src/main.ts'),
+    logFile: path.join(dir, 'proxy.log'),
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PROXY_HOST: '127.0.0.1',
+      PROXY_PORT: String(PROXY_PORTS.proxy),
+      PROXY_ADMIN_PORT: String(PROXY_PORTS.admin),
+      PROXY_ADMIN_TOKEN: token,
+      PROXY_ROUTES_FILE: routesFile,
+      PROXY_STATE_DIR: path.join(dir, 'proxy-state'),
+      LOG_LEVEL: 'warn',
+    },
+  });
+}
+
+/** ./trivial-backend.ts on `port`, answering after `delayMs`. */
+export function startTrivialBackend(name: string, port: number, logFile: string, delayMs = 0): ManagedProcess {
+  return startProcess({
+    name,
+    ...tsNode('bench/proxy/trivial-backend.ts'),
+    logFile,
+    env: { ...process.env, PORT: String(port), DELAY_MS: String(delayMs) },
+  });
+}
