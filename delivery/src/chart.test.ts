@@ -23,7 +23,10 @@ const BAD: Record<string, Record<string, string | number | boolean>> = {
   'bad-sha': { 'kafkaConnect.debezium.pluginSha512': 'abc' },
   'bad-replication': { 'kafka.replicationFactor': 4 },
   'bad-disabled-target': { 'telemetry.enabled': false, 'routes.heatingGet.target': 'telemetry' },
+  'bad-cdc-source-url': { 'proxy.cdcSourceDatabase.url': 'mysql://reader@db/smart_home' },
+  'bad-cdc-source-plain-env': { 'proxy.env.PROXY_CDC_SOURCE_DATABASE_URL': 'postgres://reader:pw@db/smart_home' },
 };
+const CDC_SOURCE_URL = 'postgres://wal_reader:s3cret@heating-db.legacy:5432/smart_home';
 
 let report: HelmReport;
 const result = (name: string): CaseResult => {
@@ -64,6 +67,14 @@ beforeAll(() => {
           'routes.heatingGet.plan.service': 'device-management',
           'routes.heatingGet.plan.dwellSeconds': 600,
           'routes.heatingGet.plan.gates.minRequests': 500,
+        },
+      },
+      { name: 'cdc-source-url', set: { 'proxy.cdcSourceDatabase.url': CDC_SOURCE_URL } },
+      {
+        name: 'cdc-source-existing',
+        set: {
+          'proxy.cdcSourceDatabase.existingSecret': 'monolith-wal-reader',
+          'proxy.cdcSourceDatabase.existingSecretKey': 'url',
         },
       },
       ...Object.entries(BAD).map(([name, set]) => ({ name, set })),
@@ -174,6 +185,58 @@ describe('proxy delivery', () => {
     expect(prod.spec.template.spec.containers[0].env).toContainEqual({
       name: 'PROXY_ADMIN_TOKEN',
       valueFrom: { secretKeyRef: { name: 'strangler-admin-token', key: 'token' } },
+    });
+  });
+});
+
+describe('proxy: monolith database for exact read-your-writes (PROXY_CDC_SOURCE_DATABASE_URL)', () => {
+  const proxyEnv = (ms: Manifest[]): any[] =>
+    (find(ms, 'Deployment', 'warm-house-proxy') as any).spec.template.spec.containers[0].env;
+  const cdcSourceEnv = (ms: Manifest[]) => proxyEnv(ms).filter((e) => e.name === 'PROXY_CDC_SOURCE_DATABASE_URL');
+  const ownedSecret = (ms: Manifest[]) =>
+    ms.find((m) => m.kind === 'Secret' && m.metadata.name === 'warm-house-proxy-cdc-source') as any;
+
+  it.each(['default', 'production'])('%s: not set, no Secret (the proxy pins by commit time)', (name) => {
+    expect(cdcSourceEnv(manifests(name))).toEqual([]);
+    expect(ownedSecret(manifests(name))).toBeUndefined();
+  });
+
+  it('url set: the chart writes it to its own Secret, the proxy reads it through a secretKeyRef', () => {
+    const ms = manifests('cdc-source-url');
+    expect(cdcSourceEnv(ms)).toEqual([
+      {
+        name: 'PROXY_CDC_SOURCE_DATABASE_URL',
+        valueFrom: { secretKeyRef: { name: 'warm-house-proxy-cdc-source', key: 'PROXY_CDC_SOURCE_DATABASE_URL' } },
+      },
+    ]);
+    expect(ownedSecret(ms).stringData).toEqual({ PROXY_CDC_SOURCE_DATABASE_URL: CDC_SOURCE_URL });
+    const outsideSecrets = ms.filter((m) => m.kind !== 'Secret').map((m) => JSON.stringify(m));
+    expect(outsideSecrets.filter((text) => text.includes('s3cret'))).toEqual([]);
+  });
+
+  it('existingSecret set: a secretKeyRef to that Secret and key, no chart-owned Secret', () => {
+    const ms = manifests('cdc-source-existing');
+    expect(cdcSourceEnv(ms)).toEqual([
+      {
+        name: 'PROXY_CDC_SOURCE_DATABASE_URL',
+        valueFrom: { secretKeyRef: { name: 'monolith-wal-reader', key: 'url' } },
+      },
+    ]);
+    expect(ownedSecret(ms)).toBeUndefined();
+  });
+
+  it("demo mode: the stand-in's database, like device management's MONOLITH_DATABASE_URL", () => {
+    const ms = manifests('minikube');
+    const standinUrl = parse(readFileSync(MINIKUBE, 'utf8')).demo.monolithStandin.databaseUrl;
+    expect(cdcSourceEnv(ms)).toEqual([
+      {
+        name: 'PROXY_CDC_SOURCE_DATABASE_URL',
+        valueFrom: { secretKeyRef: { name: 'warm-house-proxy-cdc-source', key: 'PROXY_CDC_SOURCE_DATABASE_URL' } },
+      },
+    ]);
+    expect(ownedSecret(ms).stringData).toEqual({ PROXY_CDC_SOURCE_DATABASE_URL: standinUrl });
+    expect(find(ms, 'Secret', 'warm-house-device-management-db').stringData).toMatchObject({
+      MONOLITH_DATABASE_URL: standinUrl,
     });
   });
 });
@@ -345,6 +408,8 @@ describe('values.schema.json rejects bad values with a clear message', () => {
     ['bad-sha', /pluginSha512/],
     ['bad-replication', /kafka\.replicationFactor \(4\) cannot exceed kafka\.nodePool\.replicas \(3\)/],
     ['bad-disabled-target', /routes\.heatingGet\.target: upstream "telemetry" is not enabled/],
+    ['bad-cdc-source-url', /proxy\/cdcSourceDatabase\/url/],
+    ['bad-cdc-source-plain-env', /proxy\.env\.PROXY_CDC_SOURCE_DATABASE_URL: .*proxy\.cdcSourceDatabase/],
   ])('%s', (name, message) => {
     const r = result(name);
     expect(r.ok).toBe(false);
