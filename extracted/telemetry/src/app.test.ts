@@ -20,7 +20,7 @@ const good = {
   measuredAt: '2026-06-01T11:59:00Z',
 };
 
-async function build(opts: { failAppend?: boolean; legacy?: Record<string, number> } = {}) {
+async function build(opts: { failAppend?: boolean; failLookup?: boolean; legacy?: Record<string, number> } = {}) {
   const key = JSON.stringify(opts);
   const cached = built.get(key);
   if (cached) {
@@ -35,7 +35,7 @@ async function build(opts: { failAppend?: boolean; legacy?: Record<string, numbe
 
 const built = new Map<string, Awaited<ReturnType<typeof make>>>();
 
-async function make(opts: { failAppend?: boolean; legacy?: Record<string, number> }) {
+async function make(opts: { failAppend?: boolean; failLookup?: boolean; legacy?: Record<string, number> }) {
   const appended: Reading[][] = [];
   const lookups: string[][] = [];
   const provisioned = new Map<string, IngestProvisioning>([
@@ -83,6 +83,7 @@ async function make(opts: { failAppend?: boolean; legacy?: Record<string, number
     readModels,
     provisioning: async (deviceIds) => {
       lookups.push([...deviceIds]);
+      if (opts.failLookup) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       return new Map([...provisioned].filter(([id]) => deviceIds.includes(id)));
     },
     limits: { maxBatch: 3, maxBodyBytes: 10_000, window: { maxAgeMs: 24 * 3600_000, maxFutureMs: 300_000 } },
@@ -182,6 +183,13 @@ describe('POST /api/v1/telemetry', () => {
       expect(res.body.detail).toContain(field);
       expect(res.body.errors).toEqual([{ in: 'body', field, message: expect.stringMatching(message) }]);
     }
+    expect(appended).toEqual([]);
+  });
+
+  it('answers 503 and publishes nothing when provisioning cannot be looked up (database down)', async () => {
+    const { app, appended } = await build({ failLookup: true });
+    const res = await request(app).post('/api/v1/telemetry').send(good);
+    expect([res.status, res.body.code]).toEqual([503, 'TELEMETRY_ERR_UNAVAILABLE']);
     expect(appended).toEqual([]);
   });
 
