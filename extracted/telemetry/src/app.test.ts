@@ -6,6 +6,7 @@ import type { Reading } from './domain/reading';
 import { telemetryError } from './errors';
 import { createOpenApi, loadDocument } from './http/openapi';
 import { createMetrics } from './metrics';
+import type { IngestProvisioning } from './saga/provisioning';
 
 // openapi-backend compiles the document once per app: slow on a loaded machine
 jest.setTimeout(30_000);
@@ -19,11 +20,12 @@ const good = {
   measuredAt: '2026-06-01T11:59:00Z',
 };
 
-async function build(opts: { failAppend?: boolean; legacy?: Record<string, number> } = {}) {
+async function build(opts: { failAppend?: boolean; failLookup?: boolean; legacy?: Record<string, number> } = {}) {
   const key = JSON.stringify(opts);
   const cached = built.get(key);
   if (cached) {
     cached.appended.length = 0;
+    cached.lookups.length = 0;
     return cached;
   }
   const made = await make(opts);
@@ -33,8 +35,13 @@ async function build(opts: { failAppend?: boolean; legacy?: Record<string, numbe
 
 const built = new Map<string, Awaited<ReturnType<typeof make>>>();
 
-async function make(opts: { failAppend?: boolean; legacy?: Record<string, number> }) {
+async function make(opts: { failAppend?: boolean; failLookup?: boolean; legacy?: Record<string, number> }) {
   const appended: Reading[][] = [];
+  const lookups: string[][] = [];
+  const provisioned = new Map<string, IngestProvisioning>([
+    ['heater-1', { status: 'provisioned', metrics: ['temperature', 'target_temperature'] }],
+    ['gone-1', { status: 'deprovisioned', metrics: ['temperature'] }],
+  ]);
   const readModels: ReadModelQueries = {
     latest: async (deviceId) =>
       deviceId === 'thermo-1'
@@ -74,11 +81,16 @@ async function make(opts: { failAppend?: boolean; legacy?: Record<string, number
       },
     },
     readModels,
+    provisioning: async (deviceIds) => {
+      lookups.push([...deviceIds]);
+      if (opts.failLookup) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      return new Map([...provisioned].filter(([id]) => deviceIds.includes(id)));
+    },
     limits: { maxBatch: 3, maxBodyBytes: 10_000, window: { maxAgeMs: 24 * 3600_000, maxFutureMs: 300_000 } },
     readiness: async () => [{ name: 'database', ok: true }],
     now: () => NOW,
   });
-  return { app, appended };
+  return { app, appended, lookups };
 }
 
 describe('POST /api/v1/telemetry', () => {
@@ -132,6 +144,62 @@ describe('POST /api/v1/telemetry', () => {
       expect.arrayContaining([{ in: 'body', field, message: expect.stringMatching(message) }]),
     );
     expect(appended).toEqual([]);
+  });
+
+  it('looks provisioning up once per request and accepts unprovisioned devices and provisioned metrics', async () => {
+    const { app, appended, lookups } = await build();
+    const heater = { ...good, deviceId: 'heater-1' };
+    await request(app)
+      .post('/api/v1/telemetry')
+      .send({ readings: [heater, { ...heater, metric: 'target_temperature', value: 22 }, good] })
+      .expect(202, { accepted: 3, dryRun: false });
+    expect(lookups).toEqual([['heater-1', 'thermo-1']]);
+    expect(appended.map((batch) => batch.length)).toEqual([3]);
+  });
+
+  it.each<[string, unknown, string, RegExp]>([
+    [
+      'a deprovisioned device in a batch',
+      { readings: [good, { ...good, deviceId: 'gone-1' }] },
+      'readings[1].deviceId',
+      /^device gone-1 is deprovisioned/,
+    ],
+    [
+      'a metric the device is not provisioned with',
+      { ...good, deviceId: 'heater-1', metric: 'humidity', unit: '%RH', value: 40 },
+      'metric',
+      /^humidity is not a metric device heater-1 is provisioned with \(temperature, target_temperature\)$/,
+    ],
+  ])('answers 422 problem+json and publishes nothing for %s', async (_name, body, field, message) => {
+    const { app, appended } = await build();
+    for (const dryRun of [false, true]) {
+      const res = await request(app)
+        .post('/api/v1/telemetry')
+        .set('X-Strangler-Dry-Run', dryRun ? '1' : '0')
+        .send(body as object);
+      expect(res.status).toBe(422);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ code: 'TELEMETRY_ERR_NOT_PROVISIONED', status: 422 });
+      expect(res.body.detail).toContain(field);
+      expect(res.body.errors).toEqual([{ in: 'body', field, message: expect.stringMatching(message) }]);
+    }
+    expect(appended).toEqual([]);
+  });
+
+  it('answers 503 and publishes nothing when provisioning cannot be looked up (database down)', async () => {
+    const { app, appended } = await build({ failLookup: true });
+    const res = await request(app).post('/api/v1/telemetry').send(good);
+    expect([res.status, res.body.code]).toEqual([503, 'TELEMETRY_ERR_UNAVAILABLE']);
+    expect(appended).toEqual([]);
+  });
+
+  it('checks the input rules (400) before provisioning', async () => {
+    const { app, lookups } = await build();
+    const res = await request(app)
+      .post('/api/v1/telemetry')
+      .send({ ...good, deviceId: 'gone-1', measuredAt: '2999-01-01T00:00:00Z' });
+    expect([res.status, res.body.code]).toEqual([400, 'TELEMETRY_ERR_VALIDATION']);
+    expect(lookups).toEqual([]);
   });
 
   it('answers 413 over the batch limit and over the byte limit', async () => {

@@ -5,7 +5,7 @@ import swaggerUi from 'swagger-ui-express';
 import type { ReadModelQueries } from './data/read-models';
 import type { TimeWindow } from './domain/reading';
 import { isTelemetryError, fieldsOf, TELEMETRY_ERRORS } from './errors';
-import { ingestHandler } from './http/ingest';
+import { ingestHandler, type IngestDeps } from './http/ingest';
 import { legacyRouter } from './http/legacy';
 import { describeFields, problemOf, sendProblem } from './http/problem';
 import { queryHandlers } from './http/queries';
@@ -30,6 +30,8 @@ export interface AppDeps {
   document: Document;
   commandLog: Pick<CommandLog, 'append'>;
   readModels: ReadModelQueries;
+  /** provisioning of devices the connect-device saga provisioned, for ingest (one lookup per request) */
+  provisioning: IngestDeps['provisioning'];
   limits: { maxBatch: number; maxBodyBytes: number; window: TimeWindow };
   /** readiness checks of the parts this process runs */
   readiness: () => Promise<ReadinessCheck[]>;
@@ -111,7 +113,14 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api/heating', legacyRouter({ readModels: deps.readModels, logger }));
 
   const bodyProblems = ingestBodyProblems(openapi);
-  const ingest = ingestHandler({ commandLog: deps.commandLog, metrics, logger, window: deps.limits.window, now });
+  const ingest = ingestHandler({
+    commandLog: deps.commandLog,
+    metrics,
+    logger,
+    window: deps.limits.window,
+    now,
+    provisioning: deps.provisioning,
+  });
   openapi.register({
     ...queryHandlers(deps.readModels, now),
     ingestTelemetry: ingest,

@@ -86,6 +86,19 @@ export const telemetryConfigShape = {
   /** how often the first-reading watcher looks at the read models, ms */
   TELEMETRY_FIRST_READING_POLL_MS: env.positiveInt(500),
 
+  /**
+   * how often the projector role deletes raw readings older than their provisioned device's retention, ms (at most
+   * 2^31 - 1, a timer's limit); it also sweeps at start
+   */
+  TELEMETRY_RETENTION_SWEEP_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 31 - 1)
+    .default(3_600_000),
+  /** most readings one retention-sweep transaction deletes */
+  TELEMETRY_RETENTION_SWEEP_BATCH: env.positiveInt(5000),
+
   /** how long a graceful stop waits for in-flight requests, ms */
   SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
 };

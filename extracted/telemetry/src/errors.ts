@@ -21,6 +21,11 @@ export const TELEMETRY_ERRORS = {
   TELEMETRY_ERR_METHOD_NOT_ALLOWED: { status: 405, retriable: false, title: 'Method not allowed' },
   /** More readings in one batch than the limit, or a body larger than the byte limit. */
   TELEMETRY_ERR_BATCH_TOO_LARGE: { status: 413, retriable: false, title: 'Batch too large' },
+  /**
+   * A reading of a device the connect-device saga provisioned that telemetry does not take: the device was
+   * deprovisioned (its connection undone), or the metric is not one it was provisioned with. Names the field.
+   */
+  TELEMETRY_ERR_NOT_PROVISIONED: { status: 422, retriable: false, title: 'Reading not provisioned' },
   /** Content-Type is not application/json. */
   TELEMETRY_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, title: 'Unsupported media type' },
   /** Kafka did not acknowledge the readings (acks=all): nothing was accepted; retry with the same idempotency keys. */

@@ -75,6 +75,17 @@ export function createMetrics() {
       labelNames: ['partition'] as const,
       registers: [registry],
     }),
+    retentionDeleted: new Counter({
+      name: 'telemetry_retention_deleted_readings_total',
+      help: 'Raw readings deleted by the retention sweep (older than their provisioned device keeps them)',
+      registers: [registry],
+    }),
+    retentionSweeps: new Counter({
+      name: 'telemetry_retention_sweeps_total',
+      help: 'Retention sweeps run, by result (ok, failed)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     cdcReadings: new Counter({
       name: 'telemetry_cdc_readings_total',
       help: 'Readings derived from monolith change events and appended to the command log, by table',

@@ -3,6 +3,7 @@ import { waitFor, type Logger } from '@warmhouse/shared';
 import type { Kafka } from 'kafkajs';
 import type { Pool, PoolClient } from 'pg';
 import { LIVE_SCHEMA, ProjectionStore, REBUILD_SCHEMA } from './data/projection-store';
+import { deleteExpiredReadings } from './data/retention';
 import { createProjector } from './projector/projector';
 
 /** Rows that differ between the live and the rebuilt read models, per table. */
@@ -113,6 +114,13 @@ export async function rebuildReadModels(opts: RebuildOptions): Promise<RebuildRe
         intervalMs: 50,
       });
       await projector.stop();
+      // the live read models lost what the retention sweep deleted; the rebuild replayed it: sweep both with the
+      // transaction's one cutoff, so they can be compared (live sweeps wait for this lock)
+      const expired = {
+        live: await deleteExpiredReadings(client, LIVE_SCHEMA, null),
+        rebuilt: await deleteExpiredReadings(client, REBUILD_SCHEMA, null),
+      };
+      log.info({ event: 'rebuild_retention_applied', ...expired }, 'retention applied to both read models');
       const tables = await compare(client);
       const equal = tables.every((t) => t.onlyLive === 0 && t.onlyRebuilt === 0);
       if (swap) {

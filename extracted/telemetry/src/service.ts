@@ -16,8 +16,10 @@ import { createOpenApi, loadDocument } from './http/openapi';
 import { createCommandLog, createKafka, ensureCommandTopic, type CommandLog } from './kafka/command-log';
 import { createMetrics, type TelemetryMetrics } from './metrics';
 import { createProjector, type Projector } from './projector/projector';
+import { createRetentionSweeper, type RetentionSweeper } from './projector/retention-sweeper';
 import { createSagaCommandConsumer } from './saga/command-consumer';
 import { createFirstReadingWatcher, type FirstReadingWatcher } from './saga/first-reading-watcher';
+import { provisioningRepository } from './saga/provisioning-repository';
 
 /** A running telemetry process (whichever roles it has). */
 export interface RunningTelemetry {
@@ -26,6 +28,8 @@ export interface RunningTelemetry {
   pool: Pool;
   metrics: TelemetryMetrics;
   projector?: Projector;
+  /** deletes raw readings past their provisioned device's retention (role projector) */
+  retentionSweeper?: RetentionSweeper;
   cdcFeed?: ChangeEventConsumer;
   /** the connect-device saga participant (role saga) */
   sagaCommands?: MessageConsumer;
@@ -72,6 +76,7 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
 
     const store = new ProjectionStore(pool);
     let projector: Projector | undefined;
+    let retentionSweeper: RetentionSweeper | undefined;
     if (roles.has('projector')) {
       projector = createProjector({
         kafka,
@@ -88,6 +93,15 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
       });
       await projector.start();
       stoppers.push(() => projector!.stop());
+      retentionSweeper = createRetentionSweeper({
+        pool,
+        intervalMs: config.TELEMETRY_RETENTION_SWEEP_INTERVAL_MS,
+        batchSize: config.TELEMETRY_RETENTION_SWEEP_BATCH,
+        logger,
+        metrics,
+      });
+      retentionSweeper.start();
+      stoppers.push(() => retentionSweeper!.stop());
     }
 
     let cdcFeed: ChangeEventConsumer | undefined;
@@ -187,6 +201,7 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
               ),
           },
       readModels,
+      provisioning: (deviceIds) => provisioningRepository.ingestProvisioning(pool, deviceIds),
       limits: {
         maxBatch: config.TELEMETRY_MAX_BATCH,
         maxBodyBytes: config.TELEMETRY_MAX_BODY_BYTES,
@@ -214,6 +229,7 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
       pool,
       metrics,
       ...(projector ? { projector } : {}),
+      ...(retentionSweeper ? { retentionSweeper } : {}),
       ...(cdcFeed ? { cdcFeed } : {}),
       ...(sagaCommands ? { sagaCommands } : {}),
       ...(firstReadingWatcher ? { firstReadingWatcher } : {}),

@@ -4,6 +4,7 @@ import type { Context } from 'openapi-backend';
 import { checkReadings, type ReadingInput, type TimeWindow } from '../domain/reading';
 import type { CommandLog } from '../kafka/command-log';
 import type { TelemetryMetrics } from '../metrics';
+import { provisioningProblems, type IngestProvisioning } from '../saga/provisioning';
 import { describeFields, problemOf, sendProblem } from './problem';
 
 export const DRY_RUN_HEADER = 'x-strangler-dry-run';
@@ -14,24 +15,24 @@ export interface IngestDeps {
   logger: Logger;
   window: TimeWindow;
   now: () => Date;
+  /** provisioning of those of the given device ids the connect-device saga provisioned (one query per request) */
+  provisioning: (deviceIds: readonly string[]) => Promise<ReadonlyMap<string, IngestProvisioning>>;
 }
 
 /**
- * `POST /api/v1/telemetry` after the document's validation passed: the rules a schema cannot say, then the
- * command log. 202 only once Kafka acknowledged every reading with acks=all; a failure there is a 503 and the
- * whole request may be retried (partial appends are de-duplicated by the read side's duplicate rules).
+ * `POST /api/v1/telemetry` after the document's validation passed: the rules a schema cannot say (400), then
+ * provisioning (422: devices the connect-device saga deprovisioned, metrics a provisioned device does not have),
+ * then the command log. A request is taken whole or not at all: one refused reading refuses the whole batch and
+ * nothing is published. 202 only once Kafka acknowledged every reading with acks=all; a failure there is a 503 and
+ * the whole request may be retried (partial appends are de-duplicated by the read side's duplicate rules).
  */
 export function ingestHandler(deps: IngestDeps) {
   return async (c: Context, req: Request, res: Response): Promise<void> => {
     const body = c.request.requestBody as ReadingInput | { readings: ReadingInput[] };
     const batch = 'readings' in body;
     const inputs = batch ? body.readings : [body];
-    const { readings, problems } = checkReadings(
-      inputs,
-      batch ? (i, name) => `readings[${i}].${name}` : (_i, name) => name,
-      deps.now(),
-      deps.window,
-    );
+    const fieldOf = batch ? (i: number, name: string) => `readings[${i}].${name}` : (_i: number, name: string) => name;
+    const { readings, problems } = checkReadings(inputs, fieldOf, deps.now(), deps.window);
     const requestId = String(req.headers['x-request-id'] ?? '');
     if (problems.length > 0) {
       deps.metrics.readingsRejected.inc({ reason: 'rule' });
@@ -39,6 +40,20 @@ export function ingestHandler(deps: IngestDeps) {
         res,
         problemOf('TELEMETRY_ERR_VALIDATION', describeFields(problems), {
           errors: problems,
+          instance: req.originalUrl,
+          requestId,
+        }),
+      );
+      return;
+    }
+    const devices = await deps.provisioning([...new Set(readings.map((r) => r.deviceId))]);
+    const refused = provisioningProblems(readings, devices, fieldOf);
+    if (refused.length > 0) {
+      deps.metrics.readingsRejected.inc({ reason: 'not_provisioned' });
+      sendProblem(
+        res,
+        problemOf('TELEMETRY_ERR_NOT_PROVISIONED', describeFields(refused), {
+          errors: refused,
           instance: req.originalUrl,
           requestId,
         }),

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import type { IngestProvisioning } from './provisioning';
 
 type Db = Pool | PoolClient;
 
@@ -58,6 +59,18 @@ export const provisioningRepository = {
         firstReadingAt: r.first_reading_at,
       }
     );
+  },
+
+  /**
+   * Status and metrics of those of `deviceIds` the saga provisioned (deprovisioned ones included), in one
+   * primary-key lookup: ingest calls it once per request with the distinct device ids of the batch.
+   */
+  async ingestProvisioning(db: Db, deviceIds: readonly string[]): Promise<Map<string, IngestProvisioning>> {
+    const { rows } = await db.query<{ device_id: string; status: IngestProvisioning['status']; metrics: string[] }>(
+      `SELECT device_id, status, metrics FROM provisioning.devices WHERE device_id = ANY($1::text[])`,
+      [deviceIds],
+    );
+    return new Map(rows.map((r) => [r.device_id, { status: r.status, metrics: r.metrics }]));
   },
 
   async provision(

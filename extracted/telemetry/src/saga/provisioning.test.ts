@@ -1,4 +1,4 @@
-import { decideProvisioning } from './provisioning';
+import { decideProvisioning, provisioningProblems, type IngestProvisioning } from './provisioning';
 
 describe('provisioning rules', () => {
   const limits = { maxRetentionDays: 365 };
@@ -15,5 +15,43 @@ describe('provisioning rules', () => {
     ['an unknown device type', 'toaster', 30, 'telemetry has no metrics for device type toaster'],
   ])('refuses %s, saying why', (_what, deviceType, retentionDays, reason) => {
     expect(decideProvisioning({ deviceType, retentionDays }, limits)).toEqual({ ok: false, reason });
+  });
+});
+
+describe('provisioning at ingest', () => {
+  const devices = new Map<string, IngestProvisioning>([
+    ['heater-1', { status: 'provisioned', metrics: ['temperature', 'target_temperature'] }],
+    ['gone-1', { status: 'deprovisioned', metrics: ['temperature'] }],
+  ]);
+  const fieldOf = (i: number, name: string) => `readings[${i}].${name}`;
+
+  it('accepts provisioned metrics of provisioned devices and every reading of devices it has no row for', () => {
+    const readings = [
+      { deviceId: 'heater-1', metric: 'temperature' },
+      { deviceId: 'heater-1', metric: 'target_temperature' },
+      { deviceId: 'legacy-sensor-1', metric: 'temperature' },
+      { deviceId: 'bench-7', metric: 'power.heater' },
+    ];
+    expect(provisioningProblems(readings, devices, fieldOf)).toEqual([]);
+  });
+
+  it('refuses every reading of a deprovisioned device and other metrics of a provisioned one, naming each', () => {
+    const readings = [
+      { deviceId: 'gone-1', metric: 'temperature' },
+      { deviceId: 'heater-1', metric: 'temperature' },
+      { deviceId: 'heater-1', metric: 'humidity' },
+    ];
+    expect(provisioningProblems(readings, devices, fieldOf)).toEqual([
+      {
+        in: 'body',
+        field: 'readings[0].deviceId',
+        message: 'device gone-1 is deprovisioned (its connection was undone): its readings are refused',
+      },
+      {
+        in: 'body',
+        field: 'readings[2].metric',
+        message: 'humidity is not a metric device heater-1 is provisioned with (temperature, target_temperature)',
+      },
+    ]);
   });
 });

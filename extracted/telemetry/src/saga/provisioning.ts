@@ -1,3 +1,5 @@
+import type { FieldProblem } from '../errors';
+
 /**
  * Telemetry's rules for provisioning a device (pure). A provisioned device gets the metrics its type reports and a
  * retention; telemetry refuses a retention beyond what it keeps, and device types it has no metrics for.
@@ -23,4 +25,42 @@ export function decideProvisioning(
     };
   }
   return { ok: true, metrics: [...metrics], retentionDays: request.retentionDays };
+}
+
+/** What ingest needs to know of a device the saga provisioned (devices without a row are not checked). */
+export interface IngestProvisioning {
+  status: 'provisioned' | 'deprovisioned';
+  metrics: readonly string[];
+}
+
+/**
+ * The readings telemetry refuses because of provisioning, one field problem each: every reading of a
+ * deprovisioned device (a compensated connect), and readings of a provisioned device whose metric is not among
+ * its provisioned metrics. Devices absent from `devices` (legacy devices of the CDC feed, devices not connected
+ * through the saga) are accepted as before.
+ */
+export function provisioningProblems(
+  readings: readonly { deviceId: string; metric: string }[],
+  devices: ReadonlyMap<string, IngestProvisioning>,
+  fieldOf: (index: number, name: 'deviceId' | 'metric') => string,
+): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  readings.forEach((r, i) => {
+    const device = devices.get(r.deviceId);
+    if (!device) return;
+    if (device.status === 'deprovisioned') {
+      problems.push({
+        in: 'body',
+        field: fieldOf(i, 'deviceId'),
+        message: `device ${r.deviceId} is deprovisioned (its connection was undone): its readings are refused`,
+      });
+    } else if (!device.metrics.includes(r.metric)) {
+      problems.push({
+        in: 'body',
+        field: fieldOf(i, 'metric'),
+        message: `${r.metric} is not a metric device ${r.deviceId} is provisioned with (${device.metrics.join(', ')})`,
+      });
+    }
+  });
+  return problems;
 }
