@@ -39,8 +39,8 @@ async function make(opts: { failAppend?: boolean; failLookup?: boolean; legacy?:
   const appended: Reading[][] = [];
   const lookups: string[][] = [];
   const provisioned = new Map<string, IngestProvisioning>([
-    ['heater-1', { status: 'provisioned', metrics: ['temperature', 'target_temperature'] }],
-    ['gone-1', { status: 'deprovisioned', metrics: ['temperature'] }],
+    ['heater-1', { status: 'provisioned', metrics: ['temperature', 'target_temperature'], retentionDays: 7 }],
+    ['gone-1', { status: 'deprovisioned', metrics: ['temperature'], retentionDays: 7 }],
   ]);
   const readModels: ReadModelQueries = {
     latest: async (deviceId) =>

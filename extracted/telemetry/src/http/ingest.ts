@@ -21,7 +21,8 @@ export interface IngestDeps {
 
 /**
  * `POST /api/v1/telemetry` after the document's validation passed: the rules a schema cannot say (400), then
- * provisioning (422: devices the connect-device saga deprovisioned, metrics a provisioned device does not have),
+ * provisioning (422: devices the connect-device saga deprovisioned, metrics a provisioned device does not have,
+ * readings older than the device's retention),
  * then the command log. A request is taken whole or not at all: one refused reading refuses the whole batch and
  * nothing is published. 202 only once Kafka acknowledged every reading with acks=all; a failure there is a 503 and
  * the whole request may be retried (partial appends are de-duplicated by the read side's duplicate rules).
@@ -47,7 +48,7 @@ export function ingestHandler(deps: IngestDeps) {
       return;
     }
     const devices = await deps.provisioning([...new Set(readings.map((r) => r.deviceId))]);
-    const refused = provisioningProblems(readings, devices, fieldOf);
+    const refused = provisioningProblems(readings, devices, fieldOf, deps.now());
     if (refused.length > 0) {
       deps.metrics.readingsRejected.inc({ reason: 'not_provisioned' });
       sendProblem(

@@ -62,15 +62,22 @@ export const provisioningRepository = {
   },
 
   /**
-   * Status and metrics of those of `deviceIds` the saga provisioned (deprovisioned ones included), in one
+   * Status, metrics and retention of those of `deviceIds` the saga provisioned (deprovisioned ones included), in one
    * primary-key lookup: ingest calls it once per request with the distinct device ids of the batch.
    */
   async ingestProvisioning(db: Db, deviceIds: readonly string[]): Promise<Map<string, IngestProvisioning>> {
-    const { rows } = await db.query<{ device_id: string; status: IngestProvisioning['status']; metrics: string[] }>(
-      `SELECT device_id, status, metrics FROM provisioning.devices WHERE device_id = ANY($1::text[])`,
+    const { rows } = await db.query<{
+      device_id: string;
+      status: IngestProvisioning['status'];
+      metrics: string[];
+      retention_days: number;
+    }>(
+      `SELECT device_id, status, metrics, retention_days FROM provisioning.devices WHERE device_id = ANY($1::text[])`,
       [deviceIds],
     );
-    return new Map(rows.map((r) => [r.device_id, { status: r.status, metrics: r.metrics }]));
+    return new Map(
+      rows.map((r) => [r.device_id, { status: r.status, metrics: r.metrics, retentionDays: r.retention_days }]),
+    );
   },
 
   async provision(

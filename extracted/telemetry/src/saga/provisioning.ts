@@ -31,18 +31,23 @@ export function decideProvisioning(
 export interface IngestProvisioning {
   status: 'provisioned' | 'deprovisioned';
   metrics: readonly string[];
+  retentionDays: number;
 }
+
+const DAY_MS = 86_400_000;
 
 /**
  * The readings telemetry refuses because of provisioning, one field problem each: every reading of a
  * deprovisioned device (a compensated connect), and readings of a provisioned device whose metric is not among
- * its provisioned metrics. Devices absent from `devices` (legacy devices of the CDC feed, devices not connected
- * through the saga) are accepted as before.
+ * its provisioned metrics, or measured before its retention (the sweep has deleted such readings or soon will: stored
+ * again, one would be counted twice in the rollups). Devices absent from `devices` (legacy devices of the CDC feed,
+ * devices not connected through the saga) are accepted as before.
  */
 export function provisioningProblems(
-  readings: readonly { deviceId: string; metric: string }[],
+  readings: readonly { deviceId: string; metric: string; measuredAt: Date }[],
   devices: ReadonlyMap<string, IngestProvisioning>,
-  fieldOf: (index: number, name: 'deviceId' | 'metric') => string,
+  fieldOf: (index: number, name: 'deviceId' | 'metric' | 'measuredAt') => string,
+  now: Date,
 ): FieldProblem[] {
   const problems: FieldProblem[] = [];
   readings.forEach((r, i) => {
@@ -59,6 +64,12 @@ export function provisioningProblems(
         in: 'body',
         field: fieldOf(i, 'metric'),
         message: `${r.metric} is not a metric device ${r.deviceId} is provisioned with (${device.metrics.join(', ')})`,
+      });
+    } else if (r.measuredAt.getTime() < now.getTime() - device.retentionDays * DAY_MS) {
+      problems.push({
+        in: 'body',
+        field: fieldOf(i, 'measuredAt'),
+        message: `is older than device ${r.deviceId}'s retention of ${device.retentionDays} day(s)`,
       });
     }
   });

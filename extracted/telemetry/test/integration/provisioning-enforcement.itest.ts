@@ -100,9 +100,6 @@ describe('telemetry enforces what the connect-device saga provisioned (real Kafk
     const long = device('long');
     const gone = device('gone-later');
     const free = device('free');
-    await provision(short, 1);
-    await provision(long, 30);
-    await provision(gone, 1);
     const old = [new Date(now - 3 * DAY), new Date(now - 2 * DAY - 60_000)];
     const recent = new Date(now - 3600_000);
     const res = await ingest({
@@ -116,8 +113,19 @@ describe('telemetry enforces what the connect-device saga provisioned (real Kafk
     });
     expect(res.status).toBe(202);
     await waitForProjection(env.db, env.endpoints, topic);
+    // the devices reported before they were connected: provisioning sets their retention afterwards
+    await provision(short, 1);
+    await provision(long, 30);
+    await provision(gone, 1);
     // retention applies to a deprovisioned device too: it is the data policy, not the connection
     await repo.deprovision(env.db, gone);
+    // from now on ingest refuses a reading the sweep would delete (a late retry could otherwise count twice)
+    const late = await ingest({ readings: [reading(short, recent), reading(short, old[1]!)] });
+    expect(late.status).toBe(422);
+    expect(late.body).toMatchObject({
+      code: 'TELEMETRY_ERR_NOT_PROVISIONED',
+      errors: [{ field: 'readings[1].measuredAt', message: `is older than device ${short}'s retention of 1 day(s)` }],
+    });
 
     const deletedBefore = (await svc.metrics.retentionDeleted.get()).values[0]?.value ?? 0;
     expect(await svc.retentionSweeper!.sweep()).toBe(3);
