@@ -11,7 +11,7 @@ import {
   deviceSettingsChanged,
   deviceStatusChanged,
 } from '../../extracted/device-management/src/domain/events';
-import type { Device } from '../../extracted/device-management/src/domain/device';
+import { SAMPLE_DEVICE } from '../../extracted/device-management/src/testing/sample-device';
 import { deadLetterTopicOf, loadTelemetryConfig } from '../../extracted/telemetry/src/config';
 import { COMMAND_CONTENT_TYPE, encodeCommands } from '../../extracted/telemetry/src/domain/command';
 import { DLQ_HEADERS, deadLetterMessage, envelopeHeaders } from '../../packages/messaging/src';
@@ -65,26 +65,7 @@ function topicsOfTheCode(): string[] {
   ];
 }
 
-const device: Device = {
-  id: '5b0d3f7e-1c2a-4e0b-9d3f-2a7c1e9b8f00',
-  seq: '7',
-  type: 'heating',
-  name: 'Living room',
-  houseId: 'house-1',
-  ownerId: null,
-  status: 'active',
-  failureReason: null,
-  settings: { on: true, targetTemperature: 21.5 },
-  currentTemperature: 19.25,
-  origin: 'monolith',
-  legacyId: 42n,
-  version: 3,
-  cdcPosition: '0/16B3748',
-  cdcSyncedAt: new Date('2026-01-01T00:00:00Z'),
-  createdAt: new Date('2026-01-01T00:00:00Z'),
-  updatedAt: new Date('2026-01-01T00:00:00Z'),
-  deletedAt: null,
-};
+const device = SAMPLE_DEVICE;
 
 describe('docs/asyncapi.yaml', () => {
   let document: AsyncAPIDocumentInterface;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { EVENT_SCHEMA_PATH, eventSchemaText } from '../write-event-schema';
-import type { Device } from './device';
+import { SAMPLE_DEVICE } from '../testing/sample-device';
 import {
   deviceDeleted,
   deviceRegistered,
@@ -11,26 +11,7 @@ import {
   temperatureJson,
 } from './events';
 
-const device: Device = {
-  id: '5b0d3f7e-1c2a-4e0b-9d3f-2a7c1e9b8f00',
-  seq: '7',
-  type: 'heating',
-  name: 'Living room',
-  houseId: 'house-1',
-  ownerId: null,
-  status: 'active',
-  settings: { on: true, targetTemperature: 21.5 },
-  currentTemperature: 19.25,
-  origin: 'monolith',
-  legacyId: 42n,
-  version: 3,
-  cdcPosition: '0/16B3748',
-  cdcSyncedAt: new Date('2026-01-01T00:00:00Z'),
-  createdAt: new Date('2026-01-01T00:00:00Z'),
-  updatedAt: new Date('2026-01-01T00:00:00Z'),
-  deletedAt: null,
-  failureReason: null,
-};
+const device = SAMPLE_DEVICE;
 const ctx = { origin: 'device-management' as const, now: new Date('2026-01-02T03:04:05.678Z'), requestId: 'r-1' };
 
 describe('domain events v1', () => {

@@ -1,27 +1,8 @@
 import { deviceRegistered } from '../domain/events';
-import type { Device } from '../domain/device';
+import { SAMPLE_DEVICE } from '../testing/sample-device';
 import { parseWriteBackMessage } from './write-back';
 
-const device: Device = {
-  id: '5b0d3f7e-1c2a-4e0b-9d3f-2a7c1e9b8f00',
-  seq: '7',
-  type: 'heating',
-  name: 'Living room',
-  houseId: 'house-1',
-  ownerId: null,
-  status: 'active',
-  settings: { on: true, targetTemperature: 21.5 },
-  currentTemperature: 19.25,
-  origin: 'monolith',
-  legacyId: 42n,
-  version: 3,
-  cdcPosition: '0/16B3748',
-  cdcSyncedAt: new Date('2026-01-01T00:00:00Z'),
-  createdAt: new Date('2026-01-01T00:00:00Z'),
-  updatedAt: new Date('2026-01-01T00:00:00Z'),
-  deletedAt: null,
-  failureReason: null,
-};
+const device = SAMPLE_DEVICE;
 const event = deviceRegistered(device, { origin: 'device-management', now: new Date(0), requestId: null });
 const record = (value: string | null) => ({ topic: 'device-events', partition: 0, offset: '7', key: 'k', value });
 

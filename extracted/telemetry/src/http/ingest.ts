@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import type { Context } from 'openapi-backend';
 import { checkReadings, type ReadingInput, type TimeWindow } from '../domain/reading';
 import type { CommandLog } from '../kafka/command-log';
+import type { FieldProblem } from '../errors';
 import type { TelemetryMetrics } from '../metrics';
 import { provisioningProblems, type IngestProvisioning } from '../saga/provisioning';
 import { describeFields, problemOf, sendProblem } from './problem';
@@ -35,32 +36,14 @@ export function ingestHandler(deps: IngestDeps) {
     const fieldOf = batch ? (i: number, name: string) => `readings[${i}].${name}` : (_i: number, name: string) => name;
     const { readings, problems } = checkReadings(inputs, fieldOf, deps.now(), deps.window);
     const requestId = String(req.headers['x-request-id'] ?? '');
-    if (problems.length > 0) {
-      deps.metrics.readingsRejected.inc({ reason: 'rule' });
-      sendProblem(
-        res,
-        problemOf('TELEMETRY_ERR_VALIDATION', describeFields(problems), {
-          errors: problems,
-          instance: req.originalUrl,
-          requestId,
-        }),
-      );
-      return;
-    }
+    const refuse = (code: 'TELEMETRY_ERR_VALIDATION' | 'TELEMETRY_ERR_NOT_PROVISIONED', errors: FieldProblem[]) => {
+      deps.metrics.readingsRejected.inc({ reason: code === 'TELEMETRY_ERR_VALIDATION' ? 'rule' : 'not_provisioned' });
+      sendProblem(res, problemOf(code, describeFields(errors), { errors, instance: req.originalUrl, requestId }));
+    };
+    if (problems.length > 0) return refuse('TELEMETRY_ERR_VALIDATION', problems);
     const devices = await deps.provisioning([...new Set(readings.map((r) => r.deviceId))]);
     const refused = provisioningProblems(readings, devices, fieldOf, deps.now());
-    if (refused.length > 0) {
-      deps.metrics.readingsRejected.inc({ reason: 'not_provisioned' });
-      sendProblem(
-        res,
-        problemOf('TELEMETRY_ERR_NOT_PROVISIONED', describeFields(refused), {
-          errors: refused,
-          instance: req.originalUrl,
-          requestId,
-        }),
-      );
-      return;
-    }
+    if (refused.length > 0) return refuse('TELEMETRY_ERR_NOT_PROVISIONED', refused);
     if (req.headers[DRY_RUN_HEADER] === '1') {
       res.setHeader('X-Strangler-Dry-Run', '1');
       res.status(202).json({ accepted: readings.length, dryRun: true });
