@@ -24,7 +24,7 @@ export const PROXY_ENV = {
     .min(1)
     .default(path.join(REPO_ROOT, 'proxy', 'routes.yaml')),
   PROXY_WATCH_ROUTES_FILE: env.bool(true),
-  /** Persisted table (`route-table.json`) and audit log (`audit.jsonl`). */
+  /** Persisted table (`route-table.json`), audit log (`audit.jsonl`) and plan progress (`plan-progress.json`). */
   PROXY_STATE_DIR: z
     .string()
     .min(1)

@@ -18,6 +18,8 @@ export const LOG_EVENTS = {
   circuitChanged: 'circuit_state_changed',
   planStep: 'plan_step',
   planFailed: 'plan_failed',
+  planProgressUnusable: 'plan_progress_unusable',
+  planProgressWriteFailed: 'plan_progress_write_failed',
   cdcReadFromSource: 'cdc_read_from_source',
   cdcRouteState: 'cdc_route_state_changed',
   cdcWalPositionFailed: 'cdc_wal_position_failed',

@@ -10,6 +10,7 @@ import type { ProxyConfig } from './config';
 import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
 import { createProxy, type StranglerProxy } from './proxy';
+import { PlanProgressStore } from './plan/progress';
 import { PlanRunner } from './plan/runner';
 import { RouteStats } from './stats/route-stats';
 import { RouteTableStore } from './table/store';
@@ -60,7 +61,10 @@ export async function startStrangler(
   const metrics = new ProxyMetrics({ defaultMetrics: true });
   metrics.setTableVersion(store.current.version);
   const stats = new RouteStats(config.PROXY_STATS_WINDOW_SECONDS);
-  const plans = new PlanRunner(store, stats, logger.child({ module: 'plan' }), { tickMs: config.PROXY_PLAN_TICK_MS });
+  const plans = new PlanRunner(store, stats, logger.child({ module: 'plan' }), {
+    tickMs: config.PROXY_PLAN_TICK_MS,
+    progress: new PlanProgressStore(config.PROXY_STATE_DIR),
+  });
   const wal = config.PROXY_CDC_SOURCE_DATABASE_URL
     ? new WalPosition(config.PROXY_CDC_SOURCE_DATABASE_URL, config.PROXY_CDC_WAL_TIMEOUT_MS)
     : undefined;

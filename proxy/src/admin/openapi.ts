@@ -70,7 +70,11 @@ export function openApiDocument(): object {
             version: { type: 'integer' },
             actor: { type: 'string' },
             source: { type: 'string', enum: ['admin-api', 'file', 'startup', 'plan'] },
-            action: { type: 'string' },
+            action: {
+              type: 'string',
+              description:
+                'a table change (`table.loaded`, `route.created`, `route.retargeted`, `route.updated`, `route.deleted`, `upstreams.changed`, `default-target.changed`) or `plan.progress-reset` (the plan runner started a step over instead of resuming it)',
+            },
             routeId: { type: 'string' },
             from: { type: ['string', 'null'] },
             to: { type: ['string', 'null'] },

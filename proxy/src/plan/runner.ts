@@ -3,7 +3,8 @@ import { LOG_EVENTS } from '../log-events';
 import type { RouteStats, ShadowTotals } from '../stats/route-stats';
 import type { RouteSpec } from '../table/schema';
 import type { RouteTableStore } from '../table/store';
-import { evaluatePlan, planMonolith, type PlanDecision, type PlanEvidence } from './evaluate';
+import { evaluatePlan, planMonolith, stepLabel, stepOf, type PlanDecision, type PlanEvidence } from './evaluate';
+import { planHash, stepKeyOf, type PlanProgressStore, type StepProgress } from './progress';
 
 /** The dry run of one route's plan: where it stands and what the runner would do now. */
 export interface PlanCheck {
@@ -19,6 +20,8 @@ export interface PlanCheck {
 
 interface StepState {
   key: string;
+  /** `null` for a route without a plan (tracked for the dry run only, never persisted). */
+  planHash: string | null;
   since: number;
   shadowBase: ShadowTotals;
 }
@@ -28,6 +31,8 @@ export interface PlanRunnerOptions {
   /** Evaluation period in milliseconds. */
   tickMs: number;
   now?: () => number;
+  /** Where step start times are kept across restarts; without it they live in memory only. */
+  progress?: PlanProgressStore;
 }
 
 function minus(a: ShadowTotals, b: ShadowTotals): ShadowTotals {
@@ -43,11 +48,16 @@ function minus(a: ShadowTotals, b: ShadowTotals): ShadowTotals {
 /**
  * Drives route plans: every tick, evaluates each route with an active plan against its evidence and applies
  * an advance or rollback through the table store — the same validated, persisted, audited path as a person's
- * change — as actor `plan` with the decision's reason and evidence. Step start times live in memory: after a
- * restart a step's dwell time and evidence start again (never shorter, only later).
+ * change — as actor `plan` with the decision's reason and evidence.
+ *
+ * When a step began is kept in the progress store: after a restart a step resumes with the dwell time it had
+ * (the statistics, in memory, count again from the restart), unless the route's plan changed meanwhile — then
+ * the step starts over, audited as `plan.progress-reset`. An unusable progress file starts every step over.
  */
 export class PlanRunner {
   private readonly steps = new Map<string, StepState>();
+  /** Progress read at start-up of routes not yet seen since. */
+  private readonly saved: Map<string, StepProgress>;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
@@ -58,6 +68,7 @@ export class PlanRunner {
     private readonly options: PlanRunnerOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.saved = this.loadProgress();
   }
 
   start(): void {
@@ -106,7 +117,14 @@ export class PlanRunner {
         this.logger.error({ event: LOG_EVENTS.planFailed, route: route.id, err }, 'plan step failed');
       }
     }
-    for (const id of this.steps.keys()) if (!ids.has(id)) this.steps.delete(id);
+    let gone = false;
+    for (const map of [this.steps, this.saved])
+      for (const id of map.keys())
+        if (!ids.has(id)) {
+          map.delete(id);
+          gone = true;
+        }
+    if (gone) this.saveProgress();
   }
 
   private apply(routeId: string): void {
@@ -124,13 +142,72 @@ export class PlanRunner {
     else this.logger.error({ ...fields, issues: result.issues }, `plan ${decision.action} of ${routeId} was refused`);
   }
 
-  /** The route's current step; a new step (target, mode or weight changed) starts now with fresh evidence. */
+  /**
+   * The route's current step; a new step (target, mode or weight changed, or another plan) starts now with
+   * fresh evidence. The first sight of a route resumes its step from the progress saved before a restart.
+   */
   private track(route: RouteSpec, now: number): StepState {
-    const key = `${route.target}|${route.mode}|${route.mode === 'canary' ? (route.weight ?? 0) : ''}`;
+    const key = stepKeyOf(route);
+    const hash = route.plan ? planHash(route.plan) : null;
     const known = this.steps.get(route.id);
-    if (known?.key === key) return known;
-    const state = { key, since: now, shadowBase: this.stats.shadowTotals(route.id) };
+    if (known?.key === key && known.planHash === hash) return known;
+    const since = known ? now : this.resumedSince(route, key, hash, now);
+    const state = { key, planHash: hash, since, shadowBase: this.stats.shadowTotals(route.id) };
     this.steps.set(route.id, state);
+    this.saveProgress();
     return state;
+  }
+
+  /** When the route's step began, from the saved progress if it is this step of this plan; else now. */
+  private resumedSince(route: RouteSpec, key: string, hash: string | null, now: number): number {
+    const saved = this.saved.get(route.id);
+    this.saved.delete(route.id);
+    if (!saved || hash === null || saved.step !== key) return now;
+    if (saved.planHash === hash) return Math.min(Date.parse(saved.startedAt), now);
+    const step = stepLabel(stepOf(route, route.plan!, planMonolith(route, this.store.current.spec.defaultTarget)));
+    this.audit(route.id, `the plan changed since its progress was saved: step ${step} starts over`);
+    return now;
+  }
+
+  private loadProgress(): Map<string, StepProgress> {
+    const progress = this.options.progress;
+    if (!progress) return new Map();
+    const loaded = progress.load();
+    if (loaded.ok) return loaded.routes;
+    this.logger.warn(
+      { event: LOG_EVENTS.planProgressUnusable, file: progress.file, problem: loaded.problem },
+      `plan progress file ${progress.file} is unusable (${loaded.problem}); every plan step starts over`,
+    );
+    this.audit(
+      undefined,
+      `plan progress file ${progress.file} unusable (${loaded.problem}): every plan step starts over`,
+    );
+    return new Map();
+  }
+
+  private saveProgress(): void {
+    const progress = this.options.progress;
+    if (!progress) return;
+    const routes = new Map(this.saved);
+    for (const [id, s] of this.steps)
+      if (s.planHash !== null)
+        routes.set(id, { planHash: s.planHash, step: s.key, startedAt: new Date(s.since).toISOString() });
+    try {
+      progress.save(routes, new Date(this.now()));
+    } catch (err) {
+      // the plans go on from memory; only a restart would start their steps over
+      this.logger.error(
+        { event: LOG_EVENTS.planProgressWriteFailed, file: progress.file, err },
+        'plan progress not saved',
+      );
+    }
+  }
+
+  private audit(routeId: string | undefined, reason: string): void {
+    try {
+      this.store.note('plan.progress-reset', routeId, { actor: 'plan', source: 'plan', reason });
+    } catch (err) {
+      this.logger.error({ event: LOG_EVENTS.planFailed, route: routeId, err }, 'plan progress reset not audited');
+    }
   }
 }

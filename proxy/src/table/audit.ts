@@ -5,8 +5,15 @@ import type { ReleaseSpec } from './schema';
 /** Where a change came from. */
 export type ChangeSource = 'admin-api' | 'file' | 'startup' | 'plan';
 
+/**
+ * What an entry records: a change of the table, or `plan.progress-reset` — the plan runner started a route's
+ * step over instead of resuming it after a restart (the plan changed, or the progress file was unusable).
+ */
+export type AuditAction = TableChange['action'] | 'plan.progress-reset';
+
 /** One line of the audit log (JSON lines, append-only). */
-export interface AuditEntry extends TableChange {
+export interface AuditEntry extends Omit<TableChange, 'action'> {
+  action: AuditAction;
   /** ISO-8601 time of the change. */
   at: string;
   /** Table version the change produced. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createLogger } from '@warmhouse/shared';
 import { stringify } from 'yaml';
 import { RouteTableStore, type ChangeMeta } from './store';
+import type { PlanInput } from './plan-schema';
 import type { TableSpecInput } from './schema';
 
 const logger = createLogger('store-test', 'silent');
@@ -230,6 +231,48 @@ describe('RouteTableStore', () => {
       expect(store.current.spec.routes[0]!.plan!.status).toBe('active');
       store.updateRoute('turn-on', { mode: 'shadow', target: 'device-management', planStatus: 'active' }, admin);
       expect(store.current.spec.routes[0]).toMatchObject({ mode: 'shadow', plan: { status: 'active' } });
+    });
+
+    const planStep: ChangeMeta = { actor: 'plan', source: 'plan', reason: 'plan advance' };
+    const turnOn = (store: RouteTableStore) => store.current.spec.routes.find((r) => r.id === 'turn-on')!;
+    /** The routes file with one more route: a change that leaves turn-on's plan as it is. */
+    const withAnotherRoute = (plan: PlanInput = { service: 'device-management' }): TableSpecInput => ({
+      ...withPlan,
+      routes: [
+        { ...base.routes![0]!, plan },
+        base.routes![1]!,
+        { id: 'new', methods: ['GET'], path: '/api/new', target: 'monolith' },
+      ],
+    });
+
+    it("a routes-file change that leaves a route's plan as it is keeps the plan's progress (audited)", () => {
+      const store = open();
+      store.updateRoute('turn-on', { target: 'device-management', mode: 'canary', weight: 25 }, planStep);
+      writeFileSync(routesFile, stringify(withAnotherRoute()));
+      expect(store.reloadFile()).toMatchObject({ ok: true });
+      expect(turnOn(store)).toMatchObject({ target: 'device-management', mode: 'canary', weight: 25 });
+      expect(store.current.spec.routes.map((r) => r.id)).toEqual(['turn-on', 'get', 'new']);
+      expect(store.readAudit().at(-1)).toMatchObject({
+        action: 'route.created',
+        routeId: 'new',
+        reason: 'routes file changed; plan progress kept: turn-on',
+      });
+    });
+
+    it('keeps plan progress across a restart with a routes file changed meanwhile, unless the plan changed', () => {
+      const store = open();
+      store.updateRoute('turn-on', { target: 'device-management', mode: 'canary', weight: 25 }, planStep);
+      writeFileSync(routesFile, stringify(withAnotherRoute()));
+      const restarted = open();
+      expect(turnOn(restarted)).toMatchObject({ target: 'device-management', mode: 'canary', weight: 25 });
+      expect(restarted.readAudit().at(-1)!.reason).toBe(
+        'routes file changed while the proxy was stopped; plan progress kept: turn-on',
+      );
+
+      writeFileSync(routesFile, stringify(withAnotherRoute({ service: 'device-management', dwellSeconds: 60 })));
+      const again = open();
+      expect(turnOn(again)).toMatchObject({ target: 'monolith', mode: 'forward', plan: { dwellSeconds: 60 } });
+      expect(turnOn(again).weight).toBeUndefined();
     });
 
     it('refuses a plan whose service is unknown or is the monolith itself', () => {

@@ -1,14 +1,16 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@warmhouse/shared';
 import { ProxyError } from '../errors';
 import { LOG_EVENTS } from '../log-events';
-import { AuditLog, type AuditEntry, type ChangeSource } from './audit';
-import { compileTable, type CompiledTable, type TableIssue } from './compile';
+import { keepPlanProgress } from '../plan/keep-progress';
+import { AuditLog, type AuditAction, type AuditEntry, type ChangeSource } from './audit';
+import { compileTable, type CompiledTable, type CompileResult, type TableIssue } from './compile';
 import { diffTables, type TableChange } from './diff';
 import { readTableFile } from './load';
 import type { PlanStatus } from './plan-schema';
 import type { ReleaseSpec, RouteMode, RouteSpec, TableSpec } from './schema';
+import { writeFileAtomic } from './state-file';
 
 /** Who changes the table, from where, and why (all three land in the audit log). */
 export interface ChangeMeta {
@@ -81,6 +83,29 @@ function readState(file: string): PersistedState | undefined {
       cause: err,
     });
   }
+}
+
+/**
+ * Compiles a routes file's table; routes whose plan the file leaves unchanged keep their plan progress from the
+ * table in force ({@link keepPlanProgress}). Should the table with the kept progress not compile (the file
+ * removed the upstream a route stands on), the file's table is taken as it is.
+ */
+function compileFileTable(
+  data: unknown,
+  inForce: TableSpec | undefined,
+  options: { env: NodeJS.ProcessEnv; version: number },
+): { result: CompileResult; kept: string[] } {
+  const result = compileTable(data, options);
+  if (!result.ok || !inForce) return { result, kept: [] };
+  const { spec, kept } = keepPlanProgress(inForce, result.table.spec);
+  if (kept.length === 0) return { result, kept };
+  const merged = compileTable(spec, options);
+  return merged.ok ? { result: merged, kept } : { result, kept: [] };
+}
+
+/** The reason of a file change, naming the routes whose plan progress it kept. */
+function fileReason(reason: string, kept: readonly string[]): string {
+  return kept.length === 0 ? reason : `${reason}; plan progress kept: ${kept.join(', ')}`;
 }
 
 function rejected(issues: TableIssue[]): ProxyError {
@@ -167,7 +192,7 @@ export class RouteTableStore implements TableSource {
     }
     if (!file || !file.ok) throw new Error('unreachable: no table source');
     const version = (state?.version ?? 0) + 1;
-    const result = compileTable(file.data, { env: options.env, version });
+    const { result, kept } = compileFileTable(file.data, restored?.spec, { env: options.env, version });
     if (!result.ok) {
       if (!restored) throw rejected(result.issues.map((i) => ({ ...i, path: `${file.path} ${i.path}` })));
       const store = new RouteTableStore(options, { table: restored, sourceSha256: state!.sourceSha256 });
@@ -187,7 +212,7 @@ export class RouteTableStore implements TableSource {
     const meta: ChangeMeta = {
       actor: `file:${file.path}`,
       source: 'startup',
-      reason: restored ? 'routes file changed while the proxy was stopped' : 'initial load',
+      reason: restored ? fileReason('routes file changed while the proxy was stopped', kept) : 'initial load',
     };
     const changes = restored
       ? diffTables(restored.spec, result.table.spec)
@@ -283,7 +308,39 @@ export class RouteTableStore implements TableSource {
     const meta: ChangeMeta = { actor: `file:${routesFile}`, source: 'file', reason: 'routes file changed' };
     if (file.sha256 !== undefined && file.sha256 === this.sourceSha256) return { ok: true, unchanged: true };
     if (!file.ok) return this.refuse(file.issues, meta);
-    return this.commit(file.data, meta, file.sha256);
+    const version = this.table.version + 1;
+    const { result, kept } = compileFileTable(file.data, this.table.spec, { env: this.options.env, version });
+    return this.commitCompiled(result, { ...meta, reason: fileReason(meta.reason, kept) }, file.sha256);
+  }
+
+  /**
+   * Appends an audit entry that changes nothing in the table (the plan runner's `plan.progress-reset`), so the
+   * log says why a step's dwell time started again. Without a state directory there is no log: a no-op.
+   */
+  note(action: Exclude<AuditAction, TableChange['action']>, routeId: string | undefined, meta: ChangeMeta): AuditEntry {
+    const target =
+      routeId === undefined ? null : (this.table.spec.routes.find((r) => r.id === routeId)?.target ?? null);
+    const entry: AuditEntry = {
+      at: (this.options.now ?? (() => new Date()))().toISOString(),
+      version: this.table.version,
+      actor: meta.actor,
+      source: meta.source,
+      reason: meta.reason,
+      action,
+      ...(routeId === undefined ? {} : { routeId }),
+      from: target,
+      to: target,
+      ...(meta.evidence === undefined ? {} : { evidence: meta.evidence }),
+    };
+    try {
+      this.audit?.append([entry]);
+    } catch (err) {
+      throw new ProxyError('PROXY_ERR_STATE_WRITE_FAILED', {
+        message: `cannot append to the audit log: ${(err as Error).message}`,
+        cause: err,
+      });
+    }
+    return entry;
   }
 
   /** Audit entries, oldest first. */
@@ -314,6 +371,10 @@ export class RouteTableStore implements TableSource {
 
   private commit(input: unknown, meta: ChangeMeta, sourceSha256: string | null): ApplyResult {
     const result = compileTable(input, { env: this.options.env, version: this.table.version + 1 });
+    return this.commitCompiled(result, meta, sourceSha256);
+  }
+
+  private commitCompiled(result: CompileResult, meta: ChangeMeta, sourceSha256: string | null): ApplyResult {
     if (!result.ok) return this.refuse(result.issues, meta);
     const changes = diffTables(this.table.spec, result.table.spec);
     if (changes.length === 0) {
@@ -384,10 +445,8 @@ export class RouteTableStore implements TableSource {
 
   private writeState(state: PersistedState): void {
     if (!this.stateFile) return;
-    const tmp = `${this.stateFile}.${process.pid}.tmp`;
     try {
-      writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o640 });
-      renameSync(tmp, this.stateFile);
+      writeFileAtomic(this.stateFile, JSON.stringify(state, null, 2) + '\n');
     } catch (err) {
       throw new ProxyError('PROXY_ERR_STATE_WRITE_FAILED', {
         message: `cannot write ${this.stateFile}: ${(err as Error).message}`,
