@@ -152,7 +152,7 @@ export class ProxyMetrics {
   });
   private readonly shadowResults = new Counter({
     name: 'strangler_shadow_total',
-    help: 'Shadowed requests by route and result (compared, equal, different, serviceErrors, skipped, dropped, notCompared)',
+    help: 'Shadowed requests by route and result (compared, equal, different, serviceErrors, skipped, sampledOut, dropped, notCompared)',
     labelNames: ['route', 'result'] as const,
     registers: [this.registry],
   });

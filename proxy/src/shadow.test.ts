@@ -1,6 +1,10 @@
-import { waitFor } from '@warmhouse/shared';
+import type { IncomingMessage } from 'node:http';
+import { createLogger, waitFor } from '@warmhouse/shared';
+import { UpstreamPools } from './forward/pools';
+import { Shadower } from './shadow/shadower';
+import { RouteStats } from './stats/route-stats';
 import { startTestProxy, type TestProxy } from './testing/harness';
-import { startUpstream, type TestUpstream, type UpstreamHandler } from './testing/upstreams';
+import { startUpstream, tableOf, type TestUpstream, type UpstreamHandler } from './testing/upstreams';
 
 /** Answers with a fixed raw JSON text per path; `slowMs` delays every answer. */
 function jsonBy(bodies: Record<string, string>, slow = { ms: 0 }): UpstreamHandler {
@@ -161,5 +165,134 @@ describe('shadow mode', () => {
     await settled();
     expect(dm.seen).toHaveLength(0);
     expect(counters('turn-off')).toMatchObject({ skipped: 1, compared: 0 });
+  });
+});
+
+describe('shadow sampling (sampleRate)', () => {
+  let mono: TestUpstream;
+  let dm: TestUpstream;
+  let p: TestProxy;
+  /** The injected random source: cycles through `draws`, counting how often it was asked. */
+  const draws = [0.1, 0.4, 0.6, 0.9];
+  let drawn = 0;
+  const random = () => draws[drawn++ % draws.length]!;
+  const logger = createLogger('shadow-test', 'silent');
+
+  beforeAll(async () => {
+    mono = await startUpstream('monolith', jsonBy(MONOLITH));
+    dm = await startUpstream('device-management', jsonBy(SERVICE));
+    const pools = new UpstreamPools();
+    const stats = new RouteStats();
+    const shadower = new Shadower(pools, logger, 16, (route, result) => stats.shadow(route, result), random);
+    p = await startTestProxy(
+      {
+        upstreams: [
+          { name: 'monolith', url: mono.url },
+          { name: 'device-management', url: dm.url },
+        ],
+        routes: [
+          { id: 'every', methods: ['GET'], path: '/api/heating/:id', target: 'device-management', mode: 'shadow' },
+          {
+            id: 'quarter',
+            methods: ['GET'],
+            path: '/api/sampled/:id',
+            target: 'device-management',
+            mode: 'shadow',
+            shadow: { sampleRate: 0.25 },
+          },
+          {
+            id: 'quarter-writes',
+            methods: ['POST'],
+            path: '/api/sampled/:id/turn-off',
+            target: 'device-management',
+            mode: 'shadow',
+            shadow: { sampleRate: 0.25 },
+          },
+        ],
+      },
+      { pools, stats, shadower },
+    );
+  });
+  afterAll(async () => {
+    await p.close();
+    await mono.close();
+    await dm.close();
+  });
+  beforeEach(() => {
+    drawn = 0;
+    dm.seen.length = 0;
+  });
+
+  const counters = (id: string) => p.proxy.shadower.route(id).counters;
+  const settled = () =>
+    waitFor('shadow copies done', () => (p.proxy.shadower.pending() === 0 ? true : undefined), {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+    });
+  /** Sends the requests one after another, each after the previous copy settled (the bound never interferes). */
+  const sequentially = async (paths: string[], init?: RequestInit) => {
+    for (const path of paths) {
+      const res = await fetch(`${p.url}${path}`, init);
+      expect(res.status).toBe(200);
+      await res.text();
+      await settled();
+    }
+  };
+
+  it('rate 1 (the default) copies every request without drawing a random number', async () => {
+    await sequentially(['/api/heating/1', '/api/heating/2', '/api/heating/1', '/api/heating/2', '/api/heating/1']);
+    expect(dm.seen).toHaveLength(5);
+    expect(counters('every')).toMatchObject({ compared: 5, sampledOut: 0, dropped: 0 });
+    expect(drawn).toBe(0);
+  });
+
+  it('rate 0.25 copies the requests whose draw is below 0.25 and counts the rest as sampledOut', async () => {
+    await sequentially(Array.from({ length: 8 }, (_, i) => `/api/sampled/${i}`));
+    // draws 0.1, 0.4, 0.6, 0.9, 0.1, …: requests 0 and 4 are copied
+    expect(dm.seen.map((s) => s.url)).toEqual(['/api/sampled/0', '/api/sampled/4']);
+    expect(counters('quarter')).toMatchObject({ compared: 2, sampledOut: 6, dropped: 0, skipped: 0 });
+    expect(drawn).toBe(8);
+    expect(p.proxy.stats.route('quarter').shadow).toMatchObject({ compared: 2, skipped: 6 });
+  });
+
+  it('mutating requests without dryRun are skipped before sampling (no draw, not sampledOut)', async () => {
+    await sequentially(['/api/sampled/1/turn-off', '/api/sampled/2/turn-off'], { method: 'POST', body: '{}' });
+    expect(dm.seen).toHaveLength(0);
+    expect(counters('quarter-writes')).toMatchObject({ skipped: 2, sampledOut: 0 });
+    expect(drawn).toBe(0);
+  });
+});
+
+describe('Shadower sampling order', () => {
+  const table = tableOf({
+    upstreams: [
+      { name: 'monolith', url: 'http://127.0.0.1:9' },
+      { name: 'device-management', url: 'http://127.0.0.1:9' },
+    ],
+    routes: [
+      {
+        id: 'r',
+        path: '/r',
+        target: 'device-management',
+        mode: 'shadow',
+        shadow: { sampleRate: 0.25 },
+      },
+    ],
+  });
+  const route = table.routes[0]!;
+  const get = { method: 'GET', url: '/r' } as IncomingMessage;
+
+  it('sampling comes before the concurrency bound; with Math.random about a quarter reaches the bound', () => {
+    // no copy may start (bound 0), so every request is either sampled out or dropped, and nothing is sent
+    const shadower = new Shadower(new UpstreamPools(), createLogger('shadow-test', 'silent'), 0);
+    const n = 4_000;
+    for (let i = 0; i < n; i++)
+      expect(shadower.begin('r', route.shadow!, route.upstream, get, '/r', `id-${i}`)).toBeUndefined();
+    const c = shadower.route('r').counters;
+    expect(c.sampledOut + c.dropped).toBe(n);
+    // binomial(4000, 0.25): mean 1000, standard deviation ≈ 27; ±150 is over 5 deviations
+    expect(c.dropped).toBeGreaterThan(850);
+    expect(c.dropped).toBeLessThan(1_150);
+    expect(c).toMatchObject({ skipped: 0, compared: 0, notCompared: 0 });
   });
 });

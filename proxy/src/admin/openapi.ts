@@ -116,7 +116,10 @@ export function openApiDocument(): object {
                 equal: { type: 'integer' },
                 different: { type: 'integer' },
                 serviceErrors: { type: 'integer' },
-                skipped: { type: 'integer', description: 'not compared (no dryRun, concurrency bound, too large)' },
+                skipped: {
+                  type: 'integer',
+                  description: 'not compared (no dryRun, sampled out, concurrency bound, too large)',
+                },
                 equalRate: { type: ['number', 'null'], description: 'equal / compared (null without comparisons)' },
               },
             },
@@ -312,7 +315,7 @@ export function openApiDocument(): object {
       '/api/shadow': {
         get: {
           summary:
-            'Shadow counters per route (compared, equal, different, serviceErrors, skipped, dropped, notCompared)',
+            'Shadow counters per route (compared, equal, different, serviceErrors, skipped, sampledOut, dropped, notCompared)',
           responses: { 200: { description: 'OK' }, 401: errors[401] },
         },
       },

@@ -19,6 +19,8 @@ export interface ShadowCounters {
   serviceErrors: number;
   /** Mutating requests not shadowed (the route has no `dryRun`). */
   skipped: number;
+  /** Not shadowed because the route's `sampleRate` left them out. */
+  sampledOut: number;
   /** Not shadowed because the concurrency bound was reached. */
   dropped: number;
   /** Not compared: a body over `maxBodyBytes`, or the client's own exchange failed. */
@@ -45,7 +47,16 @@ function shown(body: Buffer): string {
 }
 
 function emptyCounters(): ShadowCounters {
-  return { compared: 0, equal: 0, different: 0, serviceErrors: 0, skipped: 0, dropped: 0, notCompared: 0 };
+  return {
+    compared: 0,
+    equal: 0,
+    different: 0,
+    serviceErrors: 0,
+    skipped: 0,
+    sampledOut: 0,
+    dropped: 0,
+    notCompared: 0,
+  };
 }
 
 /** Collects at most `max` bytes; `over` once more arrived. */
@@ -83,6 +94,13 @@ export class Shadower {
     /** Shadow requests in flight at most (over it, requests are not shadowed and counted as dropped). */
     private readonly maxInFlight = 16,
     private readonly onResult: (routeId: string, result: keyof ShadowCounters) => void = () => {},
+    /**
+     * Uniform in [0, 1), drawn once per eligible request of a route sampled below 1 (tests inject a sequence).
+     * Random rather than a counter (every n-th request): a counter aliases with periodic traffic (a poller cycling
+     * through four devices at rate 0.25 would shadow the same device every time), random picks sample every kind
+     * of request alike.
+     */
+    private readonly random: () => number = Math.random,
   ) {}
 
   /** Counters of every shadowed route seen so far. */
@@ -126,6 +144,11 @@ export class Shadower {
     const mutating = !['GET', 'HEAD', 'OPTIONS'].includes(req.method!);
     if (mutating && !shadow.spec.dryRun) {
       this.count(routeId, 'skipped');
+      return undefined;
+    }
+    const rate = shadow.spec.sampleRate;
+    if (rate < 1 && this.random() >= rate) {
+      this.count(routeId, 'sampledOut');
       return undefined;
     }
     if (this.inFlight >= this.maxInFlight) {

@@ -60,7 +60,7 @@ describe('RouteStats', () => {
     expect(s.route('r').service.requests).toBe(2);
   });
 
-  it('counts shadow outcomes (dropped and not compared as skipped) in the window and in totals', () => {
+  it('counts shadow outcomes (sampled out, dropped and not compared as skipped) in the window and in totals', () => {
     now = 4_000_000;
     const s = new RouteStats(60, 12, clock);
     for (const r of [
@@ -70,6 +70,7 @@ describe('RouteStats', () => {
       'different',
       'serviceErrors',
       'skipped',
+      'sampledOut',
       'dropped',
       'notCompared',
     ] as const)
@@ -80,13 +81,13 @@ describe('RouteStats', () => {
       equal: 1,
       different: 1,
       serviceErrors: 1,
-      skipped: 3,
+      skipped: 4,
       equalRate: 0.5,
     });
     expect(s.route('r').fallbacks).toBe(1);
     now += 120_000;
     expect(s.route('r').shadow.compared).toBe(0);
-    expect(s.shadowTotals('r')).toEqual({ compared: 2, equal: 1, different: 1, serviceErrors: 1, skipped: 3 });
+    expect(s.shadowTotals('r')).toEqual({ compared: 2, equal: 1, different: 1, serviceErrors: 1, skipped: 4 });
   });
 });
 

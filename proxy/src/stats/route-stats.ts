@@ -22,7 +22,10 @@ export interface ShadowStats {
   equal: number;
   different: number;
   serviceErrors: number;
-  /** Not compared: mutating without `dryRun`, concurrency bound reached, body too large, client exchange failed. */
+  /**
+   * Not compared: mutating without `dryRun`, sampled out (`sampleRate`), concurrency bound reached, body too large,
+   * client exchange failed.
+   */
   skipped: number;
   /** `equal / compared`; `null` without comparisons. */
   equalRate: number | null;
@@ -44,7 +47,8 @@ export interface StatsSnapshot {
 }
 
 /** Shadow outcomes as the shadower reports them. */
-export type ShadowResult = 'compared' | 'equal' | 'different' | 'serviceErrors' | 'skipped' | 'dropped' | 'notCompared';
+export type ShadowResult =
+  'compared' | 'equal' | 'different' | 'serviceErrors' | 'skipped' | 'sampledOut' | 'dropped' | 'notCompared';
 
 /** Cumulative (never windowed) shadow counters of a route, for "since the step began" evidence. */
 export type ShadowTotals = Omit<ShadowStats, 'equalRate'>;
@@ -98,7 +102,7 @@ function emptyRoute(): RouteAcc {
 }
 
 function shadowKey(result: ShadowResult): keyof ShadowTotals {
-  return result === 'dropped' || result === 'notCompared' ? 'skipped' : result;
+  return result === 'sampledOut' || result === 'dropped' || result === 'notCompared' ? 'skipped' : result;
 }
 
 /**

@@ -132,6 +132,30 @@ describe('compileTable', () => {
     expect(issue!.message).toMatch(message);
   });
 
+  describe('shadow.sampleRate', () => {
+    const shadowRoute = (shadow?: object) => ({
+      upstreams,
+      routes: [{ id: 'r', path: '/a', target: 'device-management', mode: 'shadow', ...(shadow && { shadow }) }],
+    });
+    const compiledRate = (shadow?: object) => {
+      const r = compileTable(shadowRoute(shadow), { env: {}, version: 1 });
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      return r.table.routes[0]!.shadow!.spec.sampleRate;
+    };
+
+    it('is 1 (every request) by default and accepts any share in (0, 1]', () => {
+      expect(compiledRate()).toBe(1);
+      expect(compiledRate({ dryRun: true })).toBe(1);
+      expect(compiledRate({ sampleRate: 0.25 })).toBe(0.25);
+      expect(compiledRate({ sampleRate: 0.0001 })).toBe(0.0001);
+      expect(compiledRate({ sampleRate: 1 })).toBe(1);
+    });
+
+    it.each([0, -0.5, 1.5, 2])('rejects %s', (sampleRate) => {
+      expect(issuesOf(shadowRoute({ sampleRate })).map((i) => i.path)).toEqual(['routes[0].shadow.sampleRate']);
+    });
+  });
+
   it('reports every issue at once, never dropping a single route', () => {
     const issues = issuesOf({
       upstreams,

@@ -108,6 +108,11 @@ export const ShadowSchema = z
       .default(1024 * 1024),
     /** How many of the latest differences are kept for the admin API. */
     keepDiffs: z.number().int().min(0).max(1_000).default(20),
+    /**
+     * Share of the eligible requests copied (0 < r ≤ 1; 1: every one). The rest are not shadowed and counted as
+     * `sampledOut`: a lower rate costs the client less latency, and comparison evidence accumulates more slowly.
+     */
+    sampleRate: z.number().gt(0).max(1).default(1),
   })
   .strict();
 
