@@ -6,7 +6,8 @@
  *
  *   npm run bench:proxy -- [--backend standin|trivial|both] [--seconds 5] [--rounds 2] [--connections 50]
  *                           [--nginx-workers auto|1] [--generator autocannon|wrk]
- *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50]   (see ./shadow.ts)
+ *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50] [--sample-rate 1]
+ *     (see ./shadow.ts)
  *
  * Backends: `standin` is the monolith stand-in (express + one PostgreSQL query per request) on a
  * PostgreSQL cluster this script starts; `trivial` answers a fixed 75-byte JSON body. Everything runs on
@@ -260,6 +261,7 @@ async function main(): Promise<void> {
       seconds: Number(arg('seconds', '5')),
       rounds: Number(arg('rounds', '2')),
       connections: Number(arg('connections', '50')),
+      sampleRate: Number(arg('sample-rate', '1')),
     });
   }
   const backends = arg('backend', 'both');

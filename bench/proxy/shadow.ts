@@ -7,7 +7,9 @@
  * shadow over monolith in % (median of the per-round increases), and the client failures of every run (the goal is 0: the client never
  * waits for, nor sees, the shadow copy).
  *
- *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50]
+ *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50] [--sample-rate 1]
+ *
+ * `--sample-rate` sets `shadow.sampleRate` of both routes (share of requests copied; default 1: every one).
  *
  * Backends are the trivial backend (fixed 75-byte JSON body; monolith and shadow target answer the same, so every
  * comparison is equal). Ports from BENCH_PROXY_PORT_BASE (default 24000); everything is stopped by process id.
@@ -49,7 +51,7 @@ interface Run {
   shadow: Record<string, number>;
 }
 
-function table(): string {
+function table(sampleRate: number): string {
   const url = (port: number) => `http://127.0.0.1:${port}`;
   return JSON.stringify({
     defaultTarget: 'monolith',
@@ -60,18 +62,27 @@ function table(): string {
       { name: 'shadow-down', url: url(PORTS.down) },
     ],
     routes: [
-      { id: 'heating-get', methods: ['GET'], path: '/api/heating/:id', target: 'monolith' },
+      // the shadow settings stay on the routes while the admin API switches them between forward and shadow
+      { id: 'heating-get', methods: ['GET'], path: '/api/heating/:id', target: 'monolith', shadow: { sampleRate } },
       {
         id: 'heating-current-temperature',
         methods: ['GET'],
         path: '/api/heating/:id/current-temperature',
         target: 'monolith',
+        shadow: { sampleRate },
       },
     ],
   });
 }
 
-export async function runShadowScenario(opts: { seconds: number; rounds: number; connections: number }): Promise<void> {
+export async function runShadowScenario(opts: {
+  seconds: number;
+  rounds: number;
+  connections: number;
+  sampleRate: number;
+}): Promise<void> {
+  if (!(opts.sampleRate > 0 && opts.sampleRate <= 1))
+    throw new Error(`--sample-rate must be a number with 0 < r <= 1, got ${opts.sampleRate}`);
   await assertPortsFree({
     proxy: PORTS.proxy,
     admin: PORTS.admin,
@@ -90,7 +101,7 @@ export async function runShadowScenario(opts: { seconds: number; rounds: number;
     procs.push(backend('monolith', PORTS.monolith), backend('shadow-ok', PORTS.shadow));
     procs.push(backend('shadow-slow', PORTS.slow, 2_000));
     const routesFile = path.join(STATE, 'routes.json');
-    writeFileSync(routesFile, table());
+    writeFileSync(routesFile, table(opts.sampleRate));
     procs.push(startProxyProcess(STATE, routesFile, token));
     const proxyUrl = `http://127.0.0.1:${PORTS.proxy}`;
     const adminUrl = `http://127.0.0.1:${PORTS.admin}`;
@@ -150,7 +161,7 @@ export async function runShadowScenario(opts: { seconds: number; rounds: number;
     };
 
     log(
-      `${opts.rounds} rounds of ${opts.seconds} s, ${opts.connections} connections; load average ${loadAverage()} (other processes on the machine skew the figures)`,
+      `${opts.rounds} rounds of ${opts.seconds} s, ${opts.connections} connections, sample rate ${opts.sampleRate}; load average ${loadAverage()} (other processes on the machine skew the figures)`,
     );
     // the proxy process is cold: JIT and connection pools warm up before anything is measured
     await autocannon({ url: proxyUrl, connections: opts.connections, duration: 5, pipelining: 1, requests: REQUESTS });
@@ -165,7 +176,7 @@ export async function runShadowScenario(opts: { seconds: number; rounds: number;
     runs.push(await measure('shadow-down'));
     await setMode('shadow-slow', 'shadow');
     runs.push(await measure('shadow-slow'));
-    summarise(runs);
+    summarise(runs, opts.sampleRate);
   } finally {
     for (const p of procs.reverse()) await p.stop(10_000);
   }
@@ -177,7 +188,7 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function summarise(runs: Run[]): void {
+function summarise(runs: Run[], sampleRate: number): void {
   const of = (name: string) => {
     const rs = runs.filter((r) => r.name === name);
     return {
@@ -187,7 +198,7 @@ function summarise(runs: Run[]): void {
       failures: rs.reduce((a, r) => a + r.failures, 0),
     };
   };
-  process.stdout.write('\nshadow scenario (trivial backends; median of rounds)\n');
+  process.stdout.write(`\nshadow scenario (trivial backends; sample rate ${sampleRate}; median of rounds)\n`);
   process.stdout.write('routes in                   req/s     p50 ms   p99 ms   client failures\n');
   const rows = [
     ['monolith (forward)', of('monolith')],
