@@ -35,6 +35,14 @@ const SERVICE = {
   '/api/heating/1/turn-on': '{"ok":true}',
 };
 
+const shadowCounters = (p: TestProxy, routeId: string) => p.proxy.shadower.route(routeId).counters;
+/** Resolves once no shadow copy of the proxy is in flight. */
+const shadowSettled = (p: TestProxy) =>
+  waitFor('shadow copies done', () => (p.proxy.shadower.pending() === 0 ? true : undefined), {
+    timeoutMs: 10_000,
+    intervalMs: 10,
+  });
+
 describe('shadow mode', () => {
   let mono: TestUpstream;
   let dm: TestUpstream;
@@ -96,12 +104,8 @@ describe('shadow mode', () => {
     dm.seen.length = 0;
   });
 
-  const counters = (id: string) => p.proxy.shadower.route(id).counters;
-  const settled = () =>
-    waitFor('shadow copies done', () => (p.proxy.shadower.pending() === 0 ? true : undefined), {
-      timeoutMs: 10_000,
-      intervalMs: 10,
-    });
+  const counters = (id: string) => shadowCounters(p, id);
+  const settled = () => shadowSettled(p);
 
   it('the client gets the monolith; equal answers under the noise rules (timestamp, 20.0 vs 20, array order) count as equal', async () => {
     const res = await fetch(`${p.url}/api/heating/1`);
@@ -223,12 +227,8 @@ describe('shadow sampling (sampleRate)', () => {
     dm.seen.length = 0;
   });
 
-  const counters = (id: string) => p.proxy.shadower.route(id).counters;
-  const settled = () =>
-    waitFor('shadow copies done', () => (p.proxy.shadower.pending() === 0 ? true : undefined), {
-      timeoutMs: 10_000,
-      intervalMs: 10,
-    });
+  const counters = (id: string) => shadowCounters(p, id);
+  const settled = () => shadowSettled(p);
   /** Sends the requests one after another, each after the previous copy settled (the bound never interferes). */
   const sequentially = async (paths: string[], init?: RequestInit) => {
     for (const path of paths) {

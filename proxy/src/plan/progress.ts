@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ProxyError } from '../errors';
 import { zodIssues } from '../table/compile';
 import type { PlanSpec } from '../table/plan-schema';
 import type { RouteSpec } from '../table/schema';
-import { writeFileAtomic } from '../table/state-file';
+import { writeJsonState } from '../table/state-file';
 
 /**
  * Where one route stands in its plan, as the runner needs it to go on after a restart. The step itself (the
@@ -105,13 +104,6 @@ export class PlanProgressStore {
 
   save(routes: ReadonlyMap<string, StepProgress>, now: Date): void {
     const content: PlanProgressFile = { format: 1, savedAt: now.toISOString(), routes: Object.fromEntries(routes) };
-    try {
-      writeFileAtomic(this.file, JSON.stringify(content, null, 2) + '\n');
-    } catch (err) {
-      throw new ProxyError('PROXY_ERR_STATE_WRITE_FAILED', {
-        message: `cannot write ${this.file}: ${(err as Error).message}`,
-        cause: err,
-      });
-    }
+    writeJsonState(this.file, content);
   }
 }

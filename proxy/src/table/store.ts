@@ -10,7 +10,7 @@ import { diffTables, type TableChange } from './diff';
 import { readTableFile } from './load';
 import type { PlanStatus } from './plan-schema';
 import type { ReleaseSpec, RouteMode, RouteSpec, TableSpec } from './schema';
-import { writeFileAtomic } from './state-file';
+import { writeJsonState } from './state-file';
 
 /** Who changes the table, from where, and why (all three land in the audit log). */
 export interface ChangeMeta {
@@ -444,15 +444,7 @@ export class RouteTableStore implements TableSource {
   }
 
   private writeState(state: PersistedState): void {
-    if (!this.stateFile) return;
-    try {
-      writeFileAtomic(this.stateFile, JSON.stringify(state, null, 2) + '\n');
-    } catch (err) {
-      throw new ProxyError('PROXY_ERR_STATE_WRITE_FAILED', {
-        message: `cannot write ${this.stateFile}: ${(err as Error).message}`,
-        cause: err,
-      });
-    }
+    if (this.stateFile) writeJsonState(this.stateFile, state);
   }
 }
 
