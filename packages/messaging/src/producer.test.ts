@@ -12,12 +12,20 @@ function fakeKafka(failures = 0) {
       configs.push(config);
       const life = { connects: 0, disconnects: 0, sends: 0 };
       producers.push(life);
+      let connecting = false;
       return {
         events: { CONNECT: 'connect', DISCONNECT: 'disconnect' },
         on: () => undefined,
-        connect: async () => void life.connects++,
+        // connecting takes a turn of the event loop, and a send meanwhile fails (as in kafkajs)
+        connect: async () => {
+          connecting = true;
+          await new Promise((resolve) => setImmediate(resolve));
+          connecting = false;
+          life.connects++;
+        },
         disconnect: async () => void life.disconnects++,
         send: async (record: ProducerRecord) => {
+          if (connecting) throw new Error('The producer is not connected yet');
           life.sends++;
           if (toFail > 0) {
             toFail--;
@@ -81,6 +89,19 @@ describe('event producer', () => {
     await producer.disconnect();
     expect(producers[1]).toMatchObject({ disconnects: 1 });
     expect(producer.connected()).toBe(false);
+  });
+
+  it('replaces a failed producer once for concurrent publishes, which wait for it to connect', async () => {
+    const { kafka, sent, producers } = fakeKafka(1);
+    const producer = createEventProducer(kafka);
+    await producer.connect();
+    await expect(producer.publish('t', [{ key: 'k', value: 'v' }])).rejects.toThrow();
+    await Promise.all([
+      producer.publish('t', [{ key: 'a', value: '1' }]),
+      producer.publish('t', [{ key: 'b', value: '2' }]),
+    ]);
+    expect(producers).toHaveLength(2);
+    expect(sent).toHaveLength(2);
   });
 
   it('does not bring a disconnected producer back to life', async () => {

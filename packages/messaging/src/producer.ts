@@ -82,16 +82,24 @@ export function createEventProducer(
   };
   let producer: Producer = make();
 
-  const replaceStale = async () => {
-    const old = producer;
-    producer = make();
-    stale = false;
-    isConnected = false;
-    void old.disconnect().catch(() => undefined);
-    await producer.connect();
-    isConnected = true;
-    opts.logger?.info({ event: 'producer_replaced' }, 'kafka producer replaced after a failed send');
-  };
+  // one replacement at a time: concurrent publishes wait for it rather than send through a producer not connected yet
+  let replacing: Promise<void> | undefined;
+  const replaceStale = () =>
+    (replacing ??= (async () => {
+      const old = producer;
+      producer = make();
+      stale = false;
+      isConnected = false;
+      void old.disconnect().catch(() => undefined);
+      try {
+        await producer.connect();
+      } catch (err) {
+        stale = true;
+        throw err;
+      }
+      isConnected = true;
+      opts.logger?.info({ event: 'producer_replaced' }, 'kafka producer replaced after a failed send');
+    })().finally(() => (replacing = undefined)));
 
   return {
     async connect() {
@@ -101,7 +109,7 @@ export function createEventProducer(
     },
     async publish(topic, records, { timeoutMs } = {}) {
       if (records.length === 0) return;
-      if (stale && wanted) await replaceStale();
+      if (wanted && (stale || replacing)) await replaceStale();
       try {
         await sender.send(producer, {
           topic,
