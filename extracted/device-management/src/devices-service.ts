@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { withTransaction, type Queryable } from './data/db';
+import { withTransaction, type Queryable } from '@warmhouse/shared';
 import { devicesRepository, type ListFilter, type NewDevice } from './data/devices-repository';
 import { outboxRepository, writeBackRepository } from './data/outbox-repository';
 import { applySettings, unsupportedSettings, type Device, type SettingField } from './domain/device';

@@ -1,5 +1,5 @@
 import type { Device, DeviceOrigin, DeviceStatus, DeviceType, Settings } from '../domain/device';
-import type { Queryable } from './db';
+import type { Queryable } from '@warmhouse/shared';
 
 interface DeviceRow {
   id: string;

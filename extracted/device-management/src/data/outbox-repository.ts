@@ -1,7 +1,7 @@
 import { envelopeHeaders, type Envelope } from '@warmhouse/messaging';
 import { DEVICE_EVENTS_SOURCE, type DeviceEvent } from '../domain/events';
 import type { SettingField, Settings } from '../domain/device';
-import type { Queryable } from './db';
+import type { Queryable } from '@warmhouse/shared';
 
 /** Channel the outbox relay LISTENs on; NOTIFY is delivered only when the writing transaction commits. */
 export const OUTBOX_CHANNEL = 'device_outbox';

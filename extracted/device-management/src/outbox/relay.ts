@@ -1,8 +1,7 @@
 import { MESSAGE_HEADERS, type EventProducer } from '@warmhouse/messaging';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
-import { delay } from '@warmhouse/shared';
-import { withTransaction } from '../data/db';
+import { delay, withTransaction } from '@warmhouse/shared';
 import { OUTBOX_CHANNEL, outboxRepository, type OutboxRow } from '../data/outbox-repository';
 import type { DeviceMetrics } from '../metrics';
 

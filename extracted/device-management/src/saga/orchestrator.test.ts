@@ -1,7 +1,7 @@
 import type { ConnectSagaReply } from '@warmhouse/messaging';
 import type { Pool } from 'pg';
 import pino from 'pino';
-import type { Queryable } from '../data/db';
+import type { Queryable } from '@warmhouse/shared';
 import { devicesRepository } from '../data/devices-repository';
 import { outboxRepository } from '../data/outbox-repository';
 import type { Device } from '../domain/device';

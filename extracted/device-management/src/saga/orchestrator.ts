@@ -10,7 +10,7 @@ import {
 } from '@warmhouse/messaging';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { withTransaction, type Queryable } from '../data/db';
+import { withTransaction, type Queryable } from '@warmhouse/shared';
 import { devicesRepository } from '../data/devices-repository';
 import { outboxRepository } from '../data/outbox-repository';
 import { DEFAULT_SETTINGS, type Device, type DeviceType } from '../domain/device';

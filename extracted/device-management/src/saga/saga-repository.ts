@@ -1,4 +1,4 @@
-import type { Queryable } from '../data/db';
+import type { Queryable } from '@warmhouse/shared';
 import type { DeviceType } from '../domain/device';
 import type { ConnectSaga, SagaState, StepEntry, StepStatus, StepName } from './connect-saga';
 

@@ -9,7 +9,7 @@ import {
 } from '@warmhouse/cdc';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { withTransaction } from '../data/db';
+import { withTransaction } from '@warmhouse/shared';
 import { devicesRepository } from '../data/devices-repository';
 import { outboxRepository, writeBackRepository } from '../data/outbox-repository';
 import { deviceDeleted, deviceRegistered, deviceSettingsChanged } from '../domain/events';

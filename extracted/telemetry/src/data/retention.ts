@@ -1,4 +1,5 @@
-import type { Pool, PoolClient } from 'pg';
+import { withTransaction, type Queryable } from '@warmhouse/shared';
+import type { Pool } from 'pg';
 import { LIVE_SCHEMA } from './projection-store';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
@@ -13,11 +14,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
  * @param limit most rows deleted by this call; `null`: all of them
  * @returns the number of rows deleted
  */
-export async function deleteExpiredReadings(
-  db: Pool | PoolClient,
-  schema: string,
-  limit: number | null,
-): Promise<number> {
+export async function deleteExpiredReadings(db: Queryable, schema: string, limit: number | null): Promise<number> {
   if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name ${schema}`);
   const { rowCount } = await db.query(
     `DELETE FROM ${schema}.readings r
@@ -39,18 +36,9 @@ export async function deleteExpiredReadings(
  * both schemas with one cutoff and compares them, and a live sweep with a later cutoff in between would make them
  * differ.
  */
-export async function deleteExpiredReadingsBatch(pool: Pool, batchSize: number): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+export function deleteExpiredReadingsBatch(pool: Pool, batchSize: number): Promise<number> {
+  return withTransaction(pool, async (client) => {
     await client.query(`LOCK TABLE ${LIVE_SCHEMA}.projection_offsets IN ROW SHARE MODE`);
-    const deleted = await deleteExpiredReadings(client, LIVE_SCHEMA, batchSize);
-    await client.query('COMMIT');
-    return deleted;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+    return deleteExpiredReadings(client, LIVE_SCHEMA, batchSize);
+  });
 }
