@@ -29,6 +29,18 @@ export const PROXY_ENV = {
     .string()
     .min(1)
     .default(path.join(REPO_ROOT, '.state', 'proxy')),
+  /**
+   * The fleet's control store (PostgreSQL, schema migrations/proxy): route table versions, audit log, plan lease
+   * and progress, evidence and read-your-writes pins shared by every proxy process. Without it the proxy runs
+   * alone, keeping its state in PROXY_STATE_DIR (development; never more than one process).
+   */
+  PROXY_CONTROL_DATABASE_URL: env.postgresUrl().optional(),
+  /** Safety-net poll of the control store besides its notifications (ms). */
+  PROXY_CONTROL_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  /** Connecting to the control store, and each of its statements, at most (ms). */
+  PROXY_CONTROL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  /** How often each process reports itself to the fleet registry (ms); three missed beats and it is gone. */
+  PROXY_FLEET_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
   /** Upstream base URLs, read by `${...}` placeholders in the routes file (which has defaults). */
   MONOLITH_URL: env.url().optional(),
   DEVICE_MANAGEMENT_URL: env.url().optional(),

@@ -39,6 +39,20 @@ export const PROXY_ERRORS = {
   PROXY_ERR_TABLE_UNREADABLE: { status: 500, retriable: false, message: 'route table file unreadable' },
   /** Persisting the table or appending to the audit log failed; the change was not applied. */
   PROXY_ERR_STATE_WRITE_FAILED: { status: 500, retriable: true, message: 'could not persist route table state' },
+  /** Admin API: the change was based on a table version that is no longer the newest (If-Match / expectedVersion). */
+  PROXY_ERR_VERSION_CONFLICT: {
+    status: 409,
+    retriable: false,
+    message: 'the route table changed since the version the change was based on',
+  },
+  /** Admin API: the control store cannot be reached, so no change can be made durable; traffic is unaffected. */
+  PROXY_ERR_CONTROL_STORE_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    message: 'the control store cannot be reached; the proxy keeps serving its last table',
+  },
+  /** The plan runner lost its lease before its change was stored (another process runs the plans now). */
+  PROXY_ERR_PLAN_LEASE_LOST: { status: 409, retriable: false, message: 'the plan lease is no longer held' },
   /** Admin API: no route with that id. */
   PROXY_ERR_ROUTE_NOT_FOUND: { status: 404, retriable: false, message: 'route not found' },
   /** Admin API: the request body is not valid. */

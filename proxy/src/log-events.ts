@@ -1,6 +1,10 @@
 /** Stable names of recurring log events (the `event` field), in one place. */
 export const LOG_EVENTS = {
   tableApplied: 'route_table_applied',
+  controlStoreUnavailable: 'control_store_unavailable',
+  controlStoreReached: 'control_store_reached',
+  fleetHeartbeatFailed: 'fleet_heartbeat_failed',
+  planLease: 'plan_lease_changed',
   tableRejected: 'route_table_rejected',
   tableFileWatchError: 'route_table_watch_error',
   stateRestored: 'route_table_state_restored',

@@ -126,6 +126,12 @@ export class ProxyMetrics {
     help: 'Version of the route table in force',
     registers: [this.registry],
   });
+  private readonly controlStore = new Gauge<'state'>({
+    name: 'strangler_control_store',
+    help: 'Control store state of this process: reachable (1/0) and serving_routes_file (1 while the store has not been reached since start-up)',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
   private readonly tableChanges = new Counter({
     name: 'strangler_route_table_changes_total',
     help: 'Route table changes, by source and result (applied or rejected)',
@@ -274,6 +280,12 @@ export class ProxyMetrics {
 
   tableRejected(source: string): void {
     this.tableChanges.labels(source, 'rejected').inc();
+  }
+
+  /** Whether the control store is reachable, and whether this process serves the routes file for want of it. */
+  controlStoreState(state: { reachable: boolean; servingRoutesFile: boolean }): void {
+    this.controlStore.labels('reachable').set(state.reachable ? 1 : 0);
+    this.controlStore.labels('serving_routes_file').set(state.servingRoutesFile ? 1 : 0);
   }
 
   setTableVersion(version: number): void {

@@ -15,6 +15,10 @@ import { PlanRunner } from './plan/runner';
 import { RouteStats } from './stats/route-stats';
 import { RouteTableStore } from './table/store';
 import { watchFile } from './table/watch';
+import { ControlDatabase } from './control/database';
+import { FleetRegistry } from './control/fleet';
+import { PgBackend, TABLE_CHANNEL } from './control/pg-backend';
+import { StoreSubscriber } from './control/subscriber';
 
 /** A running proxy: client and admin servers listening, file watched. */
 export interface RunningStrangler {
@@ -23,6 +27,8 @@ export interface RunningStrangler {
   readonly plans: PlanRunner;
   /** CDC-aware reads: upstream reports, counters, pins */
   readonly cdc: CdcReads;
+  /** The fleet registry; absent without a control store. */
+  readonly fleet: FleetRegistry | undefined;
   readonly proxyUrl: string;
   readonly adminUrl: string;
   stop(): Promise<void>;
@@ -52,14 +58,54 @@ export async function startStrangler(
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningStrangler> {
-  const store = RouteTableStore.open({
+  const db = config.PROXY_CONTROL_DATABASE_URL
+    ? new ControlDatabase({
+        url: config.PROXY_CONTROL_DATABASE_URL,
+        logger: logger.child({ module: 'control' }),
+        timeoutMs: config.PROXY_CONTROL_TIMEOUT_MS,
+      })
+    : undefined;
+  const store = await RouteTableStore.open({
     routesFile: config.PROXY_ROUTES_FILE,
     stateDir: config.PROXY_STATE_DIR,
+    ...(db ? { backend: new PgBackend(db) } : {}),
     env,
     logger,
+  }).catch(async (err: unknown) => {
+    await db?.close();
+    throw err;
   });
   const metrics = new ProxyMetrics({ defaultMetrics: true });
   metrics.setTableVersion(store.current.version);
+  let storeReachable = store.servingFrom === 'store';
+  const reportStore = () =>
+    metrics.controlStoreState({ reachable: storeReachable, servingRoutesFile: store.servingFrom !== 'store' });
+  reportStore();
+  const fleet = db
+    ? new FleetRegistry({
+        db,
+        heartbeatMs: config.PROXY_FLEET_HEARTBEAT_MS,
+        status: () => ({
+          versionServed: store.current.version,
+          servingFrom: store.servingFrom,
+          ...(store.lastRejected?.source === 'store' ? { refused: store.lastRejected } : {}),
+        }),
+        logger: logger.child({ module: 'fleet' }),
+      })
+    : undefined;
+  const subscriber = db
+    ? new StoreSubscriber({
+        url: db.url,
+        channel: TABLE_CHANNEL,
+        pollMs: config.PROXY_CONTROL_POLL_MS,
+        onSignal: () => store.sync(),
+        onReachable: (reachable) => {
+          storeReachable = reachable;
+          reportStore();
+        },
+        logger: logger.child({ module: 'control' }),
+      })
+    : undefined;
   const stats = new RouteStats(config.PROXY_STATS_WINDOW_SECONDS);
   const plans = new PlanRunner(store, stats, logger.child({ module: 'plan' }), {
     tickMs: config.PROXY_PLAN_TICK_MS,
@@ -105,8 +151,10 @@ export async function startStrangler(
   });
   store.onChange((table, _entries, meta) => {
     metrics.tableApplied(table.version, meta.source);
+    reportStore();
     proxy.pools.retain(table);
     cdc.sync(table);
+    void fleet?.beat();
   });
   store.onReject((r) => metrics.tableRejected(r.source));
 
@@ -123,17 +171,25 @@ export async function startStrangler(
     token: config.PROXY_ADMIN_TOKEN,
     insecureDev: config.PROXY_INSECURE_DEV_ADMIN,
     ready: () => accepting,
+    ...(fleet ? { fleet, storeReachable: () => storeReachable } : {}),
   });
   const adminHttp = createServer(admin);
   const adminAddr = await listen(adminHttp, config.PROXY_ADMIN_PORT, config.PROXY_ADMIN_HOST);
   const proxyAddr = await listen(proxy.server, config.PROXY_PORT, config.PROXY_HOST);
   accepting = true;
+  subscriber?.start();
+  fleet?.start();
   plans.start();
 
   const stopWatching = config.PROXY_WATCH_ROUTES_FILE
     ? watchFile(
         config.PROXY_ROUTES_FILE,
-        () => store.reloadFile(),
+        () =>
+          void store
+            .reloadFile()
+            .catch((err: unknown) =>
+              logger.error({ event: LOG_EVENTS.tableFileWatchError, err }, 'routes file change not applied'),
+            ),
         (err) => logger.error({ event: LOG_EVENTS.tableFileWatchError, err }, 'cannot watch the routes file'),
       )
     : () => undefined;
@@ -157,6 +213,7 @@ export async function startStrangler(
     store,
     plans,
     cdc,
+    fleet,
     proxyUrl,
     adminUrl,
     async stop() {
@@ -166,6 +223,9 @@ export async function startStrangler(
       await proxy.close(config.PROXY_SHUTDOWN_GRACE_MS);
       cdc.close();
       await wal?.close();
+      await subscriber?.stop();
+      await fleet?.stop();
+      await db?.close();
       await new Promise<void>((resolve) => {
         adminHttp.close(() => resolve());
         adminHttp.closeAllConnections();

@@ -127,7 +127,7 @@ describe('runtime toggle under load', () => {
       expect(outcomes.length).toBeGreaterThanOrEqual(MIN_REQUESTS);
       expect(spanning.length).toBeGreaterThan(0);
       expect(Math.min(served.monolith, served['device-management'])).toBeGreaterThan(outcomes.length / 5);
-      const audit = s.store.readAudit({ routeId: 'turn-on' });
+      const audit = await s.store.readAudit({ routeId: 'turn-on' });
       expect(audit).toHaveLength(flips.length);
     },
     (MAX_SECONDS + 40) * 1000,

@@ -53,12 +53,12 @@ describe('admin API', () => {
 
   const start = (extra: NodeJS.ProcessEnv = {}): Promise<RunningStrangler> => fixture.start(extra);
 
-  it('refuses to start without a token unless the insecure-dev flag is set', () => {
+  it('refuses to start without a token unless the insecure-dev flag is set', async () => {
     expect(() => loadProxyConfig({ ...env, PROXY_ADMIN_TOKEN: undefined })).toThrow(/PROXY_ADMIN_TOKEN: not set/);
     expect(() => loadProxyConfig({ ...env, PROXY_ADMIN_TOKEN: 'short' })).toThrow(
       /PROXY_ADMIN_TOKEN: must be at least 16/,
     );
-    const store = RouteTableStore.open({ routesFile, env, logger });
+    const store = await RouteTableStore.open({ routesFile, env, logger });
     expect(() => createAdminApp({ store, metrics: new ProxyMetrics(), logger })).toThrow(
       expect.objectContaining({ code: 'PROXY_ERR_ADMIN_TOKEN_MISSING' }),
     );

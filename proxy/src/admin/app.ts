@@ -10,7 +10,8 @@ import type { ProxyMetrics } from '../metrics';
 import { PlanRunner } from '../plan/runner';
 import type { Shadower } from '../shadow/shadower';
 import { RouteStats } from '../stats/route-stats';
-import type { ApplyResult, ChangeMeta, RouteTableStore } from '../table/store';
+import type { FleetRegistry, FleetView } from '../control/fleet';
+import type { ApplyResult, ChangeConditions, ChangeMeta, RouteTableStore } from '../table/store';
 import type { TableIssue } from '../table/compile';
 import { ROUTE_MODES } from '../table/schema';
 import { bearerMatches } from './auth';
@@ -37,10 +38,19 @@ export interface AdminOptions {
   cdc?: CdcReads;
   /** Readiness probe (table loaded, proxy listening and not draining). */
   ready?: () => boolean;
+  /** The fleet registry (with a control store); absent: this process is the whole fleet. */
+  fleet?: FleetRegistry;
+  /** Whether the control store answered the last look (absent: no control store). */
+  storeReachable?: () => boolean;
 }
 
+const ExpectedVersion = z.number().int().min(0).optional();
 const ToggleBody = z
-  .object({ target: z.string().min(1), reason: z.string().trim().min(1, 'a reason is required') })
+  .object({
+    target: z.string().min(1),
+    reason: z.string().trim().min(1, 'a reason is required'),
+    expectedVersion: ExpectedVersion,
+  })
   .strict();
 const PatchBody = z
   .object({
@@ -49,6 +59,7 @@ const PatchBody = z
     weight: z.number().int().min(0).max(100).optional(),
     planStatus: z.enum(['active', 'paused']).optional(),
     reason: z.string().trim().min(1, 'a reason is required'),
+    expectedVersion: ExpectedVersion,
   })
   .strict()
   .refine(
@@ -75,6 +86,38 @@ function meta(req: Request, reason: string): ChangeMeta {
   return { actor: actor && actor.length <= 200 ? actor : 'admin-api', source: 'admin-api', reason };
 }
 
+/** `If-Match: "12"` (or `W/"12"`, `12`): the version a change is based on; `*` or absent: none. */
+function ifMatchOf(req: Request): number | undefined {
+  const header = req.get('if-match')?.trim();
+  if (header === undefined || header === '*') return undefined;
+  const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(header);
+  if (!m) {
+    throw new ProxyError('PROXY_ERR_INVALID_ADMIN_REQUEST', {
+      message: 'If-Match must name one route table version, e.g. If-Match: "12"',
+      details: { issues: [{ path: 'If-Match', message: 'must be a table version such as "12"' }] },
+    });
+  }
+  return Number(m[1]);
+}
+
+/** The change's conditions from `If-Match` or a body's `expectedVersion` (they must agree when both are given). */
+function conditionsOf(req: Request, bodyVersion?: number): ChangeConditions {
+  const header = ifMatchOf(req);
+  if (header !== undefined && bodyVersion !== undefined && header !== bodyVersion) {
+    throw new ProxyError('PROXY_ERR_INVALID_ADMIN_REQUEST', {
+      message: `If-Match (${header}) and expectedVersion (${bodyVersion}) disagree`,
+      details: { issues: [{ path: 'expectedVersion', message: 'must equal If-Match' }] },
+    });
+  }
+  const expectedVersion = header ?? bodyVersion;
+  return expectedVersion === undefined ? {} : { expectedVersion };
+}
+
+/** The table version as an entity tag, so a client can send it back in If-Match. */
+function tagged(res: Response, version: number): Response {
+  return res.set('etag', `"${version}"`);
+}
+
 function reasonOf(req: Request, res: Response): string | undefined {
   const reason = req.get('x-strangler-reason')?.trim();
   if (reason) return reason;
@@ -82,6 +125,30 @@ function reasonOf(req: Request, res: Response): string | undefined {
     issues: [{ path: 'X-Strangler-Reason', message: 'required' }],
   });
   return undefined;
+}
+
+/** The fleet view of a process without a control store: it is the whole fleet. */
+function alone(store: RouteTableStore): FleetView {
+  const now = new Date().toISOString();
+  const self = `${process.pid}`;
+  return {
+    storeVersion: store.current.version,
+    converged: true,
+    liveAfterMs: 0,
+    self,
+    processes: [
+      {
+        processId: self,
+        host: 'localhost',
+        pid: process.pid,
+        startedAt: now,
+        lastSeen: now,
+        versionServed: store.current.version,
+        servingFrom: store.servingFrom,
+        refused: null,
+      },
+    ],
+  };
 }
 
 /**
@@ -107,7 +174,12 @@ export function createAdminApp(options: AdminOptions): express.Express {
   });
   app.get('/ready', (_req, res) => {
     const ready = options.ready?.() ?? true;
-    res.status(ready ? 200 : 503).json({ ready, tableVersion: store.current.version });
+    res.status(ready ? 200 : 503).json({
+      ready,
+      tableVersion: store.current.version,
+      servingFrom: store.servingFrom,
+      controlStore: options.storeReachable ? (options.storeReachable() ? 'reachable' : 'unreachable') : 'none',
+    });
   });
   app.get('/openapi.json', (_req, res) => {
     res.json(doc);
@@ -131,42 +203,44 @@ export function createAdminApp(options: AdminOptions): express.Express {
 
   app.get('/api/table', (_req, res) => {
     const t = store.current;
-    res.json({ version: t.version, ...t.spec, lastRejected: store.lastRejected ?? null });
+    tagged(res, store.storeVersion).json({ version: t.version, ...t.spec, lastRejected: store.lastRejected ?? null });
   });
-  app.post('/api/table/reload', (_req, res) => {
-    const result = store.reloadFile();
+  app.post('/api/table/reload', async (_req, res) => {
+    const result = await store.reloadFile();
     if (!result.ok) return invalid(res, result.issues, 'routes file');
     res.json({ version: store.current.version, changes: 'entries' in result ? result.entries : [] });
   });
 
   app.get('/api/routes', (_req, res) => {
     const t = store.current;
-    res.json({ version: t.version, defaultTarget: t.spec.defaultTarget, routes: t.spec.routes });
+    tagged(res, t.version).json({ version: t.version, defaultTarget: t.spec.defaultTarget, routes: t.spec.routes });
   });
   app.get('/api/routes/:id', (req, res) => {
     const route = store.current.spec.routes.find((r) => r.id === req.params.id);
     if (!route) return fail(res, 'PROXY_ERR_ROUTE_NOT_FOUND', `no route "${req.params.id}"`);
-    res.json({ version: store.current.version, route });
+    tagged(res, store.storeVersion).json({ version: store.current.version, route });
   });
 
   const changed = (res: Response, result: ApplyResult, routeId: string, status = 200): void => {
     if (!result.ok) return invalid(res, result.issues, 'route');
     const route = result.table.spec.routes.find((r) => r.id === routeId) ?? null;
-    res.status(status).json({ version: result.table.version, route, changes: result.entries });
+    tagged(res, result.table.version)
+      .status(status)
+      .json({ version: result.table.version, route, changes: result.entries });
   };
 
-  app.put('/api/routes/:id', (req, res) => {
+  app.put('/api/routes/:id', async (req, res) => {
     const reason = reasonOf(req, res);
     if (reason === undefined) return;
-    const result = store.putRoute(req.params.id, req.body, meta(req, reason));
+    const result = await store.putRoute(req.params.id, req.body, meta(req, reason), conditionsOf(req));
     changed(res, result, req.params.id, result.created ? 201 : 200);
   });
-  app.delete('/api/routes/:id', (req, res) => {
+  app.delete('/api/routes/:id', async (req, res) => {
     const reason = reasonOf(req, res);
     if (reason === undefined) return;
-    changed(res, store.deleteRoute(req.params.id, meta(req, reason)), req.params.id);
+    changed(res, await store.deleteRoute(req.params.id, meta(req, reason), conditionsOf(req)), req.params.id);
   });
-  app.put('/api/routes/:id/target', (req, res) => {
+  app.put('/api/routes/:id/target', async (req, res) => {
     const body = ToggleBody.safeParse(req.body);
     if (!body.success) {
       const issues = body.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
@@ -177,10 +251,12 @@ export function createAdminApp(options: AdminOptions): express.Express {
         { issues },
       );
     }
-    changed(res, store.setTarget(req.params.id, body.data.target, meta(req, body.data.reason)), req.params.id);
+    const { target, reason, expectedVersion } = body.data;
+    const conditions = conditionsOf(req, expectedVersion);
+    changed(res, await store.setTarget(req.params.id, target, meta(req, reason), conditions), req.params.id);
   });
 
-  app.patch('/api/routes/:id', (req, res) => {
+  app.patch('/api/routes/:id', async (req, res) => {
     const body = PatchBody.safeParse(req.body);
     if (!body.success) {
       const issues = body.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
@@ -191,14 +267,15 @@ export function createAdminApp(options: AdminOptions): express.Express {
         { issues },
       );
     }
-    const { reason, ...patch } = body.data;
+    const { reason, expectedVersion, ...patch } = body.data;
     const route = store.current.spec.routes.find((r) => r.id === req.params.id);
     if (patch.planStatus !== undefined && route && !route.plan) {
       return fail(res, 'PROXY_ERR_INVALID_ADMIN_REQUEST', `route "${route.id}" has no plan`, {
         issues: [{ path: 'planStatus', message: 'the route has no plan' }],
       });
     }
-    changed(res, store.updateRoute(req.params.id, patch, meta(req, reason)), req.params.id);
+    const conditions = conditionsOf(req, expectedVersion);
+    changed(res, await store.updateRoute(req.params.id, patch, meta(req, reason), conditions), req.params.id);
   });
 
   app.get('/api/routes/:id/plan', (req, res) => {
@@ -244,10 +321,14 @@ export function createAdminApp(options: AdminOptions): express.Express {
     res.json(options.cdc?.stats(store.current) ?? { settings: null, upstreams: {}, routes: {}, pins: null });
   });
 
-  app.get('/api/audit', (req, res) => {
+  app.get('/api/audit', async (req, res) => {
     const q = AuditQuery.safeParse(req.query);
     if (!q.success) return fail(res, 'PROXY_ERR_INVALID_ADMIN_REQUEST', 'limit must be an integer between 1 and 10000');
-    res.json({ entries: store.readAudit({ limit: q.data.limit, routeId: q.data.route }) });
+    res.json({ entries: await store.readAudit({ limit: q.data.limit, routeId: q.data.route }) });
+  });
+
+  app.get('/api/fleet', async (_req, res) => {
+    res.json(options.fleet ? await options.fleet.view() : alone(store));
   });
 
   app.use((_req: Request, res: Response) => fail(res, 'PROXY_ERR_ROUTE_NOT_FOUND', 'no such admin endpoint'));

@@ -69,7 +69,7 @@ export function openApiDocument(): object {
             at: { type: 'string', format: 'date-time' },
             version: { type: 'integer' },
             actor: { type: 'string' },
-            source: { type: 'string', enum: ['admin-api', 'file', 'startup', 'plan'] },
+            source: { type: 'string', enum: ['admin-api', 'file', 'startup', 'plan', 'store'] },
             action: {
               type: 'string',
               description:

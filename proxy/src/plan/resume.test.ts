@@ -57,10 +57,10 @@ describe('plan runner across restarts (fake clock)', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const start = (): Process => {
+  const start = async (): Promise<Process> => {
     const logger = createLogger('resume-test', 'silent');
     const warn = jest.spyOn(logger, 'warn');
-    const store = RouteTableStore.open({ routesFile, stateDir, env, logger, now: () => new Date(t) });
+    const store = await RouteTableStore.open({ routesFile, stateDir, env, logger, now: () => new Date(t) });
     const stats = new RouteStats(60, 12, () => t);
     const progress = new PlanProgressStore(stateDir);
     const runner = new PlanRunner(store, stats, logger, { tickMs: 60_000, now: () => t, progress });
@@ -79,37 +79,37 @@ describe('plan runner across restarts (fake clock)', () => {
     return r.mode === 'canary' ? `canary ${r.weight}` : `${r.mode} ${r.target}`;
   };
   /** Starts the plan at T0: the route goes to canary 25 %, and the runner sees the new step at once. */
-  const startPlan = (): Process => {
-    const p = start();
-    p.runner.tick();
-    p.runner.tick();
+  const startPlan = async (): Promise<Process> => {
+    const p = await start();
+    await p.runner.tick();
+    await p.runner.tick();
     expect(step(p)).toBe('canary 25');
     return p;
   };
 
-  it('a step half-way through its dwell when the proxy restarts ends after the remaining half', () => {
-    const before = startPlan();
+  it('a step half-way through its dwell when the proxy restarts ends after the remaining half', async () => {
+    const before = await startPlan();
     at(50);
     goodEvidence(before);
-    before.runner.tick();
+    await before.runner.tick();
     expect(before.runner.check('get')!.decision.reason).toMatch(/dwell 50 s of 100 s$/);
     before.runner.stop();
 
-    const after = start(); // the restart: a new store, new statistics, a new runner
+    const after = await start(); // the restart: a new store, new statistics, a new runner
     at(51);
     goodEvidence(after);
-    after.runner.tick();
+    await after.runner.tick();
     expect(after.runner.check('get')).toMatchObject({
       stepStartedAt: new Date(T0).toISOString(),
       decision: { action: 'hold', reason: expect.stringMatching(/dwell 51 s of 100 s$/) },
     });
     at(99);
-    after.runner.tick();
+    await after.runner.tick();
     expect(step(after)).toBe('canary 25');
     at(100);
-    after.runner.tick();
+    await after.runner.tick();
     expect(step(after)).toBe('canary 50');
-    expect(after.store.readAudit({ routeId: 'get' }).at(-1)).toMatchObject({
+    expect((await after.store.readAudit({ routeId: 'get' })).at(-1)).toMatchObject({
       actor: 'plan',
       reason: expect.stringMatching(/^plan advance: canary 25% → canary 50%: gates passed .* after 100 s$/),
       evidence: { dwellSeconds: 100, requiredDwellSeconds: 100 },
@@ -117,8 +117,8 @@ describe('plan runner across restarts (fake clock)', () => {
     expect(after.warn).not.toHaveBeenCalled();
   });
 
-  it('starts the step over, audited, when the plan changed while the proxy was stopped', () => {
-    startPlan();
+  it('starts the step over, audited, when the plan changed while the proxy was stopped', async () => {
+    await startPlan();
     at(50);
     writeFileSync(
       routesFile,
@@ -126,11 +126,11 @@ describe('plan runner across restarts (fake clock)', () => {
         table({ target: 'device-management', mode: 'canary', weight: 25, plan: { ...plan, dwellSeconds: 120 } }),
       ),
     );
-    const after = start();
+    const after = await start();
     goodEvidence(after);
-    after.runner.tick();
+    await after.runner.tick();
     expect(after.runner.check('get')!.stepStartedAt).toBe(new Date(t).toISOString());
-    expect(after.store.readAudit({ routeId: 'get' }).at(-1)).toMatchObject({
+    expect((await after.store.readAudit({ routeId: 'get' })).at(-1)).toMatchObject({
       action: 'plan.progress-reset',
       actor: 'plan',
       source: 'plan',
@@ -138,44 +138,44 @@ describe('plan runner across restarts (fake clock)', () => {
     });
     at(50 + 119);
     goodEvidence(after);
-    after.runner.tick();
+    await after.runner.tick();
     expect(step(after)).toBe('canary 25');
     at(50 + 120);
-    after.runner.tick();
+    await after.runner.tick();
     expect(step(after)).toBe('canary 50');
   });
 
-  it('starts plans over on a corrupt progress file, warning with the file name and auditing it', () => {
-    startPlan();
+  it('starts plans over on a corrupt progress file, warning with the file name and auditing it', async () => {
+    await startPlan();
     at(50);
     const file = path.join(stateDir, 'plan-progress.json');
     writeFileSync(file, '{"format":1,"routes":{"get":');
-    const after = start();
+    const after = await start();
     expect(after.warn).toHaveBeenCalledWith(
       expect.objectContaining({ event: 'plan_progress_unusable', file }),
       expect.stringContaining(`plan progress file ${file} is unusable (not JSON`),
     );
-    expect(after.store.readAudit().at(-1)).toMatchObject({
+    expect((await after.store.readAudit()).at(-1)).toMatchObject({
       action: 'plan.progress-reset',
       reason: expect.stringContaining(`plan progress file ${file} unusable`),
     });
-    expect(after.store.readAudit().at(-1)!.routeId).toBeUndefined();
-    after.runner.tick();
+    expect((await after.store.readAudit()).at(-1)!.routeId).toBeUndefined();
+    await after.runner.tick();
     expect(after.runner.check('get')!.stepStartedAt).toBe(new Date(t).toISOString());
     expect(new PlanProgressStore(stateDir).load()).toMatchObject({ ok: true }); // written anew
   });
 
-  it("keeps the step's dwell through a routes-file change that leaves the plan as it is", () => {
-    const p = startPlan();
+  it("keeps the step's dwell through a routes-file change that leaves the plan as it is", async () => {
+    const p = await startPlan();
     at(50);
     writeFileSync(routesFile, stringify(table({}, [{ id: 'other', path: '/api/other', target: 'monolith' }])));
-    expect(p.store.reloadFile()).toMatchObject({ ok: true });
-    p.runner.tick();
+    expect(await p.store.reloadFile()).toMatchObject({ ok: true });
+    await p.runner.tick();
     expect(step(p)).toBe('canary 25');
     expect(p.runner.check('get')!.stepStartedAt).toBe(new Date(T0).toISOString());
     at(100);
     goodEvidence(p);
-    p.runner.tick();
+    await p.runner.tick();
     expect(step(p)).toBe('canary 50');
   });
 });

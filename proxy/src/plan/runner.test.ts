@@ -76,28 +76,29 @@ describe('plan runner (real proxy, test upstreams)', () => {
     for (let i = 0; i < n; i++) await fetch(`${s.proxyUrl}/api/heating/${i}`).then((r) => r.arrayBuffer());
   };
   const route = () => s.store.current.spec.routes.find((r) => r.id === 'get')!;
-  const planEntries = (): AuditEntry[] => s.store.readAudit({ routeId: 'get' }).filter((e) => e.source === 'plan');
+  const planEntries = async (): Promise<AuditEntry[]> =>
+    (await s.store.readAudit({ routeId: 'get' })).filter((e) => e.source === 'plan');
   /** Sends load and ticks until the route's step label satisfies `done`. */
   const driveUntil = (what: string, done: () => boolean) =>
     waitFor(
       what,
       async () => {
         await load();
-        s.plans.tick();
+        await s.plans.tick();
         return done() ? true : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 50 },
     );
 
   it('advances shadow → canary → service on good evidence, auditing each step with its numbers', async () => {
-    s.plans.tick();
+    await s.plans.tick();
     expect(route()).toMatchObject({ mode: 'shadow', target: 'device-management' });
     await driveUntil('canary 50 %', () => route().mode === 'canary');
     expect(route().weight).toBe(50);
     await driveUntil('forward to the service', () => route().mode === 'forward');
     expect(route()).toMatchObject({ target: 'device-management', plan: { status: 'done' } });
 
-    const entries = planEntries();
+    const entries = await planEntries();
     expect(entries.map((e) => e.actor)).toEqual(['plan', 'plan', 'plan']);
     expect(entries[0]!.reason).toBe('plan advance: monolith → shadow: plan started');
     expect(entries[1]!.reason).toMatch(/^plan advance: shadow → canary 50%: 100\.00 % of \d+ comparisons equal/);
@@ -110,34 +111,34 @@ describe('plan runner (real proxy, test upstreams)', () => {
       service: { errors: 0 },
       limits: { minRequests: 10 },
     });
-    s.plans.tick(); // a done plan does nothing more
-    expect(planEntries()).toHaveLength(3);
+    await s.plans.tick(); // a done plan does nothing more
+    expect(await planEntries()).toHaveLength(3);
   });
 
   it('rolls back to the monolith when the service fails, with the evidence in the audit log', async () => {
-    s.plans.tick();
+    await s.plans.tick();
     await driveUntil('canary 50 %', () => route().mode === 'canary');
     failing = true;
     await driveUntil('rollback', () => route().mode === 'forward');
     expect(route()).toMatchObject({ target: 'monolith', plan: { status: 'rolled-back' } });
-    const last = planEntries().at(-1)!;
+    const last = (await planEntries()).at(-1)!;
     expect(last.reason).toMatch(/^plan rollback: canary 50% → monolith: service error rate/);
     const ev = last.evidence as { service: { errors: number; requests: number }; monolith: { errors: number } };
     expect(ev.service.errors).toBeGreaterThanOrEqual(10);
     expect(ev.monolith.errors).toBe(0);
     // the plan stays rolled back: no automatic restart
     await load(5);
-    s.plans.tick();
+    await s.plans.tick();
     expect(route().mode).toBe('forward');
-    expect(planEntries().at(-1)).toEqual(last);
+    expect((await planEntries()).at(-1)).toEqual(last);
   });
 
   it('a manual change pauses the plan in the same version; resume hands the route back', async () => {
-    s.plans.tick();
+    await s.plans.tick();
     const admin = request(s.adminUrl);
     const r = await admin.patch('/api/routes/get').set(auth).send({ mode: 'forward', reason: 'hold on' }).expect(200);
     expect(r.body.route).toMatchObject({ mode: 'forward', target: 'device-management', plan: { status: 'paused' } });
-    s.plans.tick();
+    await s.plans.tick();
     expect(route().plan!.status).toBe('paused');
     const check = await admin.get('/api/routes/get/plan').set(auth).expect(200);
     expect(check.body).toMatchObject({ wouldApply: false, decision: { action: 'hold', reason: 'the plan is paused' } });
@@ -147,7 +148,7 @@ describe('plan runner (real proxy, test upstreams)', () => {
   });
 
   it('serves GET /api/stats in the dashboard shape and the dry run through the admin API and the CLI', async () => {
-    s.plans.tick(); // → shadow
+    await s.plans.tick(); // → shadow
     await load(10);
     const admin = request(s.adminUrl);
     await waitFor('shadow comparisons', async () => {

@@ -72,7 +72,7 @@ export class PlanRunner {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => this.tick(), this.options.tickMs);
+    this.timer ??= setInterval(() => void this.tick(), this.options.tickMs);
     this.timer.unref();
   }
 
@@ -106,13 +106,13 @@ export class PlanRunner {
   }
 
   /** One evaluation round over every route with an active plan. */
-  tick(): void {
+  async tick(): Promise<void> {
     const ids = new Set<string>();
     for (const route of this.store.current.spec.routes) {
       ids.add(route.id);
       if (route.plan?.status !== 'active') continue;
       try {
-        this.apply(route.id);
+        await this.apply(route.id);
       } catch (err) {
         this.logger.error({ event: LOG_EVENTS.planFailed, route: route.id, err }, 'plan step failed');
       }
@@ -127,11 +127,11 @@ export class PlanRunner {
     if (gone) this.saveProgress();
   }
 
-  private apply(routeId: string): void {
+  private async apply(routeId: string): Promise<void> {
     const check = this.check(routeId);
     if (!check?.wouldApply || !check.decision.next) return;
     const { decision } = check;
-    const result = this.store.updateRoute(routeId, decision.next!.patch, {
+    const result = await this.store.updateRoute(routeId, decision.next!.patch, {
       actor: 'plan',
       source: 'plan',
       reason: `plan ${decision.action}: ${decision.reason}`,
@@ -204,10 +204,8 @@ export class PlanRunner {
   }
 
   private audit(routeId: string | undefined, reason: string): void {
-    try {
-      this.store.note('plan.progress-reset', routeId, { actor: 'plan', source: 'plan', reason });
-    } catch (err) {
+    this.store.note('plan.progress-reset', routeId, { actor: 'plan', source: 'plan', reason }).catch((err: unknown) => {
       this.logger.error({ event: LOG_EVENTS.planFailed, route: routeId, err }, 'plan progress reset not audited');
-    }
+    });
   }
 }

@@ -3,13 +3,16 @@ import type { TableChange } from './diff';
 import type { ReleaseSpec } from './schema';
 
 /** Where a change came from. */
-export type ChangeSource = 'admin-api' | 'file' | 'startup' | 'plan';
+export const CHANGE_SOURCES = ['admin-api', 'file', 'startup', 'plan', 'store'] as const;
+/** Where a change came from (`store`: a version in the control store this process refused). */
+export type ChangeSource = (typeof CHANGE_SOURCES)[number];
 
 /**
- * What an entry records: a change of the table, or `plan.progress-reset` — the plan runner started a route's
- * step over instead of resuming it after a restart (the plan changed, or the progress file was unusable).
+ * What an entry records: a change of the table; `plan.progress-reset` — the plan runner started a route's
+ * step over instead of resuming it after a restart (the plan changed, or the progress file was unusable); or
+ * `table.refused` — a version in the control store that a proxy process could not serve (it kept the last good).
  */
-export type AuditAction = TableChange['action'] | 'plan.progress-reset';
+export type AuditAction = TableChange['action'] | 'plan.progress-reset' | 'table.refused';
 
 /** One line of the audit log (JSON lines, append-only). */
 export interface AuditEntry extends Omit<TableChange, 'action'> {

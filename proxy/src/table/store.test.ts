@@ -36,24 +36,24 @@ describe('RouteTableStore', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('loads the routes file, persists it and audits the initial load', () => {
-    const store = open();
+  it('loads the routes file, persists it and audits the initial load', async () => {
+    const store = await open();
     expect(store.current.version).toBe(1);
     expect(store.current.upstreams.get('monolith')!.origin).toBe('http://127.0.0.1:8080');
     const state = JSON.parse(readFileSync(path.join(stateDir, 'route-table.json'), 'utf8'));
     expect(state.table.upstreams[0].url).toBe('${MONOLITH_URL}'); // placeholders are kept, resolved at load
-    expect(store.readAudit()).toMatchObject([{ action: 'table.loaded', source: 'startup', version: 1 }]);
+    expect(await store.readAudit()).toMatchObject([{ action: 'table.loaded', source: 'startup', version: 1 }]);
   });
 
-  it('toggles a route, audits who/when/from/to/why, and keeps the toggle across a restart', () => {
-    const store = open();
+  it('toggles a route, audits who/when/from/to/why, and keeps the toggle across a restart', async () => {
+    const store = await open();
     const before = store.current;
-    const result = store.setTarget('turn-on', 'device-management', admin);
+    const result = await store.setTarget('turn-on', 'device-management', admin);
     expect(result.ok).toBe(true);
     expect(store.current).not.toBe(before); // swapped, not mutated
     expect(before.routes.find((r) => r.id === 'turn-on')!.upstream.name).toBe('monolith');
     expect(store.current.version).toBe(2);
-    expect(store.readAudit({ routeId: 'turn-on' })).toEqual([
+    expect(await store.readAudit({ routeId: 'turn-on' })).toEqual([
       expect.objectContaining({
         action: 'route.retargeted',
         actor: 'alice',
@@ -66,42 +66,42 @@ describe('RouteTableStore', () => {
       }),
     ]);
 
-    const restarted = open();
+    const restarted = await open();
     expect(restarted.current.version).toBe(2);
     expect(restarted.current.spec.routes.find((r) => r.id === 'turn-on')!.target).toBe('device-management');
   });
 
-  it('file changes rendered by Helm are audited with the release revision; admin changes are not', () => {
+  it('file changes rendered by Helm are audited with the release revision; admin changes are not', async () => {
     const release = { name: 'warm-house', revision: 3, chart: 'warm-house-0.1.0' };
     writeFileSync(routesFile, stringify({ ...base, release }));
-    const store = open();
-    expect(store.readAudit()).toMatchObject([
+    const store = await open();
+    expect(await store.readAudit()).toMatchObject([
       { action: 'table.loaded', release, reason: 'initial load (helm release warm-house revision 3)' },
     ]);
     // `helm upgrade` with no route change: only the revision moves, which is not a change of the table
     writeFileSync(routesFile, stringify({ ...base, release: { ...release, revision: 4 } }));
-    expect(store.reloadFile()).toMatchObject({ ok: true, entries: [] });
+    expect(await store.reloadFile()).toMatchObject({ ok: true, entries: [] });
     // `helm upgrade --set routes.get.target=device-management`
     const moved = base.routes!.map((r) => (r.id === 'get' ? { ...r, target: 'device-management' } : r));
     writeFileSync(routesFile, stringify({ ...base, routes: moved, release: { ...release, revision: 5 } }));
-    expect(store.reloadFile()).toMatchObject({ ok: true });
-    expect(store.readAudit({ routeId: 'get' }).at(-1)).toMatchObject({
+    expect(await store.reloadFile()).toMatchObject({ ok: true });
+    expect((await store.readAudit({ routeId: 'get' })).at(-1)).toMatchObject({
       action: 'route.retargeted',
       source: 'file',
       to: 'device-management',
       release: { name: 'warm-house', revision: 5 },
       reason: 'routes file changed (helm release warm-house revision 5)',
     });
-    store.setTarget('get', 'monolith', admin);
-    const last = store.readAudit({ routeId: 'get' }).at(-1)!;
+    await store.setTarget('get', 'monolith', admin);
+    const last = (await store.readAudit({ routeId: 'get' })).at(-1)!;
     expect(last).toMatchObject({ source: 'admin-api', reason: 'move turn-on' });
     expect(last.release).toBeUndefined();
   });
 
-  it('rejects an invalid change naming the field and leaves the table untouched', () => {
-    const store = open();
+  it('rejects an invalid change naming the field and leaves the table untouched', async () => {
+    const store = await open();
     const before = store.current;
-    const r = store.putRoute(
+    const r = await store.putRoute(
       'turn-on',
       { methods: ['POST'], path: '/api/heating/:id/turn-on', target: 'nowhere' },
       admin,
@@ -112,38 +112,38 @@ describe('RouteTableStore', () => {
     ]);
     expect(store.current).toBe(before);
     expect(store.lastRejected).toMatchObject({ source: 'admin-api', actor: 'alice' });
-    expect(store.readAudit()).toHaveLength(1);
-    expect(() => store.setTarget('missing', 'monolith', admin)).toThrow(
+    expect(await store.readAudit()).toHaveLength(1);
+    await expect(store.setTarget('missing', 'monolith', admin)).rejects.toThrow(
       expect.objectContaining({ code: 'PROXY_ERR_ROUTE_NOT_FOUND' }),
     );
   });
 
-  it('creates, updates and deletes routes with one audit entry per change', () => {
-    const store = open();
-    expect(store.putRoute('new', { path: '/api/devices/*', target: 'device-management' }, admin)).toMatchObject({
+  it('creates, updates and deletes routes with one audit entry per change', async () => {
+    const store = await open();
+    expect(await store.putRoute('new', { path: '/api/devices/*', target: 'device-management' }, admin)).toMatchObject({
       ok: true,
       created: true,
     });
     expect(
-      store.putRoute('new', { path: '/api/devices/*', target: 'device-management', notes: 'x' }, admin),
+      await store.putRoute('new', { path: '/api/devices/*', target: 'device-management', notes: 'x' }, admin),
     ).toMatchObject({ ok: true, created: false });
-    expect(store.deleteRoute('new', admin).ok).toBe(true);
-    expect(store.readAudit().map((e) => e.action)).toEqual([
+    expect((await store.deleteRoute('new', admin)).ok).toBe(true);
+    expect((await store.readAudit()).map((e) => e.action)).toEqual([
       'table.loaded',
       'route.created',
       'route.updated',
       'route.deleted',
     ]);
-    expect(store.setTarget('get', 'monolith', admin)).toMatchObject({ ok: true, entries: [] }); // no-op, no entry
+    expect(await store.setTarget('get', 'monolith', admin)).toMatchObject({ ok: true, entries: [] }); // no-op, no entry
   });
 
-  it('reloads the file when it changes, and keeps the last good table on a bad file', () => {
-    const store = open();
+  it('reloads the file when it changes, and keeps the last good table on a bad file', async () => {
+    const store = await open();
     const changed = { ...base, routes: [{ ...base.routes![0]!, target: 'device-management' }, base.routes![1]!] };
     writeFileSync(routesFile, stringify(changed));
-    expect(store.reloadFile()).toMatchObject({ ok: true });
+    expect(await store.reloadFile()).toMatchObject({ ok: true });
     expect(store.current.spec.routes[0]!.target).toBe('device-management');
-    expect(store.readAudit().at(-1)).toMatchObject({
+    expect((await store.readAudit()).at(-1)).toMatchObject({
       action: 'route.retargeted',
       source: 'file',
       from: 'monolith',
@@ -152,7 +152,7 @@ describe('RouteTableStore', () => {
 
     const good = store.current;
     writeFileSync(routesFile, 'routes: [ {id: x, path: nope, target: monolith} ]\nupstreams: []\n');
-    const bad = store.reloadFile();
+    const bad = await store.reloadFile();
     expect(bad.ok).toBe(false);
     expect(store.current).toBe(good);
     expect(store.lastRejected!.issues.map((i) => i.path)).toEqual(
@@ -160,22 +160,22 @@ describe('RouteTableStore', () => {
     );
 
     writeFileSync(routesFile, 'routes: [\n');
-    expect(store.reloadFile()).toMatchObject({
+    expect(await store.reloadFile()).toMatchObject({
       ok: false,
       issues: [expect.objectContaining({ path: expect.stringMatching(/^line \d+/) })],
     });
     expect(store.current).toBe(good);
-    expect(store.reloadFile()).toMatchObject({ ok: false }); // still bad, still refused
+    expect(await store.reloadFile()).toMatchObject({ ok: false }); // still bad, still refused
   });
 
-  it('lets a routes file edited while the proxy was stopped win over the persisted table (audited)', () => {
-    const store = open();
-    store.setTarget('turn-on', 'device-management', admin);
+  it('lets a routes file edited while the proxy was stopped win over the persisted table (audited)', async () => {
+    const store = await open();
+    await store.setTarget('turn-on', 'device-management', admin);
     writeFileSync(routesFile, stringify({ ...base, routes: [base.routes![1]!] }));
-    const restarted = open();
+    const restarted = await open();
     expect(restarted.current.version).toBe(3);
     expect(restarted.current.spec.routes.map((r) => r.id)).toEqual(['get']);
-    expect(restarted.readAudit().at(-1)).toMatchObject({
+    expect((await restarted.readAudit()).at(-1)).toMatchObject({
       action: 'route.deleted',
       routeId: 'turn-on',
       source: 'startup',
@@ -183,15 +183,15 @@ describe('RouteTableStore', () => {
     });
   });
 
-  it('refuses to start on a bad first load, naming the file and the field', () => {
+  it('refuses to start on a bad first load, naming the file and the field', async () => {
     writeFileSync(routesFile, stringify({ ...base, routes: [{ id: 'r', path: '/x', target: 'ghost' }] }));
-    expect(open).toThrow(/routes\.yaml routes\[0\]\.target: unknown upstream "ghost"/);
+    await expect(open()).rejects.toThrow(/routes\.yaml routes\[0\]\.target: unknown upstream "ghost"/);
   });
 
-  it('starts from the persisted table when the routes file became unreadable', () => {
-    open().setTarget('turn-on', 'device-management', admin);
+  it('starts from the persisted table when the routes file became unreadable', async () => {
+    await (await open()).setTarget('turn-on', 'device-management', admin);
     writeFileSync(routesFile, ':\n  - [');
-    const restarted = open();
+    const restarted = await open();
     expect(restarted.current.spec.routes[0]!.target).toBe('device-management');
     expect(restarted.lastRejected).toMatchObject({ source: 'file' });
   });
@@ -202,9 +202,9 @@ describe('RouteTableStore', () => {
     };
     beforeEach(() => writeFileSync(routesFile, stringify(withPlan)));
 
-    it("a manual toggle pauses the active plan in the same version; the plan's own changes do not", () => {
-      const store = open();
-      const planned = store.updateRoute(
+    it("a manual toggle pauses the active plan in the same version; the plan's own changes do not", async () => {
+      const store = await open();
+      const planned = await store.updateRoute(
         'turn-on',
         { mode: 'canary', weight: 5, target: 'device-management' },
         {
@@ -215,21 +215,25 @@ describe('RouteTableStore', () => {
         },
       );
       expect(planned.ok && planned.table.spec.routes[0]!.plan!.status).toBe('active');
-      expect(store.readAudit().at(-1)).toMatchObject({ actor: 'plan', source: 'plan', evidence: { step: 'monolith' } });
-      const manual = store.setTarget('turn-on', 'monolith', admin);
+      expect((await store.readAudit()).at(-1)).toMatchObject({
+        actor: 'plan',
+        source: 'plan',
+        evidence: { step: 'monolith' },
+      });
+      const manual = await store.setTarget('turn-on', 'monolith', admin);
       expect(manual.ok && manual.table.spec.routes[0]).toMatchObject({
         target: 'monolith',
         plan: { status: 'paused' },
       });
       expect(manual.ok && manual.entries).toHaveLength(1);
-      expect(store.readAudit().at(-1)!.evidence).toBeUndefined();
+      expect((await store.readAudit()).at(-1)!.evidence).toBeUndefined();
     });
 
-    it('a change that does not move the route, or that sets the plan status itself, does not pause it', () => {
-      const store = open();
-      store.updateRoute('turn-on', { target: 'monolith' }, admin);
+    it('a change that does not move the route, or that sets the plan status itself, does not pause it', async () => {
+      const store = await open();
+      await store.updateRoute('turn-on', { target: 'monolith' }, admin);
       expect(store.current.spec.routes[0]!.plan!.status).toBe('active');
-      store.updateRoute('turn-on', { mode: 'shadow', target: 'device-management', planStatus: 'active' }, admin);
+      await store.updateRoute('turn-on', { mode: 'shadow', target: 'device-management', planStatus: 'active' }, admin);
       expect(store.current.spec.routes[0]).toMatchObject({ mode: 'shadow', plan: { status: 'active' } });
     });
 
@@ -245,43 +249,43 @@ describe('RouteTableStore', () => {
       ],
     });
 
-    it("a routes-file change that leaves a route's plan as it is keeps the plan's progress (audited)", () => {
-      const store = open();
-      store.updateRoute('turn-on', { target: 'device-management', mode: 'canary', weight: 25 }, planStep);
+    it("a routes-file change that leaves a route's plan as it is keeps the plan's progress (audited)", async () => {
+      const store = await open();
+      await store.updateRoute('turn-on', { target: 'device-management', mode: 'canary', weight: 25 }, planStep);
       writeFileSync(routesFile, stringify(withAnotherRoute()));
-      expect(store.reloadFile()).toMatchObject({ ok: true });
+      expect(await store.reloadFile()).toMatchObject({ ok: true });
       expect(turnOn(store)).toMatchObject({ target: 'device-management', mode: 'canary', weight: 25 });
       expect(store.current.spec.routes.map((r) => r.id)).toEqual(['turn-on', 'get', 'new']);
-      expect(store.readAudit().at(-1)).toMatchObject({
+      expect((await store.readAudit()).at(-1)).toMatchObject({
         action: 'route.created',
         routeId: 'new',
         reason: 'routes file changed; plan progress kept: turn-on',
       });
     });
 
-    it('keeps plan progress across a restart with a routes file changed meanwhile, unless the plan changed', () => {
-      const store = open();
-      store.updateRoute('turn-on', { target: 'device-management', mode: 'canary', weight: 25 }, planStep);
+    it('keeps plan progress across a restart with a routes file changed meanwhile, unless the plan changed', async () => {
+      const store = await open();
+      await store.updateRoute('turn-on', { target: 'device-management', mode: 'canary', weight: 25 }, planStep);
       writeFileSync(routesFile, stringify(withAnotherRoute()));
-      const restarted = open();
+      const restarted = await open();
       expect(turnOn(restarted)).toMatchObject({ target: 'device-management', mode: 'canary', weight: 25 });
-      expect(restarted.readAudit().at(-1)!.reason).toBe(
+      expect((await restarted.readAudit()).at(-1)!.reason).toBe(
         'routes file changed while the proxy was stopped; plan progress kept: turn-on',
       );
 
       writeFileSync(routesFile, stringify(withAnotherRoute({ service: 'device-management', dwellSeconds: 60 })));
-      const again = open();
+      const again = await open();
       expect(turnOn(again)).toMatchObject({ target: 'monolith', mode: 'forward', plan: { dwellSeconds: 60 } });
       expect(turnOn(again).weight).toBeUndefined();
     });
 
-    it('refuses a plan whose service is unknown or is the monolith itself', () => {
-      const store = open();
-      const r1 = store.putRoute('get', { ...base.routes![1], plan: { service: 'nope' } }, admin);
+    it('refuses a plan whose service is unknown or is the monolith itself', async () => {
+      const store = await open();
+      const r1 = await store.putRoute('get', { ...base.routes![1], plan: { service: 'nope' } }, admin);
       expect(!r1.ok && r1.issues).toEqual([
         { path: 'plan.service', message: expect.stringMatching(/unknown upstream "nope"/) },
       ]);
-      const r2 = store.putRoute('get', { ...base.routes![1], plan: { service: 'monolith' } }, admin);
+      const r2 = await store.putRoute('get', { ...base.routes![1], plan: { service: 'monolith' } }, admin);
       expect(!r2.ok && r2.issues).toEqual([
         { path: 'plan.service', message: 'must differ from the plan\'s monolith ("monolith")' },
       ]);

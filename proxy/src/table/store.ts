@@ -1,16 +1,17 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Logger } from '@warmhouse/shared';
+import type { CommitRequest, ControlBackend, StoredVersion } from '../control/backend';
+import { FileBackend } from '../control/file-backend';
+import { MemoryBackend } from '../control/memory-backend';
+import { ForeignRowError } from '../control/pg-backend';
 import { ProxyError } from '../errors';
 import { LOG_EVENTS } from '../log-events';
 import { keepPlanProgress } from '../plan/keep-progress';
-import { AuditLog, type AuditAction, type AuditEntry, type ChangeSource } from './audit';
+import type { AuditAction, AuditEntry, ChangeSource } from './audit';
 import { compileTable, type CompiledTable, type CompileResult, type TableIssue } from './compile';
 import { diffTables, type TableChange } from './diff';
-import { readTableFile } from './load';
+import { readTableFile, type LoadedFile } from './load';
 import type { PlanStatus } from './plan-schema';
 import type { ReleaseSpec, RouteMode, RouteSpec, TableSpec } from './schema';
-import { writeJsonState } from './state-file';
 
 /** Who changes the table, from where, and why (all three land in the audit log). */
 export interface ChangeMeta {
@@ -30,6 +31,14 @@ export interface RoutePatch {
   planStatus?: PlanStatus;
 }
 
+/** Conditions of a change: the version it must be based on, and the plan runner's fencing token. */
+export interface ChangeConditions {
+  /** The change is refused (409) unless the newest stored version is this one (`If-Match`). */
+  expectedVersion?: number;
+  /** The plan runner's lease: the change is stored only while this epoch is current. */
+  fence?: CommitRequest['fence'];
+}
+
 /** The last change that was refused, with every issue. */
 export interface RejectedChange {
   at: string;
@@ -47,21 +56,16 @@ export interface TableSource {
   readonly current: CompiledTable;
 }
 
-/** Shape of the persisted state file. */
-interface PersistedState {
-  format: 1;
-  version: number;
-  savedAt: string;
-  /** SHA-256 of the routes file the table was last reconciled with. */
-  sourceSha256: string | null;
-  table: TableSpec;
-}
+/** Where the table in force came from: the store, or the routes file while the store was unreachable at start. */
+export type ServingFrom = 'store' | 'routes-file';
 
 /** Options of {@link RouteTableStore.open}. */
 export interface StoreOptions {
   /** Routes file (YAML/JSON); watched by the caller, reloaded through {@link RouteTableStore.reloadFile}. */
   routesFile?: string;
-  /** Directory for `route-table.json` (current table) and `audit.jsonl`; no persistence when absent. */
+  /** Where versions and the audit log live; default: `stateDir` files, or memory without one. */
+  backend?: ControlBackend;
+  /** Directory for `route-table.json` and `audit.jsonl` when no backend is given. */
   stateDir?: string;
   /** Environment used to resolve `${VAR}` placeholders in upstream URLs. */
   env: NodeJS.ProcessEnv;
@@ -69,21 +73,22 @@ export interface StoreOptions {
   now?: () => Date;
 }
 
-const STATE_FILE = 'route-table.json';
-const AUDIT_FILE = 'audit.jsonl';
+type ChangeListener = (table: CompiledTable, entries: readonly AuditEntry[], meta: ChangeMeta) => void;
 
-function readState(file: string): PersistedState | undefined {
-  try {
-    const state = JSON.parse(readFileSync(file, 'utf8')) as PersistedState;
-    return state.format === 1 ? state : undefined;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ProxyError('PROXY_ERR_TABLE_UNREADABLE', {
-      message: `cannot read ${file}: ${(err as Error).message}`,
-      cause: err,
-    });
-  }
+/** A change to commit: how to build the next table from the one in force (`undefined`: none yet). */
+interface ChangeJob {
+  meta: ChangeMeta;
+  build(base: TableSpec | undefined, version: number): CompileResult;
+  conditions?: ChangeConditions;
+  /** Routes file content this change reconciles. */
+  reconciles?: string;
+  /** The change may be made while the table in force is not from the store (the first reconciliation). */
+  fromFile?: boolean;
+  /** The audit reason, when it depends on what `build` found (plan progress kept by a file change). */
+  reasonOf?: () => string;
 }
+
+const MAX_ATTEMPTS = 8;
 
 /**
  * Compiles a routes file's table; routes whose plan the file leaves unchanged keep their plan progress from the
@@ -126,108 +131,76 @@ function pauseOnManualChange(before: RouteSpec, after: RouteSpec, meta: ChangeMe
 }
 
 /**
- * Holds the table in force and is the only writer of it: every change is validated whole, persisted,
- * audited, then swapped in atomically (one reference assignment, so a request that already read the
- * table keeps the one it started with). A rejected change leaves the table untouched.
+ * Holds the table in force and is the only writer of it. Every change is validated whole, committed to the
+ * control backend as the next version (with its audit entries, in one transaction), then swapped in atomically
+ * (one reference assignment, so a request that already read the table keeps the one it started with). Other
+ * processes' versions arrive through {@link sync} (the caller runs it on every notification and poll) and are
+ * compiled before they are served: a version that does not compile is refused, audited, and the last good kept.
+ *
+ * Concurrency is optimistic: a change is computed from the newest version this process knows and stored as that
+ * version + 1; when another process got there first the store is re-read and the change computed again, unless the
+ * caller named the version it based its change on (`expectedVersion`, the admin API's `If-Match`): then it is
+ * refused with PROXY_ERR_VERSION_CONFLICT naming the current version.
  */
 export class RouteTableStore implements TableSource {
-  private table: CompiledTable;
-  private sourceSha256: string | null;
-  private readonly listeners: Array<(table: CompiledTable, entries: readonly AuditEntry[], meta: ChangeMeta) => void> =
-    [];
+  private table: CompiledTable | undefined;
+  private sourceSha256: string | null = null;
+  /** The newest version known in the store (served or refused). */
+  private headVersion = 0;
+  private refusedVersion: number | undefined;
+  private serving: ServingFrom = 'store';
+  /** The routes file has not yet been checked against the store (start-up, or a start while it was down). */
+  private fileCheckPending = true;
+  private syncRun: Promise<void> | undefined;
+  private syncQueued = false;
+  private readonly listeners: ChangeListener[] = [];
   private readonly rejectListeners: Array<(rejected: RejectedChange) => void> = [];
-  private readonly audit: AuditLog | undefined;
-  private readonly stateFile: string | undefined;
-  /** The last refused change (file reload or admin request), for the admin API and metrics. */
+  private readonly now: () => Date;
+  readonly backend: ControlBackend;
+  /** The last refused change (file reload, admin request or stored version), for the admin API and metrics. */
   lastRejected: RejectedChange | undefined;
 
-  private constructor(
-    private readonly options: StoreOptions,
-    initial: { table: CompiledTable; sourceSha256: string | null },
-  ) {
-    this.table = initial.table;
-    this.sourceSha256 = initial.sourceSha256;
-    if (options.stateDir) {
-      mkdirSync(options.stateDir, { recursive: true });
-      this.stateFile = path.join(options.stateDir, STATE_FILE);
-      this.audit = new AuditLog(path.join(options.stateDir, AUDIT_FILE));
-    }
+  private constructor(private readonly options: StoreOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.backend =
+      options.backend ?? (options.stateDir ? new FileBackend(options.stateDir, this.now) : new MemoryBackend());
   }
 
   /**
-   * Builds the table in force at start-up. The persisted table wins while the routes file is the one it
-   * was reconciled with (so toggles survive a restart); a routes file edited while the proxy was stopped
-   * wins over it (audited as a file change). A bad first load throws: the proxy refuses to start.
+   * Builds the table in force at start-up from the store's newest version and the routes file: a routes file
+   * content the store has not seen yet is reconciled into it as a new version (the persisted table wins over a
+   * file it was already reconciled with, so toggles survive restarts). A store that cannot be reached leaves the
+   * process serving the routes file ({@link servingFrom}) until {@link sync} reaches it. A bad first load throws:
+   * the proxy refuses to start.
    */
-  static open(options: StoreOptions): RouteTableStore {
-    const log = options.logger;
-    const now = options.now ?? (() => new Date());
-    const stateFile = options.stateDir ? path.join(options.stateDir, STATE_FILE) : undefined;
-    const state = stateFile ? readState(stateFile) : undefined;
-    const file = options.routesFile ? readTableFile(options.routesFile) : undefined;
-
-    let restored: CompiledTable | undefined;
-    if (state) {
-      const result = compileTable(state.table, { env: options.env, version: state.version });
-      if (!result.ok) throw rejected(result.issues.map((i) => ({ ...i, path: `${stateFile} ${i.path}` })));
-      restored = result.table;
+  static async open(options: StoreOptions): Promise<RouteTableStore> {
+    const store = new RouteTableStore(options);
+    try {
+      await store.catchUp(true);
+    } catch (err) {
+      if (!(err instanceof ProxyError) || err.proxyCode !== 'PROXY_ERR_CONTROL_STORE_UNAVAILABLE') throw err;
+      store.serveRoutesFile(err);
     }
-    if (file && !file.ok && !restored)
-      throw rejected(file.issues.map((i) => ({ ...i, path: `${file.path} ${i.path}` })));
-
-    if (restored && (!file || !file.ok || file.sha256 === state!.sourceSha256)) {
-      const store = new RouteTableStore(options, { table: restored, sourceSha256: state!.sourceSha256 });
-      if (file && !file.ok)
-        store.lastRejected = {
-          at: now().toISOString(),
-          source: 'file',
-          actor: `file:${file.path}`,
-          issues: file.issues,
-        };
-      log.info(
-        { event: LOG_EVENTS.stateRestored, version: restored.version, stateFile },
-        'route table restored from state',
-      );
-      return store;
-    }
-    if (!file || !file.ok) throw new Error('unreachable: no table source');
-    const version = (state?.version ?? 0) + 1;
-    const { result, kept } = compileFileTable(file.data, restored?.spec, { env: options.env, version });
-    if (!result.ok) {
-      if (!restored) throw rejected(result.issues.map((i) => ({ ...i, path: `${file.path} ${i.path}` })));
-      const store = new RouteTableStore(options, { table: restored, sourceSha256: state!.sourceSha256 });
-      store.lastRejected = {
-        at: now().toISOString(),
-        source: 'file',
-        actor: `file:${file.path}`,
-        issues: result.issues,
-      };
-      log.error(
-        { event: LOG_EVENTS.tableRejected, issues: result.issues },
-        'routes file rejected; persisted table kept',
-      );
-      return store;
-    }
-    const store = new RouteTableStore(options, { table: result.table, sourceSha256: file.sha256 });
-    const meta: ChangeMeta = {
-      actor: `file:${file.path}`,
-      source: 'startup',
-      reason: restored ? fileReason('routes file changed while the proxy was stopped', kept) : 'initial load',
-    };
-    const changes = restored
-      ? diffTables(restored.spec, result.table.spec)
-      : [{ action: 'table.loaded' as const, from: null, to: null }];
-    store.record(result.table, changes, meta, file.sha256, undefined);
     return store;
   }
 
   /** The table in force. */
   get current(): CompiledTable {
-    return this.table;
+    return this.table!;
   }
 
-  /** Called after every applied change (metrics, connection pools). */
-  onChange(listener: (table: CompiledTable, entries: readonly AuditEntry[], meta: ChangeMeta) => void): void {
+  /** Whether the table in force is the store's, or the routes file's while the store could not be reached. */
+  get servingFrom(): ServingFrom {
+    return this.serving;
+  }
+
+  /** The newest version known in the store (what an `If-Match` must name). */
+  get storeVersion(): number {
+    return this.headVersion;
+  }
+
+  /** Called after every applied change, local or from another process (metrics, connection pools). */
+  onChange(listener: ChangeListener): void {
     this.listeners.push(listener);
   }
 
@@ -236,43 +209,76 @@ export class RouteTableStore implements TableSource {
     this.rejectListeners.push(listener);
   }
 
+  /**
+   * Catches up with the store: serves its newest version when it is newer than the one in force (or refuses it),
+   * and reconciles the routes file the first time the store is reached. Calls made while one runs are folded
+   * into one more run. Throws PROXY_ERR_CONTROL_STORE_UNAVAILABLE when the store cannot be reached.
+   */
+  sync(): Promise<void> {
+    if (this.syncRun) {
+      this.syncQueued = true;
+      return this.syncRun;
+    }
+    const run = async () => {
+      try {
+        do {
+          this.syncQueued = false;
+          await this.catchUp(false);
+        } while (this.syncQueued);
+      } finally {
+        this.syncRun = undefined;
+      }
+    };
+    this.syncRun = run();
+    return this.syncRun;
+  }
+
   /** Replaces the whole table. */
-  apply(spec: unknown, meta: ChangeMeta): ApplyResult {
-    return this.commit(spec, meta, this.sourceSha256);
+  apply(spec: unknown, meta: ChangeMeta, conditions?: ChangeConditions): Promise<ApplyResult> {
+    return this.change({ meta, conditions, build: (_base, version) => this.compile(spec, version) });
   }
 
   /** Points an existing route at another upstream. */
-  setTarget(routeId: string, target: string, meta: ChangeMeta): ApplyResult {
-    const spec = this.table.spec;
-    const index = spec.routes.findIndex((r) => r.id === routeId);
-    if (index === -1)
-      throw new ProxyError('PROXY_ERR_ROUTE_NOT_FOUND', { message: `no route "${routeId}"`, details: { routeId } });
-    const routes = spec.routes.map((r, i) => (i === index ? pauseOnManualChange(r, { ...r, target }, meta) : r));
-    return this.relativeTo(index, this.commit({ ...spec, routes }, meta, this.sourceSha256));
+  setTarget(routeId: string, target: string, meta: ChangeMeta, conditions?: ChangeConditions): Promise<ApplyResult> {
+    return this.updateRoute(routeId, { target }, meta, conditions);
   }
 
   /**
    * Changes the target, mode or canary weight of an existing route in one table version (one audit entry).
    * Fields left out keep their value.
    */
-  updateRoute(routeId: string, patch: RoutePatch, meta: ChangeMeta): ApplyResult {
-    const spec = this.table.spec;
-    const index = spec.routes.findIndex((r) => r.id === routeId);
-    if (index === -1)
-      throw new ProxyError('PROXY_ERR_ROUTE_NOT_FOUND', { message: `no route "${routeId}"`, details: { routeId } });
+  async updateRoute(
+    routeId: string,
+    patch: RoutePatch,
+    meta: ChangeMeta,
+    conditions?: ChangeConditions,
+  ): Promise<ApplyResult> {
     const { planStatus, ...fields } = patch;
     const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-    const routes = spec.routes.map((r, i) => {
-      if (i !== index) return r;
-      const next = { ...r, ...defined };
-      if (planStatus !== undefined && r.plan) return { ...next, plan: { ...r.plan, status: planStatus } };
-      return pauseOnManualChange(r, next, meta);
+    const result = await this.change({
+      meta,
+      conditions,
+      build: (base, version) => {
+        const index = indexOf(base!, routeId);
+        const routes = base!.routes.map((r, i) => {
+          if (i !== index) return r;
+          const next = { ...r, ...defined };
+          if (planStatus !== undefined && r.plan) return { ...next, plan: { ...r.plan, status: planStatus } };
+          return pauseOnManualChange(r, next, meta);
+        });
+        return relativeTo(index, this.compile({ ...base, routes }, version));
+      },
     });
-    return this.relativeTo(index, this.commit({ ...spec, routes }, meta, this.sourceSha256));
+    return result;
   }
 
   /** Creates or replaces one route; issues name fields of the route itself (`target`, `methods[0]`...). */
-  putRoute(routeId: string, input: unknown, meta: ChangeMeta): ApplyResult & { created?: boolean } {
+  async putRoute(
+    routeId: string,
+    input: unknown,
+    meta: ChangeMeta,
+    conditions?: ChangeConditions,
+  ): Promise<ApplyResult & { created?: boolean }> {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       return this.refuse([{ path: '(body)', message: 'must be a JSON object (a route)' }], meta);
     }
@@ -280,49 +286,60 @@ export class RouteTableStore implements TableSource {
     if ((body as { id: unknown }).id !== routeId) {
       return this.refuse([{ path: 'id', message: `must equal the id in the URL ("${routeId}")` }], meta);
     }
-    const spec = this.table.spec;
-    const existing = spec.routes.findIndex((r) => r.id === routeId);
-    const routes: unknown[] =
-      existing === -1 ? [...spec.routes, body] : spec.routes.map((r, i) => (i === existing ? body : r));
-    const index = existing === -1 ? routes.length - 1 : existing;
-    return {
-      ...this.relativeTo(index, this.commit({ ...spec, routes }, meta, this.sourceSha256)),
-      created: existing === -1,
-    };
+    let created = false;
+    const result = await this.change({
+      meta,
+      conditions,
+      build: (base, version) => {
+        const existing = base!.routes.findIndex((r) => r.id === routeId);
+        created = existing === -1;
+        const routes: unknown[] =
+          existing === -1 ? [...base!.routes, body] : base!.routes.map((r, i) => (i === existing ? body : r));
+        const index = existing === -1 ? routes.length - 1 : existing;
+        return relativeTo(index, this.compile({ ...base, routes }, version));
+      },
+    });
+    return { ...result, created };
   }
 
   /** Removes a route (its requests then go to the default target). */
-  deleteRoute(routeId: string, meta: ChangeMeta): ApplyResult {
-    const spec = this.table.spec;
-    if (!spec.routes.some((r) => r.id === routeId)) {
-      throw new ProxyError('PROXY_ERR_ROUTE_NOT_FOUND', { message: `no route "${routeId}"`, details: { routeId } });
-    }
-    return this.commit({ ...spec, routes: spec.routes.filter((r) => r.id !== routeId) }, meta, this.sourceSha256);
+  deleteRoute(routeId: string, meta: ChangeMeta, conditions?: ChangeConditions): Promise<ApplyResult> {
+    return this.change({
+      meta,
+      conditions,
+      build: (base, version) => {
+        indexOf(base!, routeId);
+        return this.compile({ ...base, routes: base!.routes.filter((r) => r.id !== routeId) }, version);
+      },
+    });
   }
 
-  /** Re-reads the routes file; unchanged content is a no-op, a bad file is refused and remembered. */
-  reloadFile(): ApplyResult | { ok: true; unchanged: true } {
+  /** Re-reads the routes file; content the table was reconciled with is a no-op, a bad file is refused. */
+  async reloadFile(): Promise<ApplyResult | { ok: true; unchanged: true }> {
     const routesFile = this.options.routesFile;
     if (!routesFile) return { ok: true, unchanged: true };
     const file = readTableFile(routesFile);
     const meta: ChangeMeta = { actor: `file:${routesFile}`, source: 'file', reason: 'routes file changed' };
     if (file.sha256 !== undefined && file.sha256 === this.sourceSha256) return { ok: true, unchanged: true };
     if (!file.ok) return this.refuse(file.issues, meta);
-    const version = this.table.version + 1;
-    const { result, kept } = compileFileTable(file.data, this.table.spec, { env: this.options.env, version });
-    return this.commitCompiled(result, { ...meta, reason: fileReason(meta.reason, kept) }, file.sha256);
+    return this.reconcile(file, meta);
   }
 
   /**
    * Appends an audit entry that changes nothing in the table (the plan runner's `plan.progress-reset`), so the
-   * log says why a step's dwell time started again. Without a state directory there is no log: a no-op.
+   * log says why a step's dwell time started again. `dedupeKey`: an entry the fleet should hold once.
    */
-  note(action: Exclude<AuditAction, TableChange['action']>, routeId: string | undefined, meta: ChangeMeta): AuditEntry {
+  async note(
+    action: Exclude<AuditAction, TableChange['action']>,
+    routeId: string | undefined,
+    meta: ChangeMeta,
+    dedupeKey?: string,
+  ): Promise<AuditEntry> {
     const target =
-      routeId === undefined ? null : (this.table.spec.routes.find((r) => r.id === routeId)?.target ?? null);
+      routeId === undefined ? null : (this.table?.spec.routes.find((r) => r.id === routeId)?.target ?? null);
     const entry: AuditEntry = {
-      at: (this.options.now ?? (() => new Date()))().toISOString(),
-      version: this.table.version,
+      at: this.now().toISOString(),
+      version: this.table?.version ?? 0,
       actor: meta.actor,
       source: meta.source,
       reason: meta.reason,
@@ -332,87 +349,174 @@ export class RouteTableStore implements TableSource {
       to: target,
       ...(meta.evidence === undefined ? {} : { evidence: meta.evidence }),
     };
-    try {
-      this.audit?.append([entry]);
-    } catch (err) {
-      throw new ProxyError('PROXY_ERR_STATE_WRITE_FAILED', {
-        message: `cannot append to the audit log: ${(err as Error).message}`,
-        cause: err,
-      });
-    }
+    await this.backend.appendAudit([entry], dedupeKey);
     return entry;
   }
 
   /** Audit entries, oldest first. */
-  readAudit(options: { limit?: number; routeId?: string } = {}): AuditEntry[] {
-    return this.audit?.read(options) ?? [];
+  readAudit(options: { limit?: number; routeId?: string } = {}): Promise<AuditEntry[]> {
+    return this.backend.readAudit(options);
   }
 
-  private relativeTo<T extends ApplyResult>(index: number, result: T): T {
-    if (result.ok) return result;
-    const prefix = `routes[${index}].`;
-    const issues = result.issues.map((i) =>
-      i.path.startsWith(prefix) ? { ...i, path: i.path.slice(prefix.length) } : i,
-    );
-    return { ...result, issues };
+  private compile(input: unknown, version: number): CompileResult {
+    return compileTable(input, { env: this.options.env, version });
   }
 
-  private refuse(issues: TableIssue[], meta: ChangeMeta): { ok: false; issues: TableIssue[] } {
-    const now = (this.options.now ?? (() => new Date()))();
-    const rejectedChange: RejectedChange = { at: now.toISOString(), source: meta.source, actor: meta.actor, issues };
-    this.lastRejected = rejectedChange;
-    for (const l of this.rejectListeners) l(rejectedChange);
-    this.options.logger.warn(
-      { event: LOG_EVENTS.tableRejected, source: meta.source, actor: meta.actor, issues },
-      'route table change rejected',
-    );
-    return { ok: false, issues };
-  }
-
-  private commit(input: unknown, meta: ChangeMeta, sourceSha256: string | null): ApplyResult {
-    const result = compileTable(input, { env: this.options.env, version: this.table.version + 1 });
-    return this.commitCompiled(result, meta, sourceSha256);
-  }
-
-  private commitCompiled(result: CompileResult, meta: ChangeMeta, sourceSha256: string | null): ApplyResult {
-    if (!result.ok) return this.refuse(result.issues, meta);
-    const changes = diffTables(this.table.spec, result.table.spec);
-    if (changes.length === 0) {
-      if (sourceSha256 !== this.sourceSha256) {
-        this.sourceSha256 = sourceSha256;
-        this.writeState(this.stateOf(this.table, sourceSha256, new Date().toISOString()));
-      }
-      return { ok: true, table: this.table, entries: [] };
+  /** Reads the newest stored version and serves it (or refuses it); then the first routes-file reconciliation. */
+  private async catchUp(startup: boolean): Promise<void> {
+    const head = await this.readHead();
+    if (head && (head.version > this.headVersion || this.serving !== 'store' || !this.table)) {
+      this.headVersion = Math.max(this.headVersion, head.version);
+      const result = this.compile(head.spec, head.version);
+      if (result.ok) this.install(result.table, [], head, head.sourceSha256);
+      else if (startup && this.backend instanceof FileBackend) {
+        const file = this.backend.stateFile;
+        throw rejected(result.issues.map((i) => ({ ...i, path: `${file} ${i.path}` })));
+      } else await this.refuseStored(head.version, result.issues);
     }
-    const entries = this.record(result.table, changes, meta, sourceSha256, this.persisted());
-    this.table = result.table;
-    this.sourceSha256 = sourceSha256;
-    this.options.logger.info(
-      {
-        event: LOG_EVENTS.tableApplied,
-        version: result.table.version,
-        source: meta.source,
-        actor: meta.actor,
-        reason: meta.reason,
-        changes,
-      },
-      'route table applied',
-    );
-    for (const l of this.listeners) l(result.table, entries, meta);
-    return { ok: true, table: result.table, entries };
+    if (this.fileCheckPending) await this.reconcileStartupFile();
+    if (!this.table) throw rejected([{ path: '(table)', message: 'no routes file and nothing stored' }]);
   }
 
-  /** Persists `next`, then appends its audit entries; if the audit append fails the old state is put back. */
-  private record(
-    next: CompiledTable,
-    changes: TableChange[],
-    meta: ChangeMeta,
-    sourceSha256: string | null,
-    previousState: PersistedState | undefined,
-  ): AuditEntry[] {
-    const at = (this.options.now ?? (() => new Date()))().toISOString();
+  /** The store's newest version; a malformed row is refused (and counted as the newest version). */
+  private async readHead(): Promise<StoredVersion | undefined> {
+    try {
+      return await this.backend.head();
+    } catch (err) {
+      if (!(err instanceof ForeignRowError)) throw err;
+      if (err.version !== undefined) this.headVersion = Math.max(this.headVersion, err.version);
+      await this.refuseStored(err.version ?? 0, err.issues);
+      return undefined;
+    }
+  }
+
+  /** Start-up: a routes file content the store has not seen becomes the next version. */
+  private async reconcileStartupFile(): Promise<void> {
+    const routesFile = this.options.routesFile;
+    const file = routesFile ? readTableFile(routesFile) : undefined;
+    if (!file) {
+      this.fileCheckPending = false;
+      return;
+    }
+    const meta: ChangeMeta = {
+      actor: `file:${file.path}`,
+      source: 'startup',
+      reason: this.table ? 'routes file changed while the proxy was stopped' : 'initial load',
+    };
+    if (!file.ok) {
+      if (!this.table) throw rejected(file.issues.map((i) => ({ ...i, path: `${file.path} ${i.path}` })));
+      this.lastRejected = { at: this.now().toISOString(), source: 'file', actor: meta.actor, issues: file.issues };
+      this.fileCheckPending = false;
+      return;
+    }
+    if (await this.backend.fileReconciled(file.sha256)) {
+      this.fileCheckPending = false;
+      return;
+    }
+    const result = await this.reconcile(file, meta);
+    this.fileCheckPending = false;
+    if (!result.ok) {
+      if (!this.table) throw rejected(result.issues.map((i) => ({ ...i, path: `${file.path} ${i.path}` })));
+      this.options.logger.error(
+        { event: LOG_EVENTS.tableRejected, issues: result.issues },
+        'routes file rejected; stored table kept',
+      );
+    }
+  }
+
+  /** Commits a routes file's table (plan progress kept where its plan is unchanged); `undefined`: already done. */
+  private async reconcile(file: LoadedFile & { ok: true }, meta: ChangeMeta): Promise<ApplyResult> {
+    let kept: string[] = [];
+    const result = await this.change({
+      meta,
+      reconciles: file.sha256,
+      fromFile: true,
+      build: (base, version) => {
+        const compiled = compileFileTable(file.data, base, { env: this.options.env, version });
+        kept = compiled.kept;
+        return compiled.result;
+      },
+      reasonOf: () => fileReason(meta.reason, kept),
+    });
+    return result;
+  }
+
+  /** The store could not be reached at start-up: serve the routes file until {@link sync} reaches it. */
+  private serveRoutesFile(cause: ProxyError): void {
+    const file = this.options.routesFile ? readTableFile(this.options.routesFile) : undefined;
+    if (!file) throw cause;
+    if (!file.ok) throw rejected(file.issues.map((i) => ({ ...i, path: `${file.path} ${i.path}` })));
+    const result = this.compile(file.data, 0);
+    if (!result.ok) throw rejected(result.issues.map((i) => ({ ...i, path: `${file.path} ${i.path}` })));
+    this.table = result.table;
+    this.serving = 'routes-file';
+    this.options.logger.warn(
+      { event: LOG_EVENTS.controlStoreUnavailable, err: cause, routesFile: file.path },
+      'control store unreachable at start-up: serving the routes file until it can be reached',
+    );
+  }
+
+  /**
+   * Commits one change: builds the next table from the newest version known, stores it as that version + 1,
+   * serves it. Lost races are retried from the newer version, unless the caller named its base version.
+   */
+  private async change(job: ChangeJob): Promise<ApplyResult> {
+    const expected = job.conditions?.expectedVersion;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (this.serving !== 'store' && !job.fromFile) {
+        throw new ProxyError('PROXY_ERR_CONTROL_STORE_UNAVAILABLE', {
+          message: 'the control store has not been reached since start-up; this process serves the routes file',
+        });
+      }
+      if (expected !== undefined && expected !== this.headVersion) await this.sync();
+      if (expected !== undefined && expected !== this.headVersion) throw conflict(expected, this.headVersion);
+      const base = this.serving === 'store' ? this.table : undefined;
+      const version = this.headVersion + 1;
+      const result = job.build(base?.spec, version);
+      const reason = job.reasonOf?.() ?? job.meta.reason;
+      const meta = { ...job.meta, reason };
+      if (!result.ok) return this.refuse(result.issues, meta);
+      const changes = base
+        ? diffTables(base.spec, result.table.spec)
+        : [{ action: 'table.loaded' as const, from: null, to: null }];
+      if (changes.length === 0) {
+        if (job.reconciles) {
+          await this.backend.markReconciled(job.reconciles, base!.version);
+          this.sourceSha256 = job.reconciles;
+        }
+        return { ok: true, table: base!, entries: [] };
+      }
+      const sourceSha256 = job.reconciles ?? this.sourceSha256;
+      const entries = this.entriesOf(result.table, changes, meta);
+      const outcome = await this.backend.commit({
+        version,
+        spec: result.table.spec,
+        sourceSha256,
+        actor: meta.actor,
+        source: meta.source,
+        reason: meta.reason,
+        entries,
+        ...(job.reconciles ? { reconciles: job.reconciles } : {}),
+        ...(job.conditions?.fence ? { fence: job.conditions.fence } : {}),
+      });
+      if (outcome.ok) {
+        this.headVersion = Math.max(this.headVersion, version);
+        this.install(result.table, entries, meta, sourceSha256);
+        return { ok: true, table: result.table, entries };
+      }
+      if (outcome.reason === 'fenced') throw new ProxyError('PROXY_ERR_PLAN_LEASE_LOST');
+      await this.sync();
+      if (expected !== undefined) throw conflict(expected, this.headVersion);
+      if (job.reconciles && (await this.backend.fileReconciled(job.reconciles)))
+        return { ok: true, table: this.table!, entries: [] }; // another process reconciled this file first
+    }
+    throw conflict(undefined, this.headVersion);
+  }
+
+  private entriesOf(next: CompiledTable, changes: TableChange[], meta: ChangeMeta): AuditEntry[] {
+    const at = this.now().toISOString();
     const release = meta.source === 'file' || meta.source === 'startup' ? next.spec.release : undefined;
-    const entries: AuditEntry[] = changes.map((c) => ({
+    return changes.map((c) => ({
       at,
       version: next.version,
       actor: meta.actor,
@@ -422,30 +526,91 @@ export class RouteTableStore implements TableSource {
       ...c,
       ...(meta.evidence === undefined ? {} : { evidence: meta.evidence }),
     }));
-    this.writeState(this.stateOf(next, sourceSha256, at));
+  }
+
+  /** Serves `table` unless a newer one is already served (a notification may have delivered it first). */
+  private install(table: CompiledTable, entries: AuditEntry[], meta: ChangeMeta, sourceSha256: string | null): void {
+    if (this.table && this.serving === 'store' && table.version <= this.table.version) return;
+    const first = this.table === undefined;
+    this.table = table;
+    this.sourceSha256 = sourceSha256;
+    this.serving = 'store';
+    this.refusedVersion = undefined;
+    this.options.logger.info(
+      {
+        event: first ? LOG_EVENTS.stateRestored : LOG_EVENTS.tableApplied,
+        version: table.version,
+        source: meta.source,
+        actor: meta.actor,
+        reason: meta.reason,
+        ...(entries.length > 0
+          ? { changes: entries.map(({ action, routeId, from, to }) => ({ action, routeId, from, to })) }
+          : {}),
+      },
+      first ? 'route table restored from the store' : 'route table applied',
+    );
+    for (const l of this.listeners) l(table, entries, meta);
+  }
+
+  /** A stored version this process cannot serve: refused once, audited once for the fleet, last good kept. */
+  private async refuseStored(version: number, issues: TableIssue[]): Promise<void> {
+    if (this.refusedVersion === version) return;
+    this.refusedVersion = version;
+    const meta: ChangeMeta = {
+      actor: `store:version ${version}`,
+      source: 'store',
+      reason: `stored version ${version} refused: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    };
+    this.refuse(issues, meta);
     try {
-      this.audit?.append(entries);
+      await this.note('table.refused', undefined, { ...meta, evidence: { version, issues } }, `refused:${version}`);
     } catch (err) {
-      if (previousState) this.writeState(previousState);
-      throw new ProxyError('PROXY_ERR_STATE_WRITE_FAILED', {
-        message: `cannot append to the audit log: ${(err as Error).message}`,
-        cause: err,
-      });
+      this.options.logger.error({ event: LOG_EVENTS.tableRejected, err }, 'refused version not audited');
     }
-    return entries;
   }
 
-  private stateOf(table: CompiledTable, sourceSha256: string | null, savedAt: string): PersistedState {
-    return { format: 1, version: table.version, savedAt, sourceSha256, table: table.spec };
+  private refuse(issues: TableIssue[], meta: ChangeMeta): { ok: false; issues: TableIssue[] } {
+    const rejectedChange: RejectedChange = {
+      at: this.now().toISOString(),
+      source: meta.source,
+      actor: meta.actor,
+      issues,
+    };
+    this.lastRejected = rejectedChange;
+    for (const l of this.rejectListeners) l(rejectedChange);
+    this.options.logger.warn(
+      { event: LOG_EVENTS.tableRejected, source: meta.source, actor: meta.actor, issues },
+      'route table change rejected',
+    );
+    return { ok: false, issues };
   }
+}
 
-  private persisted(): PersistedState | undefined {
-    return this.stateFile ? readState(this.stateFile) : undefined;
-  }
+function indexOf(spec: TableSpec, routeId: string): number {
+  const index = spec.routes.findIndex((r) => r.id === routeId);
+  if (index === -1)
+    throw new ProxyError('PROXY_ERR_ROUTE_NOT_FOUND', { message: `no route "${routeId}"`, details: { routeId } });
+  return index;
+}
 
-  private writeState(state: PersistedState): void {
-    if (this.stateFile) writeJsonState(this.stateFile, state);
-  }
+/** Issues of a one-route change name the route's own fields (`target`, not `routes[3].target`). */
+function relativeTo(index: number, result: CompileResult): CompileResult {
+  if (result.ok) return result;
+  const prefix = `routes[${index}].`;
+  return {
+    ...result,
+    issues: result.issues.map((i) => (i.path.startsWith(prefix) ? { ...i, path: i.path.slice(prefix.length) } : i)),
+  };
+}
+
+function conflict(expected: number | undefined, current: number): ProxyError {
+  return new ProxyError('PROXY_ERR_VERSION_CONFLICT', {
+    message:
+      expected === undefined
+        ? `the route table kept changing while this change was made (now version ${current}); try again`
+        : `the change was based on version ${expected}, the route table is at version ${current}`,
+    details: { expectedVersion: expected ?? null, currentVersion: current },
+  });
 }
 
 /** `helm release warm-house revision 7` */
