@@ -1,16 +1,7 @@
-import { ensureDatabase, runMigrations, type RoleSpec } from '@warmhouse/shared';
+import { databaseUrl, ensureDatabase, runMigrations, type RoleSpec } from '@warmhouse/shared';
 
 export const DEFAULT_DATABASE = 'device_management';
 export const MIGRATIONS_FOLDER = 'device-management';
-
-/** The same server as `serverUrl`, another database and role. */
-export function databaseUrl(serverUrl: string, database: string, role: RoleSpec): string {
-  const url = new URL(serverUrl);
-  url.username = encodeURIComponent(role.user);
-  url.password = encodeURIComponent(role.password);
-  url.pathname = `/${encodeURIComponent(database)}`;
-  return url.toString();
-}
 
 /**
  * Creates device management's role and database (idempotent; the role may connect to no other database, since

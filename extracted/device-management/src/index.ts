@@ -1,6 +1,6 @@
 export { createApp, type AppDeps, type ReadinessCheck } from './app';
 export { loadDeviceManagementConfig, deviceManagementConfigShape, type DeviceManagementConfig } from './config';
-export { prepareDeviceManagementDatabase, databaseUrl, DEFAULT_DATABASE, MIGRATIONS_FOLDER } from './database';
+export { prepareDeviceManagementDatabase, DEFAULT_DATABASE, MIGRATIONS_FOLDER } from './database';
 export { createDevicesService, type DevicesService } from './devices-service';
 export * from './domain/device';
 export * from './domain/events';

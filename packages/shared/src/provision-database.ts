@@ -23,3 +23,12 @@ export async function ensureDatabase(superuserUrl: string, database: string, own
     await client.end();
   }
 }
+
+/** The same server as `serverUrl`, another database and role. */
+export function databaseUrl(serverUrl: string, database: string, role: RoleSpec): string {
+  const url = new URL(serverUrl);
+  url.username = encodeURIComponent(role.user);
+  url.password = encodeURIComponent(role.password);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}

@@ -74,8 +74,8 @@ export class PgBackend implements ControlBackend {
       const inserted = await client
         .query(
           `INSERT INTO table_versions (version, spec, source_sha256, actor, source, reason)
-           SELECT $1, $2::jsonb, $3, $4, $5, $6
-           WHERE (SELECT coalesce(max(version), 0) FROM table_versions) = $1 - 1`,
+           SELECT $1::bigint, $2::jsonb, $3::text, $4::text, $5::text, $6::text
+           WHERE (SELECT coalesce(max(version), 0) FROM table_versions) = $1::bigint - 1`,
           [
             request.version,
             JSON.stringify(request.spec),

@@ -362,8 +362,17 @@ export class RouteTableStore implements TableSource {
     return compileTable(input, { env: this.options.env, version });
   }
 
-  /** Reads the newest stored version and serves it (or refuses it); then the first routes-file reconciliation. */
+  /** Serves the store's newest version, then (the first time the store is reached) reconciles the routes file. */
   private async catchUp(startup: boolean): Promise<void> {
+    await this.adoptHead(startup);
+    if (this.fileCheckPending) await this.reconcileStartupFile();
+    // another process may have stored the routes file between the first look and the reconciliation
+    if (!this.table) await this.adoptHead(startup);
+    if (!this.table) throw rejected([{ path: '(table)', message: 'no routes file and nothing stored' }]);
+  }
+
+  /** Serves the store's newest version when it is newer than the one in force (or refuses it). */
+  private async adoptHead(startup: boolean): Promise<void> {
     const head = await this.readHead();
     if (head && (head.version > this.headVersion || this.serving !== 'store' || !this.table)) {
       this.headVersion = Math.max(this.headVersion, head.version);
@@ -374,8 +383,6 @@ export class RouteTableStore implements TableSource {
         throw rejected(result.issues.map((i) => ({ ...i, path: `${file} ${i.path}` })));
       } else await this.refuseStored(head.version, result.issues);
     }
-    if (this.fileCheckPending) await this.reconcileStartupFile();
-    if (!this.table) throw rejected([{ path: '(table)', message: 'no routes file and nothing stored' }]);
   }
 
   /** The store's newest version; a malformed row is refused (and counted as the newest version). */
