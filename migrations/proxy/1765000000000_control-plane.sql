@@ -1,0 +1,3 @@
+-- Up Migration
+SELECT 1;
+-- Down Migration
