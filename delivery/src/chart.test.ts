@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -33,10 +33,16 @@ const BAD: Record<string, Record<string, string | number | boolean>> = {
   'bad-control-none-hpa': { 'proxy.controlDatabase.url': '', 'proxy.replicas': 1 },
   'bad-control-url': { 'proxy.controlDatabase.url': 'mysql://strangler@db/strangler' },
   'bad-control-plain-env': { 'proxy.env.PROXY_CONTROL_DATABASE_URL': 'postgres://strangler:pw@db/strangler' },
+  'bad-workers-zero': { 'proxy.workers': 0 },
+  'bad-workers-word': { 'proxy.workers': 'many' },
+  'bad-workers-plain-env': { 'proxy.env.PROXY_WORKERS': 4 },
+  'bad-workers-cpu-unit': { 'proxy.resources.limits.cpu': '1k' },
 };
 const CDC_SOURCE_URL = 'postgres://wal_reader:s3cret@heating-db.legacy:5432/smart_home';
 const CONTROL_URL = 'postgres://strangler:c0ntr0l-pw@strangler-db.infra:5432/strangler';
 const SINGLE_PROCESS = { 'proxy.controlDatabase.url': '', 'proxy.replicas': 1, 'proxy.autoscaling.enabled': false };
+/** A values file, for what `--set` cannot express: a CPU limit as a YAML number (`--set` keeps 1.5 a string). */
+const CPU_NUMBER_VALUES = path.join(OUT, 'values-cpu-number.yaml');
 
 let report: HelmReport;
 let demoPostgres: HelmReport;
@@ -64,6 +70,8 @@ const podSpecs = (ms: Manifest[]) =>
     .map((m) => ({ id: `${m.kind}/${m.metadata.name}`, kind: m.kind, spec: (m as any).spec.template.spec }));
 
 beforeAll(() => {
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(CPU_NUMBER_VALUES, 'proxy:\n  resources:\n    limits: { cpu: 1.5, memory: 256Mi }\n');
   report = runHelm({
     outDir: OUT,
     cases: [
@@ -98,6 +106,11 @@ beforeAll(() => {
       },
       { name: 'control-migrations-off', set: { 'proxy.migrations.enabled': false } },
       { name: 'single-process', set: SINGLE_PROCESS },
+      { name: 'workers-millicores', set: { 'proxy.resources.limits.cpu': '2500m' } },
+      { name: 'workers-tiny', set: { 'proxy.resources.limits.cpu': '100m' } },
+      { name: 'workers-decimal-string', set: { 'proxy.resources.limits.cpu': '1.5' } },
+      { name: 'workers-decimal-number', valuesFiles: [CPU_NUMBER_VALUES] },
+      { name: 'workers-explicit', set: { 'proxy.workers': 4 } },
       ...Object.entries(BAD).map(([name, set]) => ({ name, set })),
     ],
   });
@@ -388,6 +401,25 @@ describe("proxy: the fleet's control database (PROXY_CONTROL_DATABASE_URL)", () 
   });
 });
 
+describe('proxy: PROXY_WORKERS from the CPU limit', () => {
+  const workers = (name: string) =>
+    (find(manifests(name), 'Deployment', 'warm-house-proxy') as any).spec.template.spec.containers[0].env.filter(
+      (e: any) => e.name === 'PROXY_WORKERS',
+    );
+  it.each<[string, string, string]>([
+    ['default', "limits.cpu '1'", '1'],
+    ['production', "limits.cpu '2'", '2'],
+    ['minikube', 'limits.cpu 500m', '1'],
+    ['workers-tiny', 'limits.cpu 100m (at least 1)', '1'],
+    ['workers-millicores', 'limits.cpu 2500m (rounded up)', '3'],
+    ['workers-decimal-string', "limits.cpu '1.5'", '2'],
+    ['workers-decimal-number', 'limits.cpu 1.5 (a YAML number)', '2'],
+    ['workers-explicit', 'proxy.workers=4 over limits.cpu 1', '4'],
+  ])('%s: %s -> PROXY_WORKERS=%s', (name, _why, expected) => {
+    expect(workers(name)).toEqual([{ name: 'PROXY_WORKERS', value: expected }]);
+  });
+});
+
 describe('every workload', () => {
   it.each(['default', 'production', 'minikube'])('%s: no container runs as root', (name) => {
     const pods = podSpecs(manifests(name));
@@ -564,6 +596,10 @@ describe('values.schema.json rejects bad values with a clear message', () => {
     ['bad-control-none-hpa', /proxy\.controlDatabase: proxy\.autoscaling\.enabled=true without a control database/],
     ['bad-control-url', /proxy\/controlDatabase\/url/],
     ['bad-control-plain-env', /proxy\.env\.PROXY_CONTROL_DATABASE_URL: .*proxy\.controlDatabase/],
+    ['bad-workers-zero', /proxy\/workers/],
+    ['bad-workers-word', /proxy\/workers/],
+    ['bad-workers-plain-env', /proxy\.env\.PROXY_WORKERS: set proxy\.workers/],
+    ['bad-workers-cpu-unit', /proxy\.resources\.limits\.cpu "1k": .*set proxy\.workers/],
   ])('%s', (name, message) => {
     const r = result(name);
     expect(r.ok).toBe(false);

@@ -30,3 +30,25 @@ root, name.
     secretKeyRef: { name: {{ include "wh.proxyControlSecret" .root }}, key: PROXY_CONTROL_DATABASE_URL }
 {{- end -}}
 {{- end -}}
+
+{{/*
+PROXY_WORKERS: proxy.workers, or with `auto` the container's CPU limit in cores rounded up, at least 1.
+*/}}
+{{- define "wh.proxyWorkers" -}}
+{{- $v := .Values.proxy -}}
+{{- $workers := toString ($v.workers | default "auto") -}}
+{{- if ne $workers "auto" -}}
+{{- int $v.workers -}}
+{{- else -}}
+{{- $cpu := toString $v.resources.limits.cpu -}}
+{{- $cores := 0.0 -}}
+{{- if regexMatch `^[0-9]+(\.[0-9]+)?m$` $cpu -}}
+{{- $cores = divf (trimSuffix "m" $cpu | float64) 1000 -}}
+{{- else if regexMatch `^[0-9]+(\.[0-9]+)?$` $cpu -}}
+{{- $cores = float64 $cpu -}}
+{{- else -}}
+{{- fail (printf "proxy.resources.limits.cpu %q: PROXY_WORKERS is derived from a CPU limit in cores (2, 1.5) or millicores (1500m); use one of those or set proxy.workers" $cpu) -}}
+{{- end -}}
+{{- max 1 (int (ceil $cores)) -}}
+{{- end -}}
+{{- end -}}
