@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -25,10 +25,27 @@ const BAD: Record<string, Record<string, string | number | boolean>> = {
   'bad-disabled-target': { 'telemetry.enabled': false, 'routes.heatingGet.target': 'telemetry' },
   'bad-cdc-source-url': { 'proxy.cdcSourceDatabase.url': 'mysql://reader@db/smart_home' },
   'bad-cdc-source-plain-env': { 'proxy.env.PROXY_CDC_SOURCE_DATABASE_URL': 'postgres://reader:pw@db/smart_home' },
+  'bad-control-none-replicas': {
+    'proxy.controlDatabase.url': '',
+    'proxy.replicas': 2,
+    'proxy.autoscaling.enabled': false,
+  },
+  'bad-control-none-hpa': { 'proxy.controlDatabase.url': '', 'proxy.replicas': 1 },
+  'bad-control-url': { 'proxy.controlDatabase.url': 'mysql://strangler@db/strangler' },
+  'bad-control-plain-env': { 'proxy.env.PROXY_CONTROL_DATABASE_URL': 'postgres://strangler:pw@db/strangler' },
+  'bad-workers-zero': { 'proxy.workers': 0 },
+  'bad-workers-word': { 'proxy.workers': 'many' },
+  'bad-workers-plain-env': { 'proxy.env.PROXY_WORKERS': 4 },
+  'bad-workers-cpu-unit': { 'proxy.resources.limits.cpu': '1k' },
 };
 const CDC_SOURCE_URL = 'postgres://wal_reader:s3cret@heating-db.legacy:5432/smart_home';
+const CONTROL_URL = 'postgres://strangler:c0ntr0l-pw@strangler-db.infra:5432/strangler';
+const SINGLE_PROCESS = { 'proxy.controlDatabase.url': '', 'proxy.replicas': 1, 'proxy.autoscaling.enabled': false };
+/** A values file, for what `--set` cannot express: a CPU limit as a YAML number (`--set` keeps 1.5 a string). */
+const CPU_NUMBER_VALUES = path.join(OUT, 'values-cpu-number.yaml');
 
 let report: HelmReport;
+let demoPostgres: HelmReport;
 const result = (name: string): CaseResult => {
   const r = report.cases.find((c) => c.name === name);
   if (!r) throw new Error(`no case ${name}`);
@@ -53,6 +70,8 @@ const podSpecs = (ms: Manifest[]) =>
     .map((m) => ({ id: `${m.kind}/${m.metadata.name}`, kind: m.kind, spec: (m as any).spec.template.spec }));
 
 beforeAll(() => {
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(CPU_NUMBER_VALUES, 'proxy:\n  resources:\n    limits: { cpu: 1.5, memory: 256Mi }\n');
   report = runHelm({
     outDir: OUT,
     cases: [
@@ -77,8 +96,28 @@ beforeAll(() => {
           'proxy.cdcSourceDatabase.existingSecretKey': 'url',
         },
       },
+      { name: 'control-url', set: { 'proxy.controlDatabase.url': CONTROL_URL } },
+      {
+        name: 'control-existing',
+        set: {
+          'proxy.controlDatabase.existingSecret': 'strangler-control',
+          'proxy.controlDatabase.existingSecretKey': 'url',
+        },
+      },
+      { name: 'control-migrations-off', set: { 'proxy.migrations.enabled': false } },
+      { name: 'single-process', set: SINGLE_PROCESS },
+      { name: 'workers-millicores', set: { 'proxy.resources.limits.cpu': '2500m' } },
+      { name: 'workers-tiny', set: { 'proxy.resources.limits.cpu': '100m' } },
+      { name: 'workers-decimal-string', set: { 'proxy.resources.limits.cpu': '1.5' } },
+      { name: 'workers-decimal-number', valuesFiles: [CPU_NUMBER_VALUES] },
+      { name: 'workers-explicit', set: { 'proxy.workers': 4 } },
       ...Object.entries(BAD).map(([name, set]) => ({ name, set })),
     ],
+  });
+  demoPostgres = runHelm({
+    chart: path.join(REPO_ROOT, 'helm', 'demo-postgres'),
+    outDir: OUT,
+    cases: [{ name: 'demo-postgres', release: 'warm-house-db' }],
   });
 }, 600_000);
 afterAll(() => rmSync(OUT, { recursive: true, force: true }));
@@ -239,6 +278,145 @@ describe('proxy: monolith database for exact read-your-writes (PROXY_CDC_SOURCE_
     expect(find(ms, 'Secret', 'warm-house-device-management-db').stringData).toMatchObject({
       MONOLITH_DATABASE_URL: standinUrl,
     });
+  });
+});
+
+describe("proxy: the fleet's control database (PROXY_CONTROL_DATABASE_URL)", () => {
+  const proxy = (ms: Manifest[]): any => find(ms, 'Deployment', 'warm-house-proxy');
+  const proxyEnv = (ms: Manifest[]): any[] => proxy(ms).spec.template.spec.containers[0].env;
+  const envOf = (ms: Manifest[], name: string) => proxyEnv(ms).filter((e) => e.name === name);
+  const ownedSecret = (ms: Manifest[]) =>
+    ms.find((m) => m.kind === 'Secret' && m.metadata.name === 'warm-house-proxy-control-db') as any;
+  const migrateJob = (ms: Manifest[]) =>
+    ms.find((m) => m.kind === 'Job' && m.metadata.name === 'warm-house-proxy-migrate') as any;
+  const ref = (name: string, key: string) => ({ valueFrom: { secretKeyRef: { name, key } } });
+  const OWNED_REF = ref('warm-house-proxy-control-db', 'PROXY_CONTROL_DATABASE_URL');
+
+  it('url set: the chart writes it to its own hook Secret; the proxy reads it through a secretKeyRef', () => {
+    const ms = manifests('control-url');
+    expect(envOf(ms, 'PROXY_CONTROL_DATABASE_URL')).toEqual([{ name: 'PROXY_CONTROL_DATABASE_URL', ...OWNED_REF }]);
+    const secret = ownedSecret(ms);
+    expect(secret.stringData).toEqual({ PROXY_CONTROL_DATABASE_URL: CONTROL_URL });
+    // a hook like the services' database Secrets: it exists before the migration Job (also a hook) runs
+    expect(secret.metadata.annotations).toMatchObject({
+      'helm.sh/hook': 'pre-install,pre-upgrade',
+      'helm.sh/hook-delete-policy': 'before-hook-creation',
+    });
+    expect(Number(secret.metadata.annotations['helm.sh/hook-weight'])).toBeLessThan(
+      Number(migrateJob(ms).metadata.annotations['helm.sh/hook-weight']),
+    );
+    const outsideSecrets = ms.filter((m) => m.kind !== 'Secret').map((m) => JSON.stringify(m));
+    expect(outsideSecrets.filter((text) => text.includes('c0ntr0l-pw'))).toEqual([]);
+  });
+
+  it('existingSecret set: the proxy and the migration Job read that Secret and key, no chart-owned Secret', () => {
+    const ms = manifests('control-existing');
+    expect(envOf(ms, 'PROXY_CONTROL_DATABASE_URL')).toEqual([
+      { name: 'PROXY_CONTROL_DATABASE_URL', ...ref('strangler-control', 'url') },
+    ]);
+    expect(migrateJob(ms).spec.template.spec.containers[0].env).toEqual([
+      { name: 'DATABASE_URL', ...ref('strangler-control', 'url') },
+    ]);
+    expect(ownedSecret(ms)).toBeUndefined();
+    const prod = manifests('production');
+    expect(envOf(prod, 'PROXY_CONTROL_DATABASE_URL')).toEqual([
+      { name: 'PROXY_CONTROL_DATABASE_URL', ...ref('strangler-control-db', 'PROXY_CONTROL_DATABASE_URL') },
+    ]);
+    expect(ownedSecret(prod)).toBeUndefined();
+  });
+
+  it("migrations/proxy runs exactly like the services' migrations: same Job, the proxy image, DATABASE_URL from the Secret", () => {
+    const ms = manifests('control-url');
+    const job = migrateJob(ms);
+    const service = find(ms, 'Job', 'warm-house-telemetry-migrate') as any;
+    expect(job.metadata.annotations).toEqual(service.metadata.annotations);
+    const c = job.spec.template.spec.containers[0];
+    const sc = service.spec.template.spec.containers[0];
+    expect(c.args).toEqual(sc.args.map((a: string) => (a === 'migrations/telemetry' ? 'migrations/proxy' : a)));
+    expect(c.image).toBe(proxy(ms).spec.template.spec.containers[0].image);
+    expect(c.env).toEqual([{ name: 'DATABASE_URL', ...OWNED_REF }]);
+    expect({ ...job.spec, template: undefined }).toEqual({ ...service.spec, template: undefined });
+    expect(job.spec.template.spec.volumes).toEqual(service.spec.template.spec.volumes);
+    expect(job.spec.template.spec.securityContext).toEqual(service.spec.template.spec.securityContext);
+    // what the Job runs is in the repository: node-pg-migrate SQL files
+    const files = readdirSync(path.join(REPO_ROOT, 'migrations', 'proxy'));
+    expect(files.some((f) => /^\d+_[a-z0-9-]+\.sql$/.test(f))).toBe(true);
+    expect(migrateJob(manifests('control-migrations-off'))).toBeUndefined();
+    expect(envOf(manifests('control-migrations-off'), 'PROXY_CONTROL_DATABASE_URL')).toHaveLength(1);
+  });
+
+  it('with a control database the state is not in an emptyDir; PROXY_STATE_DIR is scratch space under /tmp', () => {
+    for (const name of ['default', 'production', 'minikube', 'control-url', 'control-existing']) {
+      const spec = proxy(manifests(name)).spec.template.spec;
+      expect({ name, volumes: spec.volumes.map((v: any) => v.name).sort() }).toEqual({
+        name,
+        volumes: ['routes', 'tmp'],
+      });
+      expect({ name, env: envOf(manifests(name), 'PROXY_STATE_DIR') }).toEqual({
+        name,
+        env: [{ name: 'PROXY_STATE_DIR', value: '/tmp/strangler' }],
+      });
+      expect({ name, url: envOf(manifests(name), 'PROXY_CONTROL_DATABASE_URL').length }).toEqual({ name, url: 1 });
+    }
+  });
+
+  it('no control database, one replica, no HPA: one process with its state in an emptyDir, no Secret, no Job', () => {
+    const ms = manifests('single-process');
+    const d = proxy(ms);
+    expect(d.spec.replicas).toBe(1);
+    expect(ms.filter((m) => m.kind === 'HorizontalPodAutoscaler' && m.metadata.name === 'warm-house-proxy')).toEqual(
+      [],
+    );
+    expect(envOf(ms, 'PROXY_CONTROL_DATABASE_URL')).toEqual([]);
+    expect(envOf(ms, 'PROXY_STATE_DIR')).toEqual([{ name: 'PROXY_STATE_DIR', value: '/var/lib/strangler' }]);
+    expect(d.spec.template.spec.volumes).toContainEqual({ name: 'state', emptyDir: { sizeLimit: '256Mi' } });
+    expect(d.spec.template.spec.containers[0].volumeMounts).toContainEqual({
+      name: 'state',
+      mountPath: '/var/lib/strangler',
+    });
+    expect(ownedSecret(ms)).toBeUndefined();
+    expect(migrateJob(ms)).toBeUndefined();
+  });
+
+  it('demo: the demo PostgreSQL release has a strangler database owned by a strangler role with the password of the URL', () => {
+    const url = new URL(parse(readFileSync(MINIKUBE, 'utf8')).proxy.controlDatabase.url);
+    const ms = manifests('minikube');
+    expect(envOf(ms, 'PROXY_CONTROL_DATABASE_URL')).toEqual([{ name: 'PROXY_CONTROL_DATABASE_URL', ...OWNED_REF }]);
+    expect(ownedSecret(ms).stringData).toEqual({ PROXY_CONTROL_DATABASE_URL: url.href });
+    expect(migrateJob(ms)).toBeDefined();
+    // the URL names what demo-postgres creates, as the services' URLs do
+    const dbCase = demoPostgres.cases[0]!;
+    expect(dbCase.ok).toBe(true);
+    const db = parseManifests(readFileSync(dbCase.file!, 'utf8'));
+    const dmUrl = new URL(parse(readFileSync(MINIKUBE, 'utf8')).deviceManagement.database.url);
+    expect(url.host).toBe(dmUrl.host);
+    expect(find(db, 'Service', url.hostname)).toBeDefined();
+    expect([url.username, url.pathname]).toEqual(['strangler', '/strangler']);
+    expect((find(db, 'Secret', 'warm-house-db') as any).stringData.STRANGLER_PASSWORD).toBe(url.password);
+    const init: string = (find(db, 'ConfigMap', 'warm-house-db-init') as any).data['10-databases.sh'];
+    expect(init).toContain('-v strangler="$STRANGLER_PASSWORD"');
+    expect(init).toContain("CREATE ROLE strangler LOGIN PASSWORD :'strangler';");
+    expect(init).toContain('CREATE DATABASE strangler OWNER strangler;');
+    expect(init).toMatch(/REVOKE ALL ON DATABASE [^;]*\bstrangler\b[^;]*FROM PUBLIC;/);
+  });
+});
+
+describe('proxy: PROXY_WORKERS from the CPU limit', () => {
+  const workers = (name: string) =>
+    (find(manifests(name), 'Deployment', 'warm-house-proxy') as any).spec.template.spec.containers[0].env.filter(
+      (e: any) => e.name === 'PROXY_WORKERS',
+    );
+  it.each<[string, string, string]>([
+    ['default', "limits.cpu '1'", '1'],
+    ['production', "limits.cpu '2'", '2'],
+    ['minikube', 'limits.cpu 500m', '1'],
+    ['workers-tiny', 'limits.cpu 100m (at least 1)', '1'],
+    ['workers-millicores', 'limits.cpu 2500m (rounded up)', '3'],
+    ['workers-decimal-string', "limits.cpu '1.5'", '2'],
+    ['workers-decimal-number', 'limits.cpu 1.5 (a YAML number)', '2'],
+    ['workers-explicit', 'proxy.workers=4 over limits.cpu 1', '4'],
+  ])('%s: %s -> PROXY_WORKERS=%s', (name, _why, expected) => {
+    expect(workers(name)).toEqual([{ name: 'PROXY_WORKERS', value: expected }]);
   });
 });
 
@@ -411,6 +589,17 @@ describe('values.schema.json rejects bad values with a clear message', () => {
     ['bad-disabled-target', /routes\.heatingGet\.target: upstream "telemetry" is not enabled/],
     ['bad-cdc-source-url', /proxy\/cdcSourceDatabase\/url/],
     ['bad-cdc-source-plain-env', /proxy\.env\.PROXY_CDC_SOURCE_DATABASE_URL: .*proxy\.cdcSourceDatabase/],
+    [
+      'bad-control-none-replicas',
+      /proxy\.controlDatabase: proxy\.replicas=2 without a control database.*Set proxy\.controlDatabase\.url or \.existingSecret/,
+    ],
+    ['bad-control-none-hpa', /proxy\.controlDatabase: proxy\.autoscaling\.enabled=true without a control database/],
+    ['bad-control-url', /proxy\/controlDatabase\/url/],
+    ['bad-control-plain-env', /proxy\.env\.PROXY_CONTROL_DATABASE_URL: .*proxy\.controlDatabase/],
+    ['bad-workers-zero', /proxy\/workers/],
+    ['bad-workers-word', /proxy\/workers/],
+    ['bad-workers-plain-env', /proxy\.env\.PROXY_WORKERS: set proxy\.workers/],
+    ['bad-workers-cpu-unit', /proxy\.resources\.limits\.cpu "1k": .*set proxy\.workers/],
   ])('%s', (name, message) => {
     const r = result(name);
     expect(r.ok).toBe(false);

@@ -64,6 +64,8 @@ describe('GitHub Actions workflows', () => {
       const paths: string[] = wf.on.push.paths;
       const folder = c.entry.replace(/\/src\/main\.ts$/, '');
       expect(paths).toContain(`${folder}/**`);
+      // the image carries and runs its component's migrations (the chart's migration Job uses the same image)
+      expect(paths).toContain(`migrations/${name === 'monolith-standin' ? 'monolith' : name}/**`);
       expect(paths).toEqual(expect.arrayContaining(['packages/**', 'docker/**', 'helm/**', 'package-lock.json']));
       expect(wf.jobs.pipeline.uses).toBe('./.github/workflows/_component.yml');
       expect(wf.jobs.pipeline.with).toMatchObject({
@@ -156,6 +158,41 @@ describe('docker-compose.yml', () => {
       expect(compose.services[s].build.dockerfile).toBe('docker/Dockerfile');
       expect(existsSync(path.join(REPO_ROOT, compose.services[s].environment.APP_ENTRY))).toBe(true);
     }
+  });
+});
+
+describe("docker-compose.yml: the proxy's control database", () => {
+  const compose = parseDocument(read('docker-compose.yml'), { merge: true }).toJS();
+  const { proxy, postgres } = compose.services;
+  const url = new URL(proxy.environment.PROXY_CONTROL_DATABASE_URL);
+
+  it("the proxy gets the compose PostgreSQL's strangler database, as its strangler role", () => {
+    expect([url.hostname, url.port, url.pathname, url.username]).toEqual([
+      'postgres',
+      '5432',
+      '/strangler',
+      'strangler',
+    ]);
+    // created by the init script the postgres service mounts, with the password of the URL
+    expect(postgres.volumes).toContain(
+      './docker/postgres/10-databases.sh:/docker-entrypoint-initdb.d/10-databases.sh:ro',
+    );
+    expect(postgres.environment.STRANGLER_PASSWORD).toBe(url.password);
+    const init = read('docker', 'postgres', '10-databases.sh');
+    expect(init).toContain('-v strangler="$STRANGLER_PASSWORD"');
+    expect(init).toContain('CREATE DATABASE strangler OWNER strangler;');
+  });
+
+  it("migrations/proxy runs first, like the services' migrations", () => {
+    const migrate = compose.services['migrate-proxy'];
+    const service = compose.services['migrate-device-management'];
+    expect(migrate.command).toEqual(
+      service.command.map((a: string) => (a === 'migrations/device-management' ? 'migrations/proxy' : a)),
+    );
+    expect(migrate.environment).toEqual({ DATABASE_URL: url.href });
+    expect(migrate.depends_on).toEqual(service.depends_on);
+    expect(migrate.restart).toBe('no');
+    expect(proxy.depends_on['migrate-proxy']).toEqual({ condition: 'service_completed_successfully' });
   });
 });
 

@@ -10,6 +10,11 @@ export const CHARTS = {
       { name: 'warm-house-default' },
       { name: 'warm-house-production', valuesFiles: [path.join(VALUES_DIR, 'production.yaml')] },
       { name: 'warm-house-minikube', valuesFiles: [path.join(VALUES_DIR, 'minikube.yaml')] },
+      // no control database: one proxy process with its state in an emptyDir (development)
+      {
+        name: 'warm-house-single-process',
+        set: { 'proxy.controlDatabase.url': '', 'proxy.replicas': 1, 'proxy.autoscaling.enabled': false },
+      },
     ] satisfies RenderCase[],
   },
   'demo-postgres': {
