@@ -5,6 +5,7 @@ import { Pool } from 'pg';
 import { seedIfEmpty } from '../../monolith-standin/src/seed';
 import { prepareDeviceManagementDatabase } from '../../extracted/device-management/src/database';
 import { prepareTelemetryDatabase } from '../../extracted/telemetry/src/database';
+import { prepareControlDatabase } from '../../proxy/src/control/prepare';
 import { startNodeService, waitForHttp } from './apps';
 import { startBackbone } from './backbone';
 import { DEV_PORT_BASE, STATE_ROOT } from './layout';
@@ -113,6 +114,11 @@ async function main(): Promise<void> {
     const proxyUrl = `http://127.0.0.1:${ports.proxy}`;
     const adminUrl = `http://127.0.0.1:${ports.proxyAdmin}`;
     const adminToken = devAdminToken(stateDir);
+    // the proxy's control store: route table versions, audit, plans and pins shared by every proxy process
+    const controlDb = await prepareControlDatabase(backbone.postgres.superuserUrl, {
+      user: 'strangler',
+      password: process.env.STRANGLER_DB_PASSWORD ?? 'strangler-dev',
+    });
     const proxy = startNodeService({
       name: 'proxy',
       entry: 'proxy/src/main.ts',
@@ -122,6 +128,7 @@ async function main(): Promise<void> {
         PROXY_ADMIN_PORT: String(ports.proxyAdmin),
         PROXY_ADMIN_TOKEN: adminToken,
         PROXY_STATE_DIR: path.join(stateDir, 'proxy'),
+        PROXY_CONTROL_DATABASE_URL: controlDb,
         MONOLITH_URL: monolithUrl,
         DEVICE_MANAGEMENT_URL: deviceManagementUrl,
         TELEMETRY_URL: telemetryUrl,
@@ -173,6 +180,7 @@ async function main(): Promise<void> {
       ['telemetry', `${telemetryUrl}/api/v1/telemetry  (Swagger UI ${telemetryUrl}/api/v1/telemetry/docs)`],
       ['PostgreSQL (smart_home)', backbone.monolithUrl.replace(/:[^:@/]+@/, ':***@')],
       ['PostgreSQL superuser', backbone.postgres.superuserUrl],
+      ['proxy control store', controlDb.replace(/:[^:@/]+@/, ':***@')],
       ['Kafka bootstrap', backbone.kafka.bootstrap],
       ['Kafka Connect REST', backbone.connect.url],
       ['connector status', `${backbone.connect.url}/connectors/${backbone.connectorName}/status`],
