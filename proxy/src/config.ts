@@ -41,6 +41,10 @@ export const PROXY_ENV = {
   PROXY_CONTROL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   /** How often each process reports itself to the fleet registry (ms); three missed beats and it is gone. */
   PROXY_FLEET_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  /** With a control store: a plan runner that stops renewing its lease loses it after this long (ms). */
+  PROXY_PLAN_LEASE_MS: z.coerce.number().int().min(200).max(600_000).default(15_000),
+  /** With a control store: how often each process publishes its per-route evidence for the plans and /api/stats (ms). */
+  PROXY_EVIDENCE_PUBLISH_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   /** Upstream base URLs, read by `${...}` placeholders in the routes file (which has defaults). */
   MONOLITH_URL: env.url().optional(),
   DEVICE_MANAGEMENT_URL: env.url().optional(),

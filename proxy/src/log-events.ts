@@ -27,4 +27,5 @@ export const LOG_EVENTS = {
   cdcReadFromSource: 'cdc_read_from_source',
   cdcRouteState: 'cdc_route_state_changed',
   cdcWalPositionFailed: 'cdc_wal_position_failed',
+  cdcSharedPinsFailed: 'cdc_shared_pins_failed',
 } as const;

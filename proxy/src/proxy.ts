@@ -11,7 +11,7 @@ import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
 import { Shadower } from './shadow/shadower';
 import { roleOf, RouteStats } from './stats/route-stats';
-import type { CdcReads } from './cdc/cdc-reads';
+import type { CdcReads, PreparedPins } from './cdc/cdc-reads';
 import { decide, type Decision } from './routing/decide';
 import type { CompiledUpstream } from './table/compile';
 import type { TableSource } from './table/store';
@@ -215,6 +215,32 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       refuse(req, res, decided, decided.code, decided.reason, t0, requestId);
       return;
     }
+    // CDC-aware routes: with the fleet's shared pins, the key is looked up (read) or pinned (write) first
+    const prepared = options.cdc?.prepare(
+      decided.route,
+      decided.upstream,
+      req.method!,
+      req.url!,
+      req.headers,
+      req.socket.remoteAddress,
+    );
+    if (prepared === undefined) return route(req, res, expectContinue, { decided, t0, requestId });
+    prepared.then(
+      (pins) => route(req, res, expectContinue, { decided, t0, requestId, pins }),
+      (err: unknown) => {
+        log.error({ event: LOG_EVENTS.internalError, err, requestId }, 'CDC pin step failed');
+        route(req, res, expectContinue, { decided, t0, requestId, pins: { unavailable: true } });
+      },
+    );
+  };
+
+  const route = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    expectContinue: boolean,
+    step: { decided: ForwardDecision; t0: number; requestId: string; pins?: PreparedPins },
+  ): void => {
+    const { decided, t0, requestId } = step;
     // CDC-aware routes: a stale or pinned read goes to the source; a write to the source pins its key
     const cdc = options.cdc && decided.route?.cdc ? options.cdc : undefined;
     const cdcRouted = cdc?.route(
@@ -225,6 +251,7 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       req.headers,
       req.socket.remoteAddress,
       requestId,
+      step.pins,
     );
     const decision: ForwardDecision =
       cdcRouted && cdcRouted.upstream !== decided.upstream ? { ...decided, upstream: cdcRouted.upstream } : decided;
@@ -260,6 +287,7 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       req.url!,
       req.headers,
       req.socket.remoteAddress,
+      step.pins,
     );
     const settle = (outcome: ForwardOutcome): void =>
       settleWrite?.(outcome.error === undefined && outcome.fallback === undefined ? outcome.status : undefined);

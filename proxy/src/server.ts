@@ -19,6 +19,10 @@ import { ControlDatabase } from './control/database';
 import { FleetRegistry } from './control/fleet';
 import { PgBackend, TABLE_CHANNEL } from './control/pg-backend';
 import { StoreSubscriber } from './control/subscriber';
+import { SharedPins } from './control/shared-pins';
+import { FleetEvidence } from './control/evidence';
+import { PlanLease } from './control/lease';
+import { PgPlanProgress } from './control/plan-progress';
 
 /** A running proxy: client and admin servers listening, file watched. */
 export interface RunningStrangler {
@@ -107,10 +111,32 @@ export async function startStrangler(
       })
     : undefined;
   const stats = new RouteStats(config.PROXY_STATS_WINDOW_SECONDS);
+  // the fleet: one plan runner at a time (lease), deciding on every process's evidence
+  const lease =
+    db && fleet ? new PlanLease({ db, holder: fleet.processId, ttlMs: config.PROXY_PLAN_LEASE_MS }) : undefined;
+  const evidence =
+    db && fleet
+      ? new FleetEvidence({
+          db,
+          processId: fleet.processId,
+          stats,
+          table: store,
+          publishMs: config.PROXY_EVIDENCE_PUBLISH_MS,
+          logger: logger.child({ module: 'plan' }),
+        })
+      : undefined;
   const plans = new PlanRunner(store, stats, logger.child({ module: 'plan' }), {
     tickMs: config.PROXY_PLAN_TICK_MS,
-    progress: new PlanProgressStore(config.PROXY_STATE_DIR),
+    ...(db && lease && evidence
+      ? { fleet: { lease, evidence, progress: new PgPlanProgress(db, lease) } }
+      : { progress: new PlanProgressStore(config.PROXY_STATE_DIR) }),
   });
+  const sharedPins = db
+    ? new SharedPins({ db, max: config.PROXY_CDC_MAX_PINS, logger: logger.child({ module: 'cdc' }) })
+    : undefined;
+  const sweepTimer = sharedPins
+    ? setInterval(() => void sharedPins.sweep().catch(() => undefined), 10_000).unref()
+    : undefined;
   const wal = config.PROXY_CDC_SOURCE_DATABASE_URL
     ? new WalPosition(config.PROXY_CDC_SOURCE_DATABASE_URL, config.PROXY_CDC_WAL_TIMEOUT_MS)
     : undefined;
@@ -122,6 +148,7 @@ export async function startStrangler(
       onFailure: (upstream) => metrics.cdcPollFailed(upstream),
     }),
     pins: new PinStore(config.PROXY_CDC_MAX_PINS, 15_000),
+    ...(sharedPins ? { shared: sharedPins } : {}),
     wal,
     settings: {
       topicPrefix: config.PROXY_CDC_TOPIC_PREFIX,
@@ -172,6 +199,8 @@ export async function startStrangler(
     insecureDev: config.PROXY_INSECURE_DEV_ADMIN,
     ready: () => accepting,
     ...(fleet ? { fleet, storeReachable: () => storeReachable } : {}),
+    ...(lease ? { lease } : {}),
+    ...(evidence ? { fleetStats: evidence } : {}),
   });
   const adminHttp = createServer(admin);
   const adminAddr = await listen(adminHttp, config.PROXY_ADMIN_PORT, config.PROXY_ADMIN_HOST);
@@ -179,6 +208,7 @@ export async function startStrangler(
   accepting = true;
   subscriber?.start();
   fleet?.start();
+  evidence?.start();
   plans.start();
 
   const stopWatching = config.PROXY_WATCH_ROUTES_FILE
@@ -218,11 +248,13 @@ export async function startStrangler(
     adminUrl,
     async stop() {
       accepting = false;
-      plans.stop();
+      await plans.stop();
+      await evidence?.stop();
       stopWatching();
       await proxy.close(config.PROXY_SHUTDOWN_GRACE_MS);
       cdc.close();
       await wal?.close();
+      clearInterval(sweepTimer);
       await subscriber?.stop();
       await fleet?.stop();
       await db?.close();

@@ -151,6 +151,51 @@ describe('admin API', () => {
     }
   });
 
+  it('takes If-Match or expectedVersion: a change based on an older version answers 409 naming the current one', async () => {
+    const s = await start();
+    try {
+      const admin = request(s.adminUrl);
+      const seen = await admin.get('/api/routes/get').set(auth).expect(200);
+      expect(seen.headers.etag).toBe('"1"');
+      await admin
+        .put('/api/routes/turn-on/target')
+        .set(auth)
+        .send({ target: 'device-management', reason: 'first' })
+        .expect(200);
+      const late = await admin
+        .patch('/api/routes/get')
+        .set(auth)
+        .set('If-Match', seen.headers.etag!)
+        .send({ target: 'device-management', reason: 'based on version 1' })
+        .expect(409);
+      expect(late.body.error).toMatchObject({
+        code: 'PROXY_ERR_VERSION_CONFLICT',
+        details: { expectedVersion: 1, currentVersion: 2 },
+      });
+      await admin
+        .put('/api/routes/get/target')
+        .set(auth)
+        .send({ target: 'device-management', reason: 'stale body', expectedVersion: 1 })
+        .expect(409);
+      await admin
+        .put('/api/routes/get/target')
+        .set(auth)
+        .set('If-Match', 'W/"x"')
+        .send({ target: 'device-management', reason: 'bad header' })
+        .expect(400);
+      const fresh = await admin
+        .patch('/api/routes/get')
+        .set(auth)
+        .set('If-Match', '"2"')
+        .send({ target: 'device-management', reason: 'based on version 2' })
+        .expect(200);
+      expect(fresh.headers.etag).toBe('"3"');
+      expect(s.store.current.spec.routes.find((r) => r.id === 'get')!.target).toBe('device-management');
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('rejects an invalid route with 400 naming the field, and leaves the table unchanged', async () => {
     const s = await start();
     try {

@@ -10,7 +10,9 @@ import type { ProxyMetrics } from '../metrics';
 import { PlanRunner } from '../plan/runner';
 import type { Shadower } from '../shadow/shadower';
 import { RouteStats } from '../stats/route-stats';
+import type { FleetEvidence } from '../control/evidence';
 import type { FleetRegistry, FleetView } from '../control/fleet';
+import type { PlanLease } from '../control/lease';
 import type { ApplyResult, ChangeConditions, ChangeMeta, RouteTableStore } from '../table/store';
 import type { TableIssue } from '../table/compile';
 import { ROUTE_MODES } from '../table/schema';
@@ -42,6 +44,10 @@ export interface AdminOptions {
   fleet?: FleetRegistry;
   /** Whether the control store answered the last look (absent: no control store). */
   storeReachable?: () => boolean;
+  /** The plan lease (with a control store): `GET /api/fleet` names the process running the plans. */
+  lease?: PlanLease;
+  /** The fleet's merged statistics (with a control store): `GET /api/stats` covers every process. */
+  fleetStats?: FleetEvidence;
 }
 
 const ExpectedVersion = z.number().int().min(0).optional();
@@ -278,14 +284,17 @@ export function createAdminApp(options: AdminOptions): express.Express {
     changed(res, await store.updateRoute(req.params.id, patch, meta(req, reason), conditions), req.params.id);
   });
 
-  app.get('/api/routes/:id/plan', (req, res) => {
-    const check = plans.check(req.params.id);
+  app.get('/api/routes/:id/plan', async (req, res) => {
+    const check = await plans.check(req.params.id);
     if (!check) return fail(res, 'PROXY_ERR_ROUTE_NOT_FOUND', `no route "${req.params.id}"`);
     res.json(check);
   });
 
-  app.get('/api/stats', (_req, res) => {
-    res.json(stats.snapshot(store.current.spec.routes.map((r) => r.id)));
+  app.get('/api/stats', async (req, res) => {
+    const ids = store.current.spec.routes.map((r) => r.id);
+    // `?scope=process`: this process alone; otherwise the fleet's figures when there is a fleet
+    if (options.fleetStats && req.query.scope !== 'process') return res.json(await options.fleetStats.snapshot(ids));
+    res.json(stats.snapshot(ids));
   });
 
   app.get('/api/upstreams', (_req, res) => {
@@ -328,7 +337,8 @@ export function createAdminApp(options: AdminOptions): express.Express {
   });
 
   app.get('/api/fleet', async (_req, res) => {
-    res.json(options.fleet ? await options.fleet.view() : alone(store));
+    const planRunner = options.lease ? await options.lease.state() : null;
+    res.json({ ...(options.fleet ? await options.fleet.view() : alone(store)), planRunner });
   });
 
   app.use((_req: Request, res: Response) => fail(res, 'PROXY_ERR_ROUTE_NOT_FOUND', 'no such admin endpoint'));

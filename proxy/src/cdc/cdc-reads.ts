@@ -9,6 +9,18 @@ import { decideRead, lagMs, tableProgress, type SourceReason, type TopicNaming }
 import type { PinStore } from './pins';
 import type { AppliedPoller } from './poller';
 import type { WalPosition } from './wal';
+import type { SharedPins, SharedPinToken } from '../control/shared-pins';
+import type { PinPosition } from './freshness';
+
+/**
+ * What the fleet's shared pins said before a request was routed: the key's pins in the control store (reads),
+ * the pin a write raised there (writes), or that the store could not be asked (the read goes to the source).
+ */
+export interface PreparedPins {
+  readonly shared?: readonly PinPosition[];
+  readonly token?: SharedPinToken;
+  readonly unavailable?: boolean;
+}
 
 /** Proxy-wide CDC settings (from the environment). */
 export interface CdcSettings extends TopicNaming {
@@ -72,6 +84,7 @@ export function cdcUpstreams(table: CompiledTable): CompiledUpstream[] {
  */
 export class CdcReads {
   private readonly counters = new Map<string, RouteCounters>();
+  private readonly sharedCounts = { lookups: 0, lookupFailures: 0, writes: 0, writeFailures: 0 };
   private readonly lastState = new Map<string, string>();
   private readonly now: () => number;
 
@@ -79,6 +92,8 @@ export class CdcReads {
     private readonly options: {
       poller: AppliedPoller;
       pins: PinStore;
+      /** The fleet's pins in the control store (absent: this process's pins only). */
+      shared?: SharedPins;
       wal?: WalPosition;
       settings: CdcSettings;
       metrics: ProxyMetrics;
@@ -94,6 +109,55 @@ export class CdcReads {
     this.options.poller.setTargets(cdcUpstreams(table));
     const longest = Math.max(0, ...table.routes.map((r) => r.cdc?.pinMs ?? 0));
     this.options.pins.setTtl(longest > 0 ? longest : 15_000);
+    this.options.shared?.setTtl(longest > 0 ? longest : 15_000);
+  }
+
+  /**
+   * With shared pins, the asynchronous step before a CDC-aware request is routed: a read bound for the service
+   * looks its key up in the control store; a write bound for the source pins its key there before it is sent.
+   * `undefined` when the request needs neither.
+   */
+  prepare(
+    route: CompiledRoute | undefined,
+    upstream: CompiledUpstream,
+    method: string,
+    url: string,
+    headers: IncomingHttpHeaders,
+    clientAddress: string | undefined,
+  ): Promise<PreparedPins> | undefined {
+    const shared = this.options.shared;
+    const cdc = route?.cdc;
+    if (!shared || !route || !cdc) return undefined;
+    const key = entityKey(cdc, url, headers, clientAddress);
+    if (SAFE.has(method)) {
+      // reads look pins up only on routes that honour them (readYourWrites); writes pin on every CDC-aware route
+      if (upstream.name === cdc.source.name || cdc.pinMs === undefined) return undefined;
+      this.sharedCounts.lookups++;
+      return shared.find(cdc.tables, key).then(
+        (pins) => ({ shared: pins }),
+        (err: unknown) => {
+          this.sharedCounts.lookupFailures++;
+          this.options.logger.warn(
+            { event: LOG_EVENTS.cdcSharedPinsFailed, route: route.id, err },
+            'cannot look up shared pins; the read goes to the source',
+          );
+          return { unavailable: true };
+        },
+      );
+    }
+    if (READ_ONLY.has(method) || upstream.name !== cdc.source.name) return undefined;
+    this.sharedCounts.writes++;
+    return shared.begin(cdc.tables, key).then(
+      (token) => ({ token }),
+      (err: unknown) => {
+        this.sharedCounts.writeFailures++;
+        this.options.logger.warn(
+          { event: LOG_EVENTS.cdcSharedPinsFailed, route: route.id, err },
+          'cannot pin the write for the fleet; only this process will read it from the source',
+        );
+        return {};
+      },
+    );
   }
 
   /**
@@ -108,23 +172,31 @@ export class CdcReads {
     headers: IncomingHttpHeaders,
     clientAddress: string | undefined,
     requestId: string,
+    prepared?: PreparedPins,
   ): { upstream: CompiledUpstream; reason?: SourceReason } {
     const cdc = route?.cdc;
     if (!route || !cdc || !SAFE.has(method) || upstream.name === cdc.source.name) return { upstream };
     const state = this.options.poller.get(upstream.name);
     const pins =
-      cdc.pinMs === undefined ? [] : this.options.pins.find(cdc.tables, entityKey(cdc, url, headers, clientAddress));
-    const verdict = decideRead({
-      report: state?.report,
-      reportAt: state?.reportAt,
-      staleAfterMs: this.options.settings.staleAfterMs,
-      tables: cdc.tables,
-      naming: this.options.settings,
-      maxLagMs: cdc.maxLagMs,
-      pins,
-      pinMs: cdc.pinMs,
-      now: this.now(),
-    });
+      cdc.pinMs === undefined
+        ? []
+        : [
+            ...this.options.pins.find(cdc.tables, entityKey(cdc, url, headers, clientAddress)),
+            ...(prepared?.shared ?? []),
+          ];
+    const verdict: ReturnType<typeof decideRead> = prepared?.unavailable
+      ? { serve: 'source', reason: 'unknown' }
+      : decideRead({
+          report: state?.report,
+          reportAt: state?.reportAt,
+          staleAfterMs: this.options.settings.staleAfterMs,
+          tables: cdc.tables,
+          naming: this.options.settings,
+          maxLagMs: cdc.maxLagMs,
+          pins,
+          pinMs: cdc.pinMs,
+          now: this.now(),
+        });
     const c = this.countersOf(route.id);
     if (verdict.serve === 'service') {
       c.service++;
@@ -163,10 +235,12 @@ export class CdcReads {
     url: string,
     headers: IncomingHttpHeaders,
     clientAddress: string | undefined,
+    prepared?: PreparedPins,
   ): ((status: number | undefined) => void) | undefined {
     const cdc = route?.cdc;
     if (!route || !cdc || READ_ONLY.has(method) || upstream.name !== cdc.source.name) return undefined;
-    const { pins, wal, metrics, logger, settings } = this.options;
+    const { wal, metrics, logger, settings } = this.options;
+    const pins = this.withShared(prepared?.token, route.id);
     const token = pins.begin(cdc.tables, entityKey(cdc, url, headers, clientAddress));
     const c = this.countersOf(route.id);
     return (status) => {
@@ -233,6 +307,38 @@ export class CdcReads {
       upstreams,
       routes,
       pins: this.options.pins.stats(),
+      sharedPins: this.options.shared ? { ...this.sharedCounts } : null,
+    };
+  }
+
+  /**
+   * The local pin store, with every settlement of a write also applied to its shared pin (`token`), in the
+   * background: the shared pin is already pending, so readers elsewhere go to the source until it settles.
+   */
+  private withShared(
+    token: SharedPinToken | undefined,
+    routeId: string,
+  ): Pick<PinStore, 'begin' | 'resolve' | 'cancel'> {
+    const local = this.options.pins;
+    const shared = this.options.shared;
+    if (!token || !shared) return local;
+    const report = (err: unknown) => {
+      this.sharedCounts.writeFailures++;
+      this.options.logger.warn(
+        { event: LOG_EVENTS.cdcSharedPinsFailed, route: routeId, err },
+        'cannot settle the shared pin; it stays until it expires',
+      );
+    };
+    return {
+      begin: (tables, key) => local.begin(tables, key),
+      resolve: (t, position) => {
+        local.resolve(t, position);
+        shared.resolve(token, position).catch(report);
+      },
+      cancel: (t) => {
+        local.cancel(t);
+        shared.cancel(token).catch(report);
+      },
     };
   }
 

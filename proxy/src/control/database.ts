@@ -57,6 +57,13 @@ export class ControlDatabase {
       idleTimeoutMillis: 30_000,
       application_name: 'strangler-proxy',
     });
+    // a checked-out client whose connection drops between two statements emits 'error' outside any query:
+    // without a listener that would end the process (the statement in flight fails on its own)
+    this.pool.on('connect', (client) =>
+      client.on('error', (err) =>
+        options.logger.warn({ event: 'control_store_connection_lost', err }, 'control store connection lost'),
+      ),
+    );
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {

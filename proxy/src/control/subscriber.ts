@@ -11,7 +11,7 @@ export interface SubscriberOptions {
   onSignal: () => Promise<void>;
   /** Safety-net period: the store is looked at this often even without notifications (ms). */
   pollMs: number;
-  /** Reconnection delay after a lost connection, doubled up to 10 s. */
+  /** Reconnection delay after a lost connection, doubled up to 5 s. */
   reconnectMs?: number;
   /** Told whether the store is reachable (the LISTEN connection is up and the last look succeeded). */
   onReachable?: (reachable: boolean) => void;
@@ -87,7 +87,7 @@ export class StoreSubscriber {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => void this.connect(), this.delayMs);
     this.reconnectTimer.unref();
-    this.delayMs = Math.min(this.delayMs * 2, 10_000);
+    this.delayMs = Math.min(this.delayMs * 2, 5_000);
   }
 
   private async signal(): Promise<void> {

@@ -92,14 +92,14 @@ describe('plan runner across restarts (fake clock)', () => {
     at(50);
     goodEvidence(before);
     await before.runner.tick();
-    expect(before.runner.check('get')!.decision.reason).toMatch(/dwell 50 s of 100 s$/);
+    expect((await before.runner.check('get'))!.decision.reason).toMatch(/dwell 50 s of 100 s$/);
     before.runner.stop();
 
     const after = await start(); // the restart: a new store, new statistics, a new runner
     at(51);
     goodEvidence(after);
     await after.runner.tick();
-    expect(after.runner.check('get')).toMatchObject({
+    expect(await after.runner.check('get')).toMatchObject({
       stepStartedAt: new Date(T0).toISOString(),
       decision: { action: 'hold', reason: expect.stringMatching(/dwell 51 s of 100 s$/) },
     });
@@ -129,7 +129,7 @@ describe('plan runner across restarts (fake clock)', () => {
     const after = await start();
     goodEvidence(after);
     await after.runner.tick();
-    expect(after.runner.check('get')!.stepStartedAt).toBe(new Date(t).toISOString());
+    expect((await after.runner.check('get'))!.stepStartedAt).toBe(new Date(t).toISOString());
     expect((await after.store.readAudit({ routeId: 'get' })).at(-1)).toMatchObject({
       action: 'plan.progress-reset',
       actor: 'plan',
@@ -161,7 +161,7 @@ describe('plan runner across restarts (fake clock)', () => {
     });
     expect((await after.store.readAudit()).at(-1)!.routeId).toBeUndefined();
     await after.runner.tick();
-    expect(after.runner.check('get')!.stepStartedAt).toBe(new Date(t).toISOString());
+    expect((await after.runner.check('get'))!.stepStartedAt).toBe(new Date(t).toISOString());
     expect(new PlanProgressStore(stateDir).load()).toMatchObject({ ok: true }); // written anew
   });
 
@@ -172,7 +172,7 @@ describe('plan runner across restarts (fake clock)', () => {
     expect(await p.store.reloadFile()).toMatchObject({ ok: true });
     await p.runner.tick();
     expect(step(p)).toBe('canary 25');
-    expect(p.runner.check('get')!.stepStartedAt).toBe(new Date(T0).toISOString());
+    expect((await p.runner.check('get'))!.stepStartedAt).toBe(new Date(T0).toISOString());
     at(100);
     goodEvidence(p);
     await p.runner.tick();

@@ -3,6 +3,10 @@ import { LOG_EVENTS } from '../log-events';
 import type { RouteStats, ShadowTotals } from '../stats/route-stats';
 import type { RouteSpec } from '../table/schema';
 import type { RouteTableStore } from '../table/store';
+import type { EvidenceSource } from '../control/evidence';
+import type { PlanLease } from '../control/lease';
+import type { PgPlanProgress } from '../control/plan-progress';
+import { ProxyError } from '../errors';
 import { evaluatePlan, planMonolith, stepLabel, stepOf, type PlanDecision, type PlanEvidence } from './evaluate';
 import { planHash, stepKeyOf, type PlanProgressStore, type StepProgress } from './progress';
 
@@ -33,6 +37,11 @@ export interface PlanRunnerOptions {
   now?: () => number;
   /** Where step start times are kept across restarts; without it they live in memory only. */
   progress?: PlanProgressStore;
+  /**
+   * The fleet: only the holder of `lease` applies plans, on the evidence of every process (`evidence`), keeping
+   * step start times in the control store (`progress`) under the lease's epoch.
+   */
+  fleet?: { lease: PlanLease; progress: PgPlanProgress; evidence: EvidenceSource };
 }
 
 function minus(a: ShadowTotals, b: ShadowTotals): ShadowTotals {
@@ -57,9 +66,12 @@ function minus(a: ShadowTotals, b: ShadowTotals): ShadowTotals {
 export class PlanRunner {
   private readonly steps = new Map<string, StepState>();
   /** Progress read at start-up of routes not yet seen since. */
-  private readonly saved: Map<string, StepProgress>;
+  private saved: Map<string, StepProgress>;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /** With a fleet: whether this process held the lease at its last tick. */
+  private leading = false;
+  private ticking: Promise<void> | undefined;
 
   constructor(
     private readonly store: RouteTableStore,
@@ -68,7 +80,12 @@ export class PlanRunner {
     private readonly options: PlanRunnerOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.saved = this.loadProgress();
+    this.saved = options.fleet ? new Map() : this.loadProgress();
+  }
+
+  /** With a fleet: whether this process runs the plans now (holds the lease). */
+  get isLeader(): boolean {
+    return this.options.fleet === undefined || this.leading;
   }
 
   start(): void {
@@ -76,23 +93,23 @@ export class PlanRunner {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops ticking; with a fleet, gives the lease up so another process takes over at once. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    await this.ticking;
+    if (this.options.fleet && this.leading) await this.options.fleet.lease.release().catch(() => undefined);
+    this.leading = false;
   }
 
   /** Evidence and verdict for one route now, without applying anything; `undefined` for an unknown route. */
-  check(routeId: string): PlanCheck | undefined {
+  async check(routeId: string): Promise<PlanCheck | undefined> {
     const table = this.store.current.spec;
     const route = table.routes.find((r) => r.id === routeId);
     if (!route) return undefined;
     const now = this.now();
     const state = this.track(route, now);
-    const evidence: PlanEvidence = {
-      stepStartedAt: state.since,
-      window: this.stats.route(route.id, state.since),
-      shadow: minus(this.stats.shadowTotals(route.id), state.shadowBase),
-    };
+    const evidence: PlanEvidence = { stepStartedAt: state.since, ...(await this.evidenceOf(route, state)) };
     const decision = evaluatePlan(route, table.defaultTarget, evidence, now);
     return {
       routeId,
@@ -105,8 +122,32 @@ export class PlanRunner {
     };
   }
 
-  /** One evaluation round over every route with an active plan. */
-  async tick(): Promise<void> {
+  /** This process's statistics since the step began, or (fleet) every process's evidence of the step merged. */
+  private async evidenceOf(route: RouteSpec, state: StepState): Promise<Omit<PlanEvidence, 'stepStartedAt'>> {
+    const fleet = this.options.fleet;
+    if (!fleet) {
+      return {
+        window: this.stats.route(route.id, state.since),
+        shadow: minus(this.stats.shadowTotals(route.id), state.shadowBase),
+      };
+    }
+    const { window, shadow } = await fleet.evidence.evidence({
+      routeId: route.id,
+      step: state.key,
+      planHash: state.planHash,
+      sinceMs: state.since,
+    });
+    return { window, shadow };
+  }
+
+  /** One evaluation round over every route with an active plan (with a fleet: only while holding the lease). */
+  tick(): Promise<void> {
+    this.ticking ??= this.round().finally(() => (this.ticking = undefined));
+    return this.ticking;
+  }
+
+  private async round(): Promise<void> {
+    if (this.options.fleet && !(await this.lead())) return;
     const ids = new Set<string>();
     for (const route of this.store.current.spec.routes) {
       ids.add(route.id);
@@ -114,7 +155,12 @@ export class PlanRunner {
       try {
         await this.apply(route.id);
       } catch (err) {
-        this.logger.error({ event: LOG_EVENTS.planFailed, route: route.id, err }, 'plan step failed');
+        if (
+          err instanceof ProxyError &&
+          ['PROXY_ERR_VERSION_CONFLICT', 'PROXY_ERR_PLAN_LEASE_LOST'].includes(err.proxyCode)
+        )
+          this.logger.info({ event: LOG_EVENTS.planStep, route: route.id, code: err.proxyCode }, err.message);
+        else this.logger.error({ event: LOG_EVENTS.planFailed, route: route.id, err }, 'plan step failed');
       }
     }
     let gone = false;
@@ -127,16 +173,55 @@ export class PlanRunner {
     if (gone) this.saveProgress();
   }
 
+  /**
+   * Takes or renews the lease; on taking it, starts from the stored progress (the steps as the previous runner
+   * left them) and the newest table, so no step is applied twice or skipped.
+   */
+  private async lead(): Promise<boolean> {
+    const fleet = this.options.fleet!;
+    const was = this.leading;
+    try {
+      this.leading = await fleet.lease.hold();
+    } catch (err) {
+      this.leading = false;
+      this.logger.warn({ event: LOG_EVENTS.planLease, err }, 'plan lease not reachable: no plan runs here');
+      return false;
+    }
+    if (this.leading && !was) {
+      await this.store.sync();
+      const loaded = await fleet.progress.load();
+      this.steps.clear();
+      this.saved = loaded.ok ? loaded.routes : new Map();
+      if (!loaded.ok)
+        this.audit(undefined, `stored plan progress unusable (${loaded.problem}): every step starts over`);
+      this.logger.info(
+        { event: LOG_EVENTS.planLease, epoch: fleet.lease.epoch, holder: fleet.lease.holder },
+        'this process runs the plans now',
+      );
+    } else if (!this.leading && was)
+      this.logger.info({ event: LOG_EVENTS.planLease, holder: fleet.lease.holder }, 'plan lease lost');
+    return this.leading;
+  }
+
   private async apply(routeId: string): Promise<void> {
-    const check = this.check(routeId);
+    const version = this.store.storeVersion;
+    const check = await this.check(routeId);
     if (!check?.wouldApply || !check.decision.next) return;
     const { decision } = check;
-    const result = await this.store.updateRoute(routeId, decision.next!.patch, {
-      actor: 'plan',
-      source: 'plan',
-      reason: `plan ${decision.action}: ${decision.reason}`,
-      evidence: decision.evidence,
-    });
+    const fence = this.options.fleet?.lease.fence();
+    if (this.options.fleet && !fence) return;
+    // decided on `version`: stored only if nothing changed since (a person's change, another runner's step)
+    const result = await this.store.updateRoute(
+      routeId,
+      decision.next!.patch,
+      {
+        actor: 'plan',
+        source: 'plan',
+        reason: `plan ${decision.action}: ${decision.reason}`,
+        evidence: decision.evidence,
+      },
+      { expectedVersion: version, ...(fence ? { fence } : {}) },
+    );
     const fields = { event: LOG_EVENTS.planStep, route: routeId, action: decision.action, evidence: decision.evidence };
     if (result.ok) this.logger.info(fields, `plan ${decision.action}: ${routeId} ${decision.reason}`);
     else this.logger.error({ ...fields, issues: result.issues }, `plan ${decision.action} of ${routeId} was refused`);
@@ -186,20 +271,28 @@ export class PlanRunner {
   }
 
   private saveProgress(): void {
+    const fleet = this.options.fleet;
     const progress = this.options.progress;
-    if (!progress) return;
+    if (!progress && !fleet) return;
+    if (fleet && !this.leading) return; // only the runner writes progress
     const routes = new Map(this.saved);
     for (const [id, s] of this.steps)
       if (s.planHash !== null)
         routes.set(id, { planHash: s.planHash, step: s.key, startedAt: new Date(s.since).toISOString() });
-    try {
-      progress.save(routes, new Date(this.now()));
-    } catch (err) {
+    const failed = (err: unknown) =>
       // the plans go on from memory; only a restart would start their steps over
       this.logger.error(
-        { event: LOG_EVENTS.planProgressWriteFailed, file: progress.file, err },
+        { event: LOG_EVENTS.planProgressWriteFailed, file: fleet?.progress.file ?? progress?.file, err },
         'plan progress not saved',
       );
+    if (fleet) {
+      fleet.progress.save(routes).catch(failed);
+      return;
+    }
+    try {
+      progress!.save(routes, new Date(this.now()));
+    } catch (err) {
+      failed(err);
     }
   }
 

@@ -1,5 +1,5 @@
 import { RouteSchema } from '../table/schema';
-import { monolithOf, roleOf, RouteStats } from './route-stats';
+import { monolithOf, roleOf, RouteStats, mergeWindowParts } from './route-stats';
 
 describe('RouteStats', () => {
   let now = 1_000_000;
@@ -105,5 +105,31 @@ describe('roles', () => {
     expect(roleOf(route({}), 'device-management', { defaultTarget: 'monolith' })).toBe('service');
     expect(roleOf(route({}), 'monolith', { defaultTarget: 'monolith' })).toBe('monolith');
     expect(roleOf(undefined, 'monolith', { defaultTarget: 'monolith' })).toBe('monolith');
+  });
+});
+
+describe('window parts (the fleet evidence)', () => {
+  it('merging the parts of several processes gives the figures of one process that saw every request', () => {
+    const t = 1_000_000;
+    const a = new RouteStats(60, 12, () => t);
+    const b = new RouteStats(60, 12, () => t);
+    const all = new RouteStats(60, 12, () => t);
+    for (let i = 1; i <= 200; i++) {
+      const side = i % 3 === 0 ? 'service' : 'monolith';
+      const failed = i % 17 === 0;
+      (i % 2 === 0 ? a : b).request('r', side, i, failed);
+      all.request('r', side, i, failed);
+    }
+    a.fallback('r');
+    all.fallback('r');
+    const shadow = { compared: 3, equal: 2, different: 1, serviceErrors: 0, skipped: 4 };
+    const merged = mergeWindowParts([a.windowParts('r'), b.windowParts('r')], shadow);
+    const expected = all.route('r');
+    expect(merged).toEqual({ ...expected, shadow: { ...shadow, equalRate: 2 / 3 } });
+    expect(merged.service.requests).toBe(66);
+    expect(mergeWindowParts([new RouteStats().windowParts('r')], { ...shadow, compared: 0, equal: 0 })).toMatchObject({
+      monolith: { requests: 0, p99Ms: null },
+      shadow: { equalRate: null },
+    });
   });
 });

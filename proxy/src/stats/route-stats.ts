@@ -182,6 +182,26 @@ export class RouteStats {
     return view(merged);
   }
 
+  /**
+   * The same figures as {@link route}, as parts another process can merge with its own: counts, and the latency
+   * histograms encoded (HdrHistogram's compressed base64).
+   */
+  windowParts(routeId: string, sinceMs?: number): WindowParts {
+    const oldest = this.now() - this.windowSeconds * 1000;
+    const merged = emptyRoute();
+    for (const b of this.ring) {
+      if (b.start + this.bucketMs <= oldest || (sinceMs !== undefined && b.start < sinceMs)) continue;
+      const r = b.routes.get(routeId);
+      if (r) addRoute(merged, r);
+    }
+    const part = (t: TargetAcc): TargetParts => ({
+      requests: t.requests,
+      errors: t.errors,
+      histogram: t.histogram && t.histogram.totalCount > 0 ? hdr.encodeIntoCompressedBase64(t.histogram) : null,
+    });
+    return { monolith: part(merged.monolith), service: part(merged.service), fallbacks: merged.fallbacks };
+  }
+
   /** Every route seen in the window plus `routeIds` (zeros when quiet). */
   snapshot(routeIds: readonly string[] = []): StatsSnapshot {
     const ids = new Set(routeIds);
@@ -207,6 +227,42 @@ export class RouteStats {
     if (!r) bucket.routes.set(routeId, (r = emptyRoute()));
     return r;
   }
+}
+
+/** One side of a route's window as a process publishes it for the fleet. */
+export interface TargetParts {
+  requests: number;
+  errors: number;
+  /** Latency histogram (µs), HdrHistogram compressed base64; `null` without requests. */
+  histogram: string | null;
+}
+
+/** A route's window as a process publishes it for the fleet (shadow counts travel on their own). */
+export interface WindowParts {
+  monolith: TargetParts;
+  service: TargetParts;
+  fallbacks: number;
+}
+
+/** The fleet's figures of a route: every process's window parts merged (histograms added), with shadow totals. */
+export function mergeWindowParts(parts: readonly WindowParts[], shadow: ShadowTotals): RouteWindowStats {
+  const merged = emptyRoute();
+  const add = (into: TargetAcc, from: TargetParts) => {
+    into.requests += from.requests;
+    into.errors += from.errors;
+    if (from.histogram) {
+      const h = hdr.decodeFromCompressedBase64(from.histogram, 32, false);
+      (into.histogram ??= newHistogram()).add(h);
+      h.destroy();
+    }
+  };
+  for (const p of parts) {
+    add(merged.monolith, p.monolith);
+    add(merged.service, p.service);
+    merged.fallbacks += p.fallbacks;
+  }
+  merged.shadow = { ...shadow };
+  return view(merged);
 }
 
 function addTarget(into: TargetAcc, from: TargetAcc): void {

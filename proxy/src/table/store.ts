@@ -487,6 +487,9 @@ export class RouteTableStore implements TableSource {
         ? diffTables(base.spec, result.table.spec)
         : [{ action: 'table.loaded' as const, from: null, to: null }];
       if (changes.length === 0) {
+        // a conditional no-op still answers for the store, not for this process's view of it
+        if (expected !== undefined) await this.sync();
+        if (expected !== undefined && expected !== this.headVersion) throw conflict(expected, this.headVersion);
         if (job.reconciles) {
           await this.backend.markReconciled(job.reconciles, base!.version);
           this.sourceSha256 = job.reconciles;

@@ -48,8 +48,17 @@ export async function startProxyProcess(options: {
     await proc.stop(2_000);
     throw err;
   });
-  exited.catch(() => undefined); // a later exit is the test's business
-  return { name: options.name, process: proc, ...urls };
+  // a later exit is the test's business; one before the test stopped it is shown with its log
+  exited.catch((err: Error) => {
+    if (!stopping) process.stderr.write(`${err.message}\n`);
+  });
+  let stopping = false;
+  const stop = proc.stop.bind(proc);
+  return {
+    name: options.name,
+    process: { ...proc, stop: (graceMs?: number) => ((stopping = true), stop(graceMs)) },
+    ...urls,
+  };
 }
 
 function listeningUrls(logFile: string): { proxyUrl: string; adminUrl: string } | undefined {

@@ -123,7 +123,7 @@ describe('proxy fleet on one control store', () => {
       expect(res.status).toBe(200);
       const answered = performance.now();
       for (const p of [p2, p3]) {
-        await waitFor(`${p.name} serving ${target}`, async () => (await servedBy(p)) === target, {
+        await waitFor(`${p.name} serving ${target}`, async () => ((await servedBy(p)) === target ? true : undefined), {
           timeoutMs: 5_000,
           intervalMs: 1,
         });
@@ -147,14 +147,16 @@ describe('proxy fleet on one control store', () => {
 
   it('refuses a change based on a stale version with 409 naming the current one (If-Match)', async () => {
     const [p1, p2] = procs as [ProxyProcess, ProxyProcess];
-    const seen = await admin(p2, 'GET', '/api/routes/get');
+    const seen = await admin(p1, 'GET', '/api/routes/get');
     const stale = Number(JSON.parse(seen.etag!));
-    expect((await flip(p1, 'device-management', 'moves first')).status).toBe(200);
+    const other = seen.body.route.target === 'monolith' ? 'device-management' : 'monolith';
+    const first = await flip(p1, other, 'moves first');
+    expect({ status: first.status, version: first.body.version }).toEqual({ status: 200, version: stale + 1 });
     const late = await admin(
       p2,
       'PATCH',
       '/api/routes/get',
-      { target: 'monolith', reason: 'based on what I saw' },
+      { target: seen.body.route.target, reason: 'based on what I saw' },
       { 'if-match': `"${stale}"` },
     );
     expect(late.status).toBe(409);
@@ -166,7 +168,7 @@ describe('proxy fleet on one control store', () => {
       p2,
       'PATCH',
       '/api/routes/get',
-      { target: 'monolith', reason: 'based on the newest' },
+      { target: seen.body.route.target, reason: 'based on the newest' },
       { 'if-match': `"${stale + 1}"` },
     );
     expect(fresh.status).toBe(200);
@@ -174,7 +176,11 @@ describe('proxy fleet on one control store', () => {
   });
 
   it('applies a routes-file change reloaded by every process at once as one version with one audit entry', async () => {
-    const before = (await admin(procs[0]!, 'GET', '/api/routes')).body.version as number;
+    const converged = await waitFor('the fleet to converge', async () => {
+      const f = (await admin(procs[0]!, 'GET', '/api/fleet')).body;
+      return f.converged ? f : undefined;
+    });
+    const before = converged.storeVersion as number;
     writeFileSync(routesFile, stringify(routesTable('status')));
     const answers = await Promise.all(procs.map((p) => admin(p, 'POST', '/api/table/reload')));
     for (const a of answers) expect(a.status).toBe(200);
@@ -216,7 +222,9 @@ describe('proxy fleet on one control store', () => {
       expect(next.status).toBe(200);
       expect(next.body.version).toBe(head + 2);
       for (const p of procs)
-        await waitFor(`${p.name} past the corrupt row`, async () => (await servedBy(p)) === 'device-management');
+        await waitFor(`${p.name} past the corrupt row`, async () =>
+          (await servedBy(p)) === 'device-management' ? true : undefined,
+        );
     } finally {
       await db.end();
     }
@@ -229,7 +237,7 @@ describe('proxy fleet on one control store', () => {
     expect(await servedBy(p4)).toBe('device-management');
     await waitFor('fleet of 4 converged', async () => {
       const f = (await admin(p4, 'GET', '/api/fleet')).body;
-      return f.processes.length === 4 && f.converged;
+      return f.processes.length === 4 && f.converged ? true : undefined;
     });
   });
 
@@ -262,7 +270,7 @@ describe('proxy fleet on one control store', () => {
     expect(ready).toMatchObject({ ready: true, servingFrom: 'routes-file', controlStore: 'unreachable' });
     const metrics = await fetch(`${late.adminUrl}/metrics`, { headers: auth }).then((r) => r.text());
     expect(metrics).toMatch(/strangler_control_store\{state="serving_routes_file"\} 1/);
-    await waitFor('load through the outage', () => sent > 500, { timeoutMs: 30_000 });
+    await waitFor('load through the outage', () => (sent > 500 ? true : undefined), { timeoutMs: 30_000 });
 
     await relay.restore();
     const after = await waitFor(
@@ -279,7 +287,7 @@ describe('proxy fleet on one control store', () => {
     for (const p of procs)
       await waitFor(`${p.name} caught up`, async () => {
         const routes = (await admin(p, 'GET', '/api/routes')).body;
-        return routes.version === after.body.version && (await servedBy(p)) === 'monolith';
+        return routes.version === after.body.version && (await servedBy(p)) === 'monolith' ? true : undefined;
       });
     const lateReady = (await fetch(`${late.adminUrl}/ready`).then((r) => r.json())) as Record<string, unknown>;
     expect(lateReady).toMatchObject({ servingFrom: 'store', controlStore: 'reachable' });
