@@ -6,6 +6,23 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errors = {
   400: { description: 'Invalid input; `error.details.issues` names each bad field', content: json(ref('Error')) },
   401: { description: 'Missing or wrong bearer token', content: json(ref('Error')) },
+  409: {
+    description:
+      'If-Match / expectedVersion names a version that is no longer the newest (`PROXY_ERR_VERSION_CONFLICT`, `details.currentVersion`)',
+    content: json(ref('Error')),
+  },
+  503: {
+    description:
+      'The control store cannot be reached: nothing changed, traffic is unaffected (`PROXY_ERR_CONTROL_STORE_UNAVAILABLE`)',
+    content: json(ref('Error')),
+  },
+};
+const ifMatch = {
+  name: 'If-Match',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', example: '"12"' },
+  description: 'The table version the change is based on (the `ETag` of a GET); a newer table answers 409',
 };
 const routeId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const actor = {
@@ -218,7 +235,7 @@ export function openApiDocument(): object {
         patch: {
           summary:
             'Change target, mode and/or canary weight of a route in one version (e.g. {"mode":"canary","weight":25})',
-          parameters: [routeId, actor],
+          parameters: [routeId, actor, ifMatch],
           requestBody: {
             required: true,
             content: json({
@@ -258,7 +275,7 @@ export function openApiDocument(): object {
         put: {
           summary:
             'Toggle: point a route at another upstream (new requests at once; requests in flight finish where they started)',
-          parameters: [routeId, actor],
+          parameters: [routeId, actor, ifMatch],
           requestBody: {
             required: true,
             content: json({
@@ -336,6 +353,13 @@ export function openApiDocument(): object {
         get: {
           summary:
             "CDC-aware reads: each polled upstream's /cdc/applied report and lag per table, per route the reads served by the service and by the source (by reason: lag, unknown, pinned) and the writes that pinned their key, the read-your-writes pin store",
+          responses: { 200: { description: 'OK' }, 401: errors[401] },
+        },
+      },
+      '/api/fleet': {
+        get: {
+          summary:
+            'The fleet: every live proxy process (id, host, pid, version served, serving from the store or the routes file, last seen), the newest stored version, whether all serve it, and which process runs the plans',
           responses: { 200: { description: 'OK' }, 401: errors[401] },
         },
       },
