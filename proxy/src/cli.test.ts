@@ -49,6 +49,30 @@ describe('strangler CLI', () => {
     );
   });
 
+  it('refuses a change based on an older table version (--if-version) with exit 4, and lists the fleet', async () => {
+    const version = s.store.storeVersion;
+    const stale = await run([
+      'route',
+      'set',
+      'heating-get',
+      '--mode',
+      'unavailable',
+      '--reason',
+      'x',
+      '--if-version',
+      String(version - 1),
+    ]);
+    expect(stale.code).toBe(4);
+    expect(stale.err).toMatch(new RegExp(`based on version ${version - 1}, the route table is at version ${version}`));
+    expect(s.store.current.spec.routes.find((r) => r.id === 'heating-get')!.mode).toBe('forward');
+    const bad = await run(['route', 'set', 'heating-get', '--mode', 'forward', '--reason', 'x', '--if-version', 'v1']);
+    expect(bad.code).toBe(2);
+    const fleet = await run(['fleet']);
+    expect(fleet.code).toBe(0);
+    expect(fleet.out).toMatch(/^PROCESS\s+VERSION\s+FROM\s+LAST SEEN\s+PLANS$/m);
+    expect(fleet.out).toContain(`store version ${version}: converged`);
+  });
+
   it('flips a route and shows it in the audit log', async () => {
     const set = await run([
       'route',

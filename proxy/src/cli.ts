@@ -111,34 +111,75 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     .addOption(new Option('--mode <mode>', 'route mode').choices(['forward', 'unavailable', 'canary', 'shadow']))
     .option('--weight <percent>', 'canary weight, 0–100 (% of keys sent to the target)')
     .requiredOption('--reason <text>', 'why (kept in the audit log)')
-    .action(async (id: string, o: { target?: string; mode?: string; weight?: string; reason: string }) => {
-      if (o.target === undefined && o.mode === undefined && o.weight === undefined) {
-        io.err('strangler: give at least one of --target, --mode, --weight\n');
-        throw new CommanderError(EXIT.usage, 'strangler.usage', 'nothing to change');
-      }
-      const weight = o.weight === undefined ? undefined : Number(o.weight);
-      if (weight !== undefined && !(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
-        io.err(`strangler: --weight must be an integer from 0 to 100 (got ${JSON.stringify(o.weight)})\n`);
-        throw new CommanderError(EXIT.usage, 'strangler.usage', 'bad weight');
-      }
+    .option('--if-version <n>', 'refuse (409) unless the route table is still at this version')
+    .action(
+      async (
+        id: string,
+        o: { target?: string; mode?: string; weight?: string; reason: string; ifVersion?: string },
+      ) => {
+        if (o.target === undefined && o.mode === undefined && o.weight === undefined) {
+          io.err('strangler: give at least one of --target, --mode, --weight\n');
+          throw new CommanderError(EXIT.usage, 'strangler.usage', 'nothing to change');
+        }
+        const weight = o.weight === undefined ? undefined : Number(o.weight);
+        if (weight !== undefined && !(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
+          io.err(`strangler: --weight must be an integer from 0 to 100 (got ${JSON.stringify(o.weight)})\n`);
+          throw new CommanderError(EXIT.usage, 'strangler.usage', 'bad weight');
+        }
+        const { api, json } = client();
+        const path = `/api/routes/${encodeURIComponent(id)}`;
+        const before = await api.call<{ route: RouteSpec }>('GET', path);
+        const onlyTarget = o.mode === undefined && weight === undefined;
+        if (o.ifVersion !== undefined && !/^\d+$/.test(o.ifVersion)) {
+          io.err(`strangler: --if-version must be a table version (got ${JSON.stringify(o.ifVersion)})\n`);
+          throw new CommanderError(EXIT.usage, 'strangler.usage', 'bad version');
+        }
+        const data = await api.call<{ version: number; route: RouteSpec; changes: AuditEntry[] }>(
+          onlyTarget ? 'PUT' : 'PATCH',
+          onlyTarget ? `${path}/target` : path,
+          onlyTarget
+            ? { target: o.target, reason: o.reason }
+            : { target: o.target, mode: o.mode, weight, reason: o.reason },
+          o.ifVersion === undefined ? {} : { 'if-match': `"${o.ifVersion}"` },
+        );
+        print(json, data, () =>
+          data.changes.length === 0
+            ? `${id}: already on ${describeRoute(data.route)} (table version ${data.version}, nothing changed)\n`
+            : `${id}: ${describeRoute(before.route)} → ${describeRoute(data.route)} (table version ${data.version})\n` +
+              (before.route.plan?.status === 'active' && data.route.plan?.status === 'paused'
+                ? `${id}: its plan is paused (strangler plan resume ${id} --reason … hands the route back)\n`
+                : ''),
+        );
+      },
+    );
+
+  program
+    .command('fleet')
+    .description('the proxy processes sharing the control store, the version each serves, and the plan runner')
+    .action(async () => {
       const { api, json } = client();
-      const path = `/api/routes/${encodeURIComponent(id)}`;
-      const before = await api.call<{ route: RouteSpec }>('GET', path);
-      const onlyTarget = o.mode === undefined && weight === undefined;
-      const data = await api.call<{ version: number; route: RouteSpec; changes: AuditEntry[] }>(
-        onlyTarget ? 'PUT' : 'PATCH',
-        onlyTarget ? `${path}/target` : path,
-        onlyTarget
-          ? { target: o.target, reason: o.reason }
-          : { target: o.target, mode: o.mode, weight, reason: o.reason },
-      );
-      print(json, data, () =>
-        data.changes.length === 0
-          ? `${id}: already on ${describeRoute(data.route)} (table version ${data.version}, nothing changed)\n`
-          : `${id}: ${describeRoute(before.route)} → ${describeRoute(data.route)} (table version ${data.version})\n` +
-            (before.route.plan?.status === 'active' && data.route.plan?.status === 'paused'
-              ? `${id}: its plan is paused (strangler plan resume ${id} --reason … hands the route back)\n`
-              : ''),
+      const data = await api.call<{
+        storeVersion: number;
+        converged: boolean;
+        processes: Array<{ processId: string; versionServed: number; servingFrom: string; lastSeen: string }>;
+        planRunner: { holder: string | null; epoch: number; held: boolean } | null;
+      }>('GET', '/api/fleet');
+      print(
+        json,
+        data,
+        () =>
+          renderTable(
+            ['PROCESS', 'VERSION', 'FROM', 'LAST SEEN', 'PLANS'],
+            data.processes.map((p) => [
+              p.processId,
+              String(p.versionServed),
+              p.servingFrom,
+              p.lastSeen,
+              data.planRunner?.held && data.planRunner.holder === p.processId
+                ? `runner (epoch ${data.planRunner.epoch})`
+                : '',
+            ]),
+          ) + `store version ${data.storeVersion}: ${data.converged ? 'converged' : 'NOT converged'}\n`,
       );
     });
 
