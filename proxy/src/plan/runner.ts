@@ -108,7 +108,8 @@ export class PlanRunner {
     const route = table.routes.find((r) => r.id === routeId);
     if (!route) return undefined;
     const now = this.now();
-    const state = this.track(route, now);
+    // a process that does not run the plans answers from the runner's stored progress
+    const state = this.options.fleet && !this.leading ? await this.storedState(route, now) : this.track(route, now);
     const evidence: PlanEvidence = { stepStartedAt: state.since, ...(await this.evidenceOf(route, state)) };
     const decision = evaluatePlan(route, table.defaultTarget, evidence, now);
     return {
@@ -120,6 +121,16 @@ export class PlanRunner {
       wouldApply: route.plan?.status === 'active' && decision.action !== 'hold',
       decision,
     };
+  }
+
+  /** The route's step as the fleet's runner stored it (its start time when the stored step is this one). */
+  private async storedState(route: RouteSpec, now: number): Promise<StepState> {
+    const key = stepKeyOf(route);
+    const hash = route.plan ? planHash(route.plan) : null;
+    const loaded = await this.options.fleet!.progress.load();
+    const saved = loaded.ok ? loaded.routes.get(route.id) : undefined;
+    const since = saved && saved.step === key && saved.planHash === hash ? Date.parse(saved.startedAt) : now;
+    return { key, planHash: hash, since, shadowBase: this.stats.shadowTotals(route.id) };
   }
 
   /** This process's statistics since the step began, or (fleet) every process's evidence of the step merged. */
