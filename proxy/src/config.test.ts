@@ -1,0 +1,46 @@
+import os from 'node:os';
+import { ConfigError } from '@warmhouse/shared';
+import { loadProxyConfig, MAX_WORKERS, parseWorkers } from './config';
+
+const base = { PROXY_INSECURE_DEV_ADMIN: 'true' };
+
+function problemsOf(env: NodeJS.ProcessEnv): string {
+  try {
+    loadProxyConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems.join('\n');
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('PROXY_WORKERS', () => {
+  it('is 1 by default: a single process, no primary', () => {
+    expect(loadProxyConfig(base).PROXY_WORKERS).toBe(1);
+  });
+
+  it('takes a whole number, or auto / 0 for one worker per CPU', () => {
+    expect(loadProxyConfig({ ...base, PROXY_WORKERS: '3' }).PROXY_WORKERS).toBe(3);
+    expect(loadProxyConfig({ ...base, PROXY_WORKERS: 'auto' }).PROXY_WORKERS).toBe(os.availableParallelism());
+    expect(loadProxyConfig({ ...base, PROXY_WORKERS: '0' }).PROXY_WORKERS).toBe(os.availableParallelism());
+    expect(loadProxyConfig({ ...base, PROXY_WORKERS: ' AUTO ' }).PROXY_WORKERS).toBe(os.availableParallelism());
+  });
+
+  it.each(['-1', 'two', '1.5', '', String(MAX_WORKERS + 1), '1e2', '0x2'])('refuses %j, naming the variable', (v) => {
+    expect(problemsOf({ ...base, PROXY_WORKERS: v })).toMatch(
+      new RegExp(
+        `^PROXY_WORKERS: must be "auto", 0 \\(one per CPU\\) or a whole number from 1 to ${MAX_WORKERS} \\(got "${v.replace('.', '\\.')}"\\)$`,
+        'm',
+      ),
+    );
+  });
+
+  it('resolves auto and 0 against the CPUs given', () => {
+    expect(parseWorkers('auto', 8)).toBe(8);
+    expect(parseWorkers('0', 2)).toBe(2);
+    expect(parseWorkers('auto', 0)).toBe(1);
+    expect(parseWorkers('4', 2)).toBe(4);
+    expect(parseWorkers(String(MAX_WORKERS), 2)).toBe(MAX_WORKERS);
+    expect(parseWorkers('many', 2)).toBeUndefined();
+  });
+});
