@@ -7,6 +7,7 @@ import { PinStore } from './cdc/pins';
 import { AppliedPoller } from './cdc/poller';
 import { WalPosition } from './cdc/wal';
 import type { ProxyConfig } from './config';
+import { localLink, type FleetLink } from './fleet/link';
 import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
 import { createProxy, type StranglerProxy } from './proxy';
@@ -23,6 +24,8 @@ export interface RunningStrangler {
   readonly plans: PlanRunner;
   /** CDC-aware reads: upstream reports, counters, pins */
   readonly cdc: CdcReads;
+  /** The worker processes beside this one (PROXY_WORKERS); gathers per-process figures from all of them. */
+  readonly fleet: FleetLink;
   readonly proxyUrl: string;
   readonly adminUrl: string;
   stop(): Promise<void>;
@@ -51,6 +54,7 @@ export async function startStrangler(
   config: ProxyConfig,
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
+  fleet: FleetLink = localLink(),
 ): Promise<RunningStrangler> {
   const store = RouteTableStore.open({
     routesFile: config.PROXY_ROUTES_FILE,
@@ -123,6 +127,7 @@ export async function startStrangler(
     token: config.PROXY_ADMIN_TOKEN,
     insecureDev: config.PROXY_INSECURE_DEV_ADMIN,
     ready: () => accepting,
+    fleet,
   });
   const adminHttp = createServer(admin);
   const adminAddr = await listen(adminHttp, config.PROXY_ADMIN_PORT, config.PROXY_ADMIN_HOST);
@@ -157,6 +162,7 @@ export async function startStrangler(
     store,
     plans,
     cdc,
+    fleet,
     proxyUrl,
     adminUrl,
     async stop() {
