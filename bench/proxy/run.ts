@@ -8,6 +8,7 @@
  *
  *   npm run bench:proxy -- [--backend standin|trivial|both] [--seconds 5] [--rounds 2] [--connections 50]
  *                           [--workers 1|auto|N[,…]] [--nginx-workers auto|1] [--generator autocannon|wrk]
+ *                           [--warmup 5]
  *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50] [--sample-rate 1]
  *     (see ./shadow.ts)
  *
@@ -164,6 +165,7 @@ async function runBackend(
     workers: string;
     proxyWorkers: WorkersSetting[];
     generator: string;
+    warmup: number;
     pg?: PostgresCluster;
     dbUrl?: string;
   },
@@ -242,6 +244,12 @@ async function runBackend(
 
     const rows: Row[] = [];
     log(`load average before ${kind}: ${loadAverage()} (other processes on the machine skew the figures)`);
+    if (opts.warmup > 0) {
+      // every path once before the rounds, not recorded: JIT and pools of each Node process (every proxy worker
+      // compiles its own hot path) are warm before the first measured round, not only after its 1 s warm-up
+      log(`warm-up: ${opts.warmup} s per path`);
+      for (const url of Object.values(targets)) await measure(url, opts.warmup, opts.connections, opts.generator);
+    }
     for (let round = 1; round <= opts.rounds; round++) {
       for (const [target, url] of Object.entries(targets)) {
         const load = os.loadavg()[0]!;
@@ -336,6 +344,7 @@ async function main(): Promise<void> {
     connections: Number(arg('connections', '50')),
     workers: arg('nginx-workers', 'auto'),
     proxyWorkers: workersSettings(arg('workers', '1')),
+    warmup: Number(arg('warmup', '5')),
     generator: arg('generator', 'autocannon'),
   };
   const kinds = (backends === 'both' ? ['standin', 'trivial'] : [backends]) as Array<'standin' | 'trivial'>;
