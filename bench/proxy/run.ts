@@ -1,11 +1,14 @@
 /**
  * Strangler proxy benchmark (not a test). Same machine, same backend, same keep-alive load generator
  * (autocannon by default, or wrk; 50 connections), in one run: (a) direct to the backend, (b) through the strangler proxy
- * with a 20-route table, (b0) for reference a minimal undici forwarder without routing or metrics, (c) through nginx (Debian package) with equivalent routes. Prints requests/s,
- * p50/p99 latency per round, the means, and the ratios b/c and b/a.
+ * with a 20-route table — once per `--workers` setting (PROXY_WORKERS: 1 is one process, `auto` one per CPU) —,
+ * (b0) for reference a minimal undici forwarder without routing or metrics, (c) through nginx (Debian package) with
+ * equivalent routes. Prints requests/s, p50/p99 latency and the load average per round, the means, and the ratios
+ * b/c and b/a.
  *
  *   npm run bench:proxy -- [--backend standin|trivial|both] [--seconds 5] [--rounds 2] [--connections 50]
- *                           [--nginx-workers auto|1] [--generator autocannon|wrk]
+ *                           [--workers 1|auto|N[,…]] [--nginx-workers auto|1] [--generator autocannon|wrk]
+ *                           [--warmup 5]
  *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50] [--sample-rate 1]
  *     (see ./shadow.ts)
  *
@@ -14,6 +17,7 @@
  * loopback ports from BENCH_PROXY_PORT_BASE (default 24000, below the ephemeral port range) and is stopped again by process id.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -24,6 +28,7 @@ import { startPostgresCluster, type PostgresCluster } from '../../cdc/src/runtim
 import { assertPortsFree, startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
 import { seedIfEmpty } from '../../monolith-standin/src/seed';
 import { ensureDatabase } from '../../scripts/stack/databases';
+import { parseWorkers } from '../../proxy/src/config';
 import { nginxConf, proxyTable } from './routes';
 import {
   autocannon,
@@ -48,6 +53,24 @@ const PORTS = {
   backend: PORT_BASE + 80,
   postgres: PORT_BASE + 432,
 };
+/** Client and admin ports of the i-th proxy (one per `--workers` setting): the first on PROXY_PORTS. */
+const proxyPorts = (i: number) =>
+  i === 0 ? PROXY_PORTS : { proxy: PORT_BASE + 10 + 2 * (i - 1), admin: PORT_BASE + 11 + 2 * (i - 1) };
+
+/** A `--workers` setting: as given (the proxy's PROXY_WORKERS) and the number of processes it means here. */
+interface WorkersSetting {
+  readonly given: string;
+  readonly count: number;
+  readonly label: string;
+}
+
+function workersSettings(value: string): WorkersSetting[] {
+  return value.split(',').map((given) => {
+    const count = parseWorkers(given);
+    if (count === undefined) throw new Error(`--workers: "${given}" is not "auto", 0 or a whole number from 1`);
+    return { given, count, label: /^\d+$/.test(given.trim()) ? `w${count}` : `w${count} (${given.trim()})` };
+  });
+}
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -55,6 +78,19 @@ function arg(name: string, fallback: string): string {
 }
 
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
+
+/** Waits until every worker of a proxy answers its admin API (the client port answers as soon as one does). */
+async function allWorkersReady(adminUrl: string, token: string, count: number): Promise<void> {
+  await waitFor(
+    `${count} ready workers at ${adminUrl}`,
+    async () => {
+      const res = await fetch(`${adminUrl}/api/fleet/workers`, { headers: { authorization: `Bearer ${token}` } });
+      const body = (await res.json()) as { workers: Array<{ state: string; answered: boolean }> };
+      return body.workers.filter((w) => w.state === 'ready' && w.answered).length === count ? true : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+}
 
 async function answers(url: string): Promise<void> {
   await waitFor(`${url} to answer`, async () => ((await fetch(url)).status < 500 ? true : undefined), {
@@ -71,6 +107,8 @@ interface Row {
   p50: number;
   p99: number;
   errors: number;
+  /** 1-minute load average when the measurement started */
+  load: number;
 }
 
 /** wrk (Debian package), one thread: cycles through REQUESTS with a Lua script. */
@@ -125,7 +163,9 @@ async function runBackend(
     rounds: number;
     connections: number;
     workers: string;
+    proxyWorkers: WorkersSetting[];
     generator: string;
+    warmup: number;
     pg?: PostgresCluster;
     dbUrl?: string;
   },
@@ -154,7 +194,17 @@ async function runBackend(
 
     const routesFile = path.join(dir, 'routes.yaml');
     writeFileSync(routesFile, proxyTable(backendUrl));
-    procs.push(startProxyProcess(dir, routesFile, randomBytes(24).toString('hex')));
+    const token = randomBytes(24).toString('hex');
+    const proxies = opts.proxyWorkers.map((w, i) => ({ ...w, ports: proxyPorts(i) }));
+    for (const p of proxies) {
+      procs.push(
+        startProxyProcess(dir, routesFile, token, {
+          workers: p.given,
+          ports: p.ports,
+          name: `strangler-proxy-${p.label.replace(/\W+/g, '')}`,
+        }),
+      );
+    }
 
     const nginxDir = path.join(dir, 'nginx');
     mkdirSync(nginxDir, { recursive: true });
@@ -179,24 +229,32 @@ async function runBackend(
     });
     procs.push(minimal);
 
-    const targets = {
+    const targets: Record<string, string> = {
       direct: backendUrl,
       minimal: `http://127.0.0.1:${PORTS.minimal}`,
-      proxy: `http://127.0.0.1:${PORTS.proxy}`,
+      ...Object.fromEntries(proxies.map((p) => [`proxy ${p.label}`, `http://127.0.0.1:${p.ports.proxy}`])),
       nginx: `http://127.0.0.1:${PORTS.nginx}`,
     };
     for (const url of Object.values(targets)) await answers(`${url}/api/heating/1`);
+    for (const p of proxies) await allWorkersReady(`http://127.0.0.1:${p.ports.admin}`, token, p.count);
     const bodies = await Promise.all(
       Object.values(targets).map(async (u) => (await fetch(`${u}/api/heating/2`)).text()),
     );
-    if (new Set(bodies).size !== 1) throw new Error(`the three paths answer differently: ${JSON.stringify(bodies)}`);
+    if (new Set(bodies).size !== 1) throw new Error(`the paths answer differently: ${JSON.stringify(bodies)}`);
 
     const rows: Row[] = [];
     log(`load average before ${kind}: ${loadAverage()} (other processes on the machine skew the figures)`);
+    if (opts.warmup > 0) {
+      // every path once before the rounds, not recorded: JIT and pools of each Node process (every proxy worker
+      // compiles its own hot path) are warm before the first measured round, not only after its 1 s warm-up
+      log(`warm-up: ${opts.warmup} s per path`);
+      for (const url of Object.values(targets)) await measure(url, opts.warmup, opts.connections, opts.generator);
+    }
     for (let round = 1; round <= opts.rounds; round++) {
       for (const [target, url] of Object.entries(targets)) {
+        const load = os.loadavg()[0]!;
         const r = await measure(url, opts.seconds, opts.connections, opts.generator);
-        const row = {
+        const row: Row = {
           backend: kind,
           target,
           round,
@@ -204,9 +262,10 @@ async function runBackend(
           p50: r.latency.p50,
           p99: r.latency.p99,
           errors: r.errors + r.timeouts + r.non2xx,
+          load,
         };
         log(
-          `${kind} round ${round} ${target.padEnd(6)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}`,
+          `${kind} round ${round} ${target.padEnd(18)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}  load ${load.toFixed(2)}`,
         );
         rows.push(row);
       }
@@ -217,11 +276,18 @@ async function runBackend(
   }
 }
 
+/** The issue's goals: on the stand-in (a real backend) and on the trivial one (the proxy's own cost dominates). */
+const GOALS: Record<string, { rps: number; p99: number }> = {
+  standin: { rps: 0.9, p99: 1.5 },
+  trivial: { rps: 0.6, p99: 2 },
+};
+
 function summarise(rows: Row[]): void {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   for (const backend of [...new Set(rows.map((r) => r.backend))]) {
+    const mine = rows.filter((r) => r.backend === backend);
     const of = (target: string) => {
-      const rs = rows.filter((r) => r.backend === backend && r.target === target);
+      const rs = mine.filter((r) => r.target === target);
       return {
         rps: mean(rs.map((r) => r.rps)),
         p50: mean(rs.map((r) => r.p50)),
@@ -229,28 +295,35 @@ function summarise(rows: Row[]): void {
         errors: rs.reduce((a, r) => a + r.errors, 0),
       };
     };
+    const proxies = [...new Set(mine.map((r) => r.target).filter((t) => t.startsWith('proxy ')))];
     const a = of('direct');
-    const b0 = of('minimal');
-    const b = of('proxy');
     const c = of('nginx');
-    process.stdout.write(`\nbackend: ${backend} (mean of rounds)\n`);
-    process.stdout.write('path                       req/s     p50 ms   p99 ms   errors\n');
-    for (const [name, m] of [
+    const loads = mine.map((r) => r.load);
+    process.stdout.write(
+      `\nbackend: ${backend} (mean of rounds; load average ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} while measuring, ${os.availableParallelism()} CPUs)\n`,
+    );
+    process.stdout.write('path                           req/s     p50 ms   p99 ms   errors\n');
+    const lines: Array<[string, ReturnType<typeof of>]> = [
       ['(a) direct', a],
-      ['(b0) minimal undici', b0],
-      ['(b) strangler proxy', b],
+      ['(b0) minimal undici', of('minimal')],
+      ...proxies.map((t): [string, ReturnType<typeof of>] => [`(b) ${t}`, of(t)]),
       ['(c) nginx', c],
-    ] as const) {
+    ];
+    for (const [name, m] of lines) {
       process.stdout.write(
-        `${name.padEnd(22)} ${m.rps.toFixed(0).padStart(9)} ${m.p50.toFixed(2).padStart(10)} ${m.p99.toFixed(2).padStart(8)} ${String(m.errors).padStart(8)}\n`,
+        `${name.padEnd(26)} ${m.rps.toFixed(0).padStart(9)} ${m.p50.toFixed(2).padStart(10)} ${m.p99.toFixed(2).padStart(8)} ${String(m.errors).padStart(8)}\n`,
       );
     }
-    process.stdout.write(
-      `throughput b/c = ${(b.rps / c.rps).toFixed(2)} (goal >= 0.9), b/a = ${(b.rps / a.rps).toFixed(2)}\n`,
-    );
-    process.stdout.write(
-      `p99        b/c = ${(b.p99 / c.p99).toFixed(2)} (goal <= 1.5), b/a = ${(b.p99 / a.p99).toFixed(2)}\n`,
-    );
+    const goal = GOALS[backend]!;
+    for (const t of proxies) {
+      const b = of(t);
+      const rps = b.rps / c.rps;
+      const p99 = b.p99 / c.p99;
+      const met = rps >= goal.rps && p99 <= goal.p99;
+      process.stdout.write(
+        `${t}: throughput b/c = ${rps.toFixed(2)} (goal >= ${goal.rps}), p99 b/c = ${p99.toFixed(2)} (goal <= ${goal.p99}) -> ${met ? 'met' : 'NOT met'}; b/a = ${(b.rps / a.rps).toFixed(2)}\n`,
+      );
+    }
   }
 }
 
@@ -270,20 +343,27 @@ async function main(): Promise<void> {
     rounds: Number(arg('rounds', '2')),
     connections: Number(arg('connections', '50')),
     workers: arg('nginx-workers', 'auto'),
+    proxyWorkers: workersSettings(arg('workers', '1')),
+    warmup: Number(arg('warmup', '5')),
     generator: arg('generator', 'autocannon'),
   };
   const kinds = (backends === 'both' ? ['standin', 'trivial'] : [backends]) as Array<'standin' | 'trivial'>;
   await assertPortsFree({
-    proxy: PORTS.proxy,
-    admin: PORTS.admin,
+    ...Object.fromEntries(
+      opts.proxyWorkers.flatMap((w, i) => [
+        [`proxy ${w.label}`, proxyPorts(i).proxy],
+        [`proxy ${w.label} admin`, proxyPorts(i).admin],
+      ]),
+    ),
     nginx: PORTS.nginx,
+    minimal: PORTS.minimal,
     backend: PORTS.backend,
     ...(kinds.includes('standin') ? { postgres: PORTS.postgres } : {}),
   });
   rmSync(STATE, { recursive: true, force: true });
   mkdirSync(STATE, { recursive: true });
   log(
-    `${opts.rounds} rounds of ${opts.seconds} s per path, ${opts.connections} keep-alive connections (${opts.generator}), nginx worker_processes ${opts.workers}`,
+    `${opts.rounds} rounds of ${opts.seconds} s per path, ${opts.connections} keep-alive connections (${opts.generator}), proxy PROXY_WORKERS ${opts.proxyWorkers.map((w) => w.given).join(' and ')}, nginx worker_processes ${opts.workers}, load average ${loadAverage()}`,
   );
 
   const rows: Row[] = [];

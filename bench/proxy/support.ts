@@ -46,21 +46,32 @@ export const loadAverage = (): string =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-/** The strangler proxy as a production process on PROXY_PORTS; its log and state in `dir`. */
-export function startProxyProcess(dir: string, routesFile: string, token: string): ManagedProcess {
+/**
+ * The strangler proxy as a production process on PROXY_PORTS (or `ports`); its log and state in `dir`. `workers` is
+ * its PROXY_WORKERS (default 1: one process).
+ */
+export function startProxyProcess(
+  dir: string,
+  routesFile: string,
+  token: string,
+  options: { workers?: string; ports?: { proxy: number; admin: number }; name?: string } = {},
+): ManagedProcess {
+  const ports = options.ports ?? PROXY_PORTS;
+  const name = options.name ?? 'strangler-proxy';
   return startProcess({
-    name: 'strangler-proxy',
+    name,
     ...tsNode('proxy/src/main.ts'),
-    logFile: path.join(dir, 'proxy.log'),
+    logFile: path.join(dir, options.name ? `${name}.log` : 'proxy.log'),
     env: {
       ...process.env,
       NODE_ENV: 'production',
       PROXY_HOST: '127.0.0.1',
-      PROXY_PORT: String(PROXY_PORTS.proxy),
-      PROXY_ADMIN_PORT: String(PROXY_PORTS.admin),
+      PROXY_PORT: String(ports.proxy),
+      PROXY_ADMIN_PORT: String(ports.admin),
       PROXY_ADMIN_TOKEN: token,
       PROXY_ROUTES_FILE: routesFile,
-      PROXY_STATE_DIR: path.join(dir, 'proxy-state'),
+      PROXY_STATE_DIR: path.join(dir, options.name ? `${name}-state` : 'proxy-state'),
+      PROXY_WORKERS: options.workers ?? '1',
       LOG_LEVEL: 'warn',
     },
   });

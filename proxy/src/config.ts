@@ -1,9 +1,26 @@
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, env, loadConfig } from '@warmhouse/shared';
 import { z } from 'zod';
 
 /** Repository root (the proxy package lives in `<root>/proxy`). */
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Most worker processes `PROXY_WORKERS` may ask for (a typo such as 1000 is refused rather than forked). */
+export const MAX_WORKERS = 256;
+
+/**
+ * The number of worker processes `PROXY_WORKERS` asks for: a whole number from 1 to {@link MAX_WORKERS}, or `auto`
+ * / `0` for the number of CPUs the process may use (`os.availableParallelism()`); undefined when it is neither.
+ */
+export function parseWorkers(value: string, cpus: number = os.availableParallelism()): number | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === 'auto') return Math.max(1, cpus);
+  if (!/^\d{1,4}$/.test(v)) return undefined;
+  const n = Number(v);
+  if (n === 0) return Math.max(1, cpus);
+  return n <= MAX_WORKERS ? n : undefined;
+}
 
 /** Environment of the proxy process, validated once at start-up; every bad variable is named. */
 export const PROXY_ENV = {
@@ -87,6 +104,17 @@ export const PROXY_ENV = {
   PROXY_CDC_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   /** Read-your-writes pins kept at most (least recently written dropped first). */
   PROXY_CDC_MAX_PINS: env.positiveInt(100_000),
+  /**
+   * Worker processes serving the client and admin ports (node:cluster; Node 20 has no working SO_REUSEPORT):
+   * `1` (default) is one process and no primary; `auto` or `0` is one per CPU.
+   */
+  PROXY_WORKERS: z
+    .string()
+    .default('1')
+    .refine((v) => parseWorkers(v) !== undefined, {
+      message: `must be "auto", 0 (one per CPU) or a whole number from 1 to ${MAX_WORKERS}`,
+    })
+    .transform((v) => parseWorkers(v)!),
   LOG_LEVEL: env.logLevel(),
 };
 
@@ -96,6 +124,11 @@ export type ProxyConfig = Readonly<z.infer<z.ZodObject<typeof PROXY_ENV>>>;
 /** Loads and checks the proxy's environment; refuses an admin API without a token unless explicitly insecure. */
 export function loadProxyConfig(source: NodeJS.ProcessEnv = process.env): ProxyConfig {
   const config = loadConfig(PROXY_ENV, source);
+  if (config.PROXY_WORKERS > 1 && !config.PROXY_CONTROL_DATABASE_URL) {
+    throw new ConfigError([
+      `PROXY_WORKERS: ${config.PROXY_WORKERS} processes need PROXY_CONTROL_DATABASE_URL (the control store they share); without it run one process`,
+    ]);
+  }
   if (!config.PROXY_ADMIN_TOKEN && !config.PROXY_INSECURE_DEV_ADMIN) {
     throw new ConfigError([
       'PROXY_ADMIN_TOKEN: not set; the admin API refuses to start without a token (PROXY_INSECURE_DEV_ADMIN=true runs it open, for local development only)',

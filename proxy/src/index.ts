@@ -1,6 +1,7 @@
 export { createProxy, type ProxyOptions, type StranglerProxy } from './proxy';
 export { createAdminApp, type AdminOptions } from './admin/app';
 export { startStrangler, type RunningStrangler } from './server';
+export type { FleetLink, Gathered, WorkerIdentity, MissingWorker, SlotInfo } from './fleet/link';
 export { loadProxyConfig, PROXY_ENV, type ProxyConfig } from './config';
 export { decide, findRoute, DEFAULT_ROUTE_ID, type Decision } from './routing/decide';
 export { parseRequestTarget, type ParsedTarget } from './routing/request-target';

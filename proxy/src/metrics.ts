@@ -42,6 +42,13 @@ class RequestStats {
     s.buckets[i]!++;
   }
 
+  /** Requests answered so far, every route, target and status. */
+  total(): number {
+    let n = 0;
+    for (const s of this.series.values()) n += s.count;
+    return n;
+  }
+
   counter(name: string, help: string): Metric {
     return this.metric(name, help, 'counter', () =>
       [...this.series.values()].map((s) => ({
@@ -214,6 +221,11 @@ export class ProxyMetrics {
   /** Records one answered request. */
   observe(route: string, target: string, status: number, seconds: number): void {
     this.stats.observe(route, target, status, seconds);
+  }
+
+  /** Requests this process answered so far (the sum of `strangler_requests_total`). */
+  requestsAnswered(): number {
+    return this.stats.total();
   }
 
   /** The in-flight counter of an upstream (read when scraped). */

@@ -7,6 +7,7 @@ import { PinStore } from './cdc/pins';
 import { AppliedPoller } from './cdc/poller';
 import { WalPosition } from './cdc/wal';
 import type { ProxyConfig } from './config';
+import { localLink, type FleetLink } from './fleet/link';
 import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
 import { createProxy, type StranglerProxy } from './proxy';
@@ -33,6 +34,8 @@ export interface RunningStrangler {
   readonly cdc: CdcReads;
   /** The fleet registry; absent without a control store. */
   readonly fleet: FleetRegistry | undefined;
+  /** The worker processes beside this one (PROXY_WORKERS); gathers per-process figures from all of them. */
+  readonly workers: FleetLink;
   readonly proxyUrl: string;
   readonly adminUrl: string;
   stop(): Promise<void>;
@@ -61,6 +64,7 @@ export async function startStrangler(
   config: ProxyConfig,
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
+  workers: FleetLink = localLink(),
 ): Promise<RunningStrangler> {
   const db = config.PROXY_CONTROL_DATABASE_URL
     ? new ControlDatabase({
@@ -201,6 +205,7 @@ export async function startStrangler(
     ...(fleet ? { fleet, storeReachable: () => storeReachable } : {}),
     ...(lease ? { lease } : {}),
     ...(evidence ? { fleetStats: evidence } : {}),
+    workers,
   });
   const adminHttp = createServer(admin);
   const adminAddr = await listen(adminHttp, config.PROXY_ADMIN_PORT, config.PROXY_ADMIN_HOST);
@@ -244,6 +249,7 @@ export async function startStrangler(
     plans,
     cdc,
     fleet,
+    workers,
     proxyUrl,
     adminUrl,
     async stop() {

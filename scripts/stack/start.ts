@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { seedIfEmpty } from '../../monolith-standin/src/seed';
@@ -119,6 +120,8 @@ async function main(): Promise<void> {
       user: 'strangler',
       password: process.env.STRANGLER_DB_PASSWORD ?? 'strangler-dev',
     });
+    // one proxy worker per CPU (node:cluster); PROXY_WORKERS in the environment overrides it (1: a single process)
+    const proxyWorkers = process.env.PROXY_WORKERS ?? String(os.availableParallelism());
     const proxy = startNodeService({
       name: 'proxy',
       entry: 'proxy/src/main.ts',
@@ -129,6 +132,7 @@ async function main(): Promise<void> {
         PROXY_ADMIN_TOKEN: adminToken,
         PROXY_STATE_DIR: path.join(stateDir, 'proxy'),
         PROXY_CONTROL_DATABASE_URL: controlDb,
+        PROXY_WORKERS: proxyWorkers,
         MONOLITH_URL: monolithUrl,
         DEVICE_MANAGEMENT_URL: deviceManagementUrl,
         TELEMETRY_URL: telemetryUrl,
@@ -167,7 +171,7 @@ async function main(): Promise<void> {
     await waitForHttp(monitor, `${monitorUrl}/healthz`);
 
     const rows: Array<[string, string]> = [
-      ['proxy (clients use this)', `${proxyUrl}/api/heating/1`],
+      ['proxy (clients use this)', `${proxyUrl}/api/heating/1  (PROXY_WORKERS=${proxyWorkers})`],
       ['proxy admin API', `${adminUrl}/api/routes  (Swagger UI ${adminUrl}/docs)`],
       [
         'migration dashboard',

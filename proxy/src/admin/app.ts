@@ -6,6 +6,7 @@ import { errorBody, ProxyError, type ProxyErrorCode } from '../errors';
 import { LOG_EVENTS } from '../log-events';
 import type { CdcReads } from '../cdc/cdc-reads';
 import type { CircuitBreakers } from '../forward/breaker';
+import { localLink, type FleetLink } from '../fleet/link';
 import type { ProxyMetrics } from '../metrics';
 import { PlanRunner } from '../plan/runner';
 import type { Shadower } from '../shadow/shadower';
@@ -17,6 +18,7 @@ import type { ApplyResult, ChangeConditions, ChangeMeta, RouteTableStore } from 
 import type { TableIssue } from '../table/compile';
 import { ROUTE_MODES } from '../table/schema';
 import { bearerMatches } from './auth';
+import { mountFleetViews } from './fleet-views';
 import { openApiDocument } from './openapi';
 
 /** Options of {@link createAdminApp}. */
@@ -48,6 +50,11 @@ export interface AdminOptions {
   lease?: PlanLease;
   /** The fleet's merged statistics (with a control store): `GET /api/stats` covers every process. */
   fleetStats?: FleetEvidence;
+  /**
+   * The worker processes beside this one (PROXY_WORKERS): the per-process views (shadow, breakers, CDC, metrics)
+   * are gathered from every worker. Absent: this process alone.
+   */
+  workers?: FleetLink;
 }
 
 const ExpectedVersion = z.number().int().min(0).optional();
@@ -203,8 +210,14 @@ export function createAdminApp(options: AdminOptions): express.Express {
   });
   app.use(express.json({ limit: '256kb', strict: true }));
 
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  // /metrics, /api/shadow, /api/shadow/{id}, /api/breakers, /api/cdc and /api/fleet/workers: every worker's figures
+  mountFleetViews(app, {
+    fleet: options.workers ?? localLink(),
+    store,
+    metrics,
+    shadower: options.shadower,
+    breakers: options.breakers,
+    cdc: options.cdc,
   });
 
   app.get('/api/table', (_req, res) => {
@@ -311,23 +324,6 @@ export function createAdminApp(options: AdminOptions): express.Express {
         routes: t.spec.routes.filter((r) => r.target === u.name).map((r) => r.id),
       })),
     });
-  });
-
-  app.get('/api/shadow', (_req, res) => {
-    res.json({ routes: options.shadower?.stats() ?? {}, inFlight: options.shadower?.pending() ?? 0 });
-  });
-  app.get('/api/shadow/:id', (req, res) => {
-    const route = store.current.spec.routes.find((r) => r.id === req.params.id);
-    if (!route) return fail(res, 'PROXY_ERR_ROUTE_NOT_FOUND', `no route "${req.params.id}"`);
-    const data = options.shadower?.route(route.id);
-    res.json({ route: route.id, mode: route.mode, counters: data?.counters ?? null, diffs: data?.diffs ?? [] });
-  });
-  app.get('/api/breakers', (_req, res) => {
-    res.json({ upstreams: options.breakers?.snapshot() ?? {} });
-  });
-
-  app.get('/api/cdc', (_req, res) => {
-    res.json(options.cdc?.stats(store.current) ?? { settings: null, upstreams: {}, routes: {}, pins: null });
   });
 
   app.get('/api/audit', async (req, res) => {

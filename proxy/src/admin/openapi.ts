@@ -363,6 +363,13 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'OK' }, 401: errors[401] },
         },
       },
+      '/api/fleet/workers': {
+        get: {
+          summary:
+            'Worker processes of this machine (PROXY_WORKERS): per slot the pid, state (starting, ready, restarting, stopping), start time, restarts and last exit as the primary sees them, and what the worker answered (table version served, requests answered, uptime, RSS). With several workers, /metrics labels every series with `worker` (the slot) and /api/shadow, /api/breakers and /api/cdc merge every worker’s figures and say who answered (`workers`)',
+          responses: { 200: { description: 'OK' }, 401: errors[401] },
+        },
+      },
       '/api/audit': {
         get: {
           summary: 'Audit log, oldest first',

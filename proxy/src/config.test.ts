@@ -1,0 +1,53 @@
+import os from 'node:os';
+import { ConfigError } from '@warmhouse/shared';
+import { loadProxyConfig, MAX_WORKERS, parseWorkers } from './config';
+
+const base = { PROXY_INSECURE_DEV_ADMIN: 'true' };
+
+function problemsOf(env: NodeJS.ProcessEnv): string {
+  try {
+    loadProxyConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems.join('\n');
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('PROXY_WORKERS', () => {
+  it('is 1 by default: a single process, no primary', () => {
+    expect(loadProxyConfig(base).PROXY_WORKERS).toBe(1);
+  });
+
+  it('takes a whole number, or auto / 0 for one worker per CPU', () => {
+    const fleet = { ...base, PROXY_CONTROL_DATABASE_URL: 'postgres://strangler:x@127.0.0.1:5432/strangler' };
+    expect(loadProxyConfig({ ...fleet, PROXY_WORKERS: '3' }).PROXY_WORKERS).toBe(3);
+    expect(loadProxyConfig({ ...fleet, PROXY_WORKERS: 'auto' }).PROXY_WORKERS).toBe(os.availableParallelism());
+    expect(loadProxyConfig({ ...fleet, PROXY_WORKERS: '0' }).PROXY_WORKERS).toBe(os.availableParallelism());
+    expect(loadProxyConfig({ ...fleet, PROXY_WORKERS: ' AUTO ' }).PROXY_WORKERS).toBe(os.availableParallelism());
+  });
+
+  it('refuses more than one process without a control store to share, naming both variables', () => {
+    expect(problemsOf({ ...base, PROXY_WORKERS: '2' })).toBe(
+      'PROXY_WORKERS: 2 processes need PROXY_CONTROL_DATABASE_URL (the control store they share); without it run one process',
+    );
+  });
+
+  it.each(['-1', 'two', '1.5', '', String(MAX_WORKERS + 1), '1e2', '0x2'])('refuses %j, naming the variable', (v) => {
+    expect(problemsOf({ ...base, PROXY_WORKERS: v })).toMatch(
+      new RegExp(
+        `^PROXY_WORKERS: must be "auto", 0 \\(one per CPU\\) or a whole number from 1 to ${MAX_WORKERS} \\(got "${v.replace('.', '\\.')}"\\)$`,
+        'm',
+      ),
+    );
+  });
+
+  it('resolves auto and 0 against the CPUs given', () => {
+    expect(parseWorkers('auto', 8)).toBe(8);
+    expect(parseWorkers('0', 2)).toBe(2);
+    expect(parseWorkers('auto', 0)).toBe(1);
+    expect(parseWorkers('4', 2)).toBe(4);
+    expect(parseWorkers(String(MAX_WORKERS), 2)).toBe(MAX_WORKERS);
+    expect(parseWorkers('many', 2)).toBeUndefined();
+  });
+});
