@@ -30,6 +30,7 @@ import { seedIfEmpty } from '../../monolith-standin/src/seed';
 import { ensureDatabase } from '../../scripts/stack/databases';
 import { parseWorkers } from '../../proxy/src/config';
 import { nginxConf, proxyTable } from './routes';
+import { prepareControlDatabase } from '../../proxy/src/control/prepare';
 import {
   autocannon,
   loadAverage,
@@ -166,7 +167,8 @@ async function runBackend(
     proxyWorkers: WorkersSetting[];
     generator: string;
     warmup: number;
-    pg?: PostgresCluster;
+    /** The bench's PostgreSQL: the stand-in's database and each proxy's control store. */
+    pg: PostgresCluster;
     dbUrl?: string;
   },
 ): Promise<Row[]> {
@@ -196,12 +198,19 @@ async function runBackend(
     writeFileSync(routesFile, proxyTable(backendUrl));
     const token = randomBytes(24).toString('hex');
     const proxies = opts.proxyWorkers.map((w, i) => ({ ...w, ports: proxyPorts(i) }));
-    for (const p of proxies) {
+    for (const [i, p] of proxies.entries()) {
+      // every proxy as deployed: on a control store of its own (its worker processes share it)
+      const controlUrl = await prepareControlDatabase(
+        opts.pg.superuserUrl,
+        { user: 'strangler', password: 'bench' },
+        { database: `strangler_${kind}_${i}` },
+      );
       procs.push(
         startProxyProcess(dir, routesFile, token, {
           workers: p.given,
           ports: p.ports,
           name: `strangler-proxy-${p.label.replace(/\W+/g, '')}`,
+          controlUrl,
         }),
       );
     }
@@ -358,7 +367,7 @@ async function main(): Promise<void> {
     nginx: PORTS.nginx,
     minimal: PORTS.minimal,
     backend: PORTS.backend,
-    ...(kinds.includes('standin') ? { postgres: PORTS.postgres } : {}),
+    postgres: PORTS.postgres,
   });
   rmSync(STATE, { recursive: true, force: true });
   mkdirSync(STATE, { recursive: true });
@@ -369,16 +378,16 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   let pg: PostgresCluster | undefined;
   try {
+    pg = startPostgresCluster(STATE, PORTS.postgres, log);
     for (const kind of kinds) {
       if (kind === 'standin') {
-        pg = startPostgresCluster(STATE, PORTS.postgres, log);
         await ensureDatabase(pg.superuserUrl, 'smart_home', { user: 'monolith', password: 'bench' });
         const dbUrl = pg.urlFor('smart_home', 'monolith', 'bench');
         await runMigrations('monolith', dbUrl);
         const pool = new Pool({ connectionString: dbUrl });
         await seedIfEmpty(pool).finally(() => pool.end());
         rows.push(...(await runBackend('standin', { ...opts, pg, dbUrl })));
-      } else rows.push(...(await runBackend('trivial', opts)));
+      } else rows.push(...(await runBackend('trivial', { ...opts, pg })));
     }
   } finally {
     pg?.stop();

@@ -54,7 +54,7 @@ export function startProxyProcess(
   dir: string,
   routesFile: string,
   token: string,
-  options: { workers?: string; ports?: { proxy: number; admin: number }; name?: string } = {},
+  options: { workers?: string; ports?: { proxy: number; admin: number }; name?: string; controlUrl?: string } = {},
 ): ManagedProcess {
   const ports = options.ports ?? PROXY_PORTS;
   const name = options.name ?? 'strangler-proxy';
@@ -72,6 +72,7 @@ export function startProxyProcess(
       PROXY_ROUTES_FILE: routesFile,
       PROXY_STATE_DIR: path.join(dir, options.name ? `${name}-state` : 'proxy-state'),
       PROXY_WORKERS: options.workers ?? '1',
+      ...(options.controlUrl ? { PROXY_CONTROL_DATABASE_URL: options.controlUrl } : {}),
       LOG_LEVEL: 'warn',
     },
   });
