@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { LOG_EVENTS } from '../log-events';
 import { planHash, stepKeyOf } from '../plan/progress';
 import {
+  combineShadow,
+  emptyShadow,
   mergeWindowParts,
   type RouteStats,
   type RouteWindowStats,
@@ -49,30 +51,6 @@ interface LocalStep {
   planHash: string;
   since: number;
   shadowBase: ShadowTotals;
-}
-
-function emptyShadow(): ShadowTotals {
-  return { compared: 0, equal: 0, different: 0, serviceErrors: 0, skipped: 0 };
-}
-
-function minus(a: ShadowTotals, b: ShadowTotals): ShadowTotals {
-  return {
-    compared: a.compared - b.compared,
-    equal: a.equal - b.equal,
-    different: a.different - b.different,
-    serviceErrors: a.serviceErrors - b.serviceErrors,
-    skipped: a.skipped - b.skipped,
-  };
-}
-
-function sum(a: ShadowTotals, b: ShadowTotals): ShadowTotals {
-  return {
-    compared: a.compared + b.compared,
-    equal: a.equal + b.equal,
-    different: a.different + b.different,
-    serviceErrors: a.serviceErrors + b.serviceErrors,
-    skipped: a.skipped + b.skipped,
-  };
 }
 
 /** Options of {@link FleetEvidence}. */
@@ -133,7 +111,7 @@ export class FleetEvidence implements EvidenceSource {
           planHash: hash,
           since: step.since,
           window: this.options.stats.windowParts(route.id, step.since) as WindowParts,
-          shadow: minus(this.options.stats.shadowTotals(route.id), step.shadowBase),
+          shadow: combineShadow(this.options.stats.shadowTotals(route.id), step.shadowBase, -1),
           full: { window: this.options.stats.windowParts(route.id), shadow: this.windowShadow(route.id) },
         },
       ]);
@@ -171,7 +149,7 @@ export class FleetEvidence implements EvidenceSource {
     }
     const routes: StatsSnapshot['routes'] = {};
     for (const [id, list] of byRoute) {
-      const shadow = list.reduce((acc, e) => sum(acc, e.full.shadow), emptyShadow());
+      const shadow = list.reduce((acc, e) => combineShadow(acc, e.full.shadow, 1), emptyShadow());
       routes[id] = mergeWindowParts(
         list.map((e) => e.full.window),
         shadow,
@@ -207,7 +185,7 @@ export class FleetEvidence implements EvidenceSource {
       const e = parsed.data;
       if (e.step !== query.step || e.planHash !== query.planHash) continue;
       processes++;
-      shadow = sum(shadow, e.shadow);
+      shadow = combineShadow(shadow, e.shadow, 1);
       if (row.fresh) parts.push(e.window);
     }
     return { window: mergeWindowParts(parts, shadow), shadow, processes };

@@ -1,6 +1,6 @@
 import type { Logger } from '@warmhouse/shared';
 import { LOG_EVENTS } from '../log-events';
-import type { RouteStats, ShadowTotals } from '../stats/route-stats';
+import { combineShadow, type RouteStats, type ShadowTotals } from '../stats/route-stats';
 import type { RouteSpec } from '../table/schema';
 import type { RouteTableStore } from '../table/store';
 import type { EvidenceSource } from '../control/evidence';
@@ -42,16 +42,6 @@ export interface PlanRunnerOptions {
    * step start times in the control store (`progress`) under the lease's epoch.
    */
   fleet?: { lease: PlanLease; progress: PgPlanProgress; evidence: EvidenceSource };
-}
-
-function minus(a: ShadowTotals, b: ShadowTotals): ShadowTotals {
-  return {
-    compared: a.compared - b.compared,
-    equal: a.equal - b.equal,
-    different: a.different - b.different,
-    serviceErrors: a.serviceErrors - b.serviceErrors,
-    skipped: a.skipped - b.skipped,
-  };
 }
 
 /**
@@ -139,7 +129,7 @@ export class PlanRunner {
     if (!fleet) {
       return {
         window: this.stats.route(route.id, state.since),
-        shadow: minus(this.stats.shadowTotals(route.id), state.shadowBase),
+        shadow: combineShadow(this.stats.shadowTotals(route.id), state.shadowBase, -1),
       };
     }
     const { window, shadow } = await fleet.evidence.evidence({

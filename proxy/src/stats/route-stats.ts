@@ -88,8 +88,15 @@ function newHistogram(): hdr.Histogram {
   });
 }
 
-function emptyShadow(): ShadowTotals {
+export function emptyShadow(): ShadowTotals {
   return { compared: 0, equal: 0, different: 0, serviceErrors: 0, skipped: 0 };
+}
+
+/** Shadow counters `a` minus `b` (since a step began), or plus (`sign` 1: several processes added up). */
+export function combineShadow(a: ShadowTotals, b: ShadowTotals, sign: 1 | -1): ShadowTotals {
+  const out = emptyShadow();
+  for (const k of Object.keys(out) as Array<keyof ShadowTotals>) out[k] = a[k] + sign * b[k];
+  return out;
 }
 
 function emptyRoute(): RouteAcc {
@@ -172,6 +179,11 @@ export class RouteStats {
    * of a migration step never mixes in the step before; up to one bucket of data is left out).
    */
   route(routeId: string, sinceMs?: number): RouteWindowStats {
+    return view(this.merged(routeId, sinceMs));
+  }
+
+  /** The route's buckets inside the window (and from `sinceMs` on), added up. */
+  private merged(routeId: string, sinceMs?: number): RouteAcc {
     const oldest = this.now() - this.windowSeconds * 1000;
     const merged = emptyRoute();
     for (const b of this.ring) {
@@ -179,7 +191,7 @@ export class RouteStats {
       const r = b.routes.get(routeId);
       if (r) addRoute(merged, r);
     }
-    return view(merged);
+    return merged;
   }
 
   /**
@@ -187,13 +199,7 @@ export class RouteStats {
    * histograms encoded (HdrHistogram's compressed base64).
    */
   windowParts(routeId: string, sinceMs?: number): WindowParts {
-    const oldest = this.now() - this.windowSeconds * 1000;
-    const merged = emptyRoute();
-    for (const b of this.ring) {
-      if (b.start + this.bucketMs <= oldest || (sinceMs !== undefined && b.start < sinceMs)) continue;
-      const r = b.routes.get(routeId);
-      if (r) addRoute(merged, r);
-    }
+    const merged = this.merged(routeId, sinceMs);
     const part = (t: TargetAcc): TargetParts => ({
       requests: t.requests,
       errors: t.errors,

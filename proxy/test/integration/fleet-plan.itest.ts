@@ -1,6 +1,4 @@
-import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { waitFor } from '@warmhouse/shared';
@@ -11,6 +9,7 @@ import { readTestEndpoints } from '../../../test/stack-endpoints';
 import { prepareControlDatabase } from '../../src/control/prepare';
 import type { AuditEntry } from '../../src/table/audit';
 import type { RouteSpec } from '../../src/table/schema';
+import { startControlledService } from './controlled-service';
 import { startProxyProcess, type ProxyProcess } from './fleet-support';
 
 const TOKEN = 'fleet-plan-token-0123456789';
@@ -31,40 +30,6 @@ const ROUTE = {
   canary: { key: { header: 'x-house-id' } },
   plan: PLAN,
 };
-
-/** A service the test controls: answers like the stand-in (so shadow comparisons agree), or 500 while failing. */
-async function startControlledService(standInUrl: string) {
-  const state = { failing: false };
-  const server = http.createServer((req, res) => {
-    req.resume();
-    if (state.failing) {
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end('{"status":500,"error":"Internal Server Error"}');
-      return;
-    }
-    void fetch(`${standInUrl}${req.url}`, { method: req.method }).then(
-      async (up) => {
-        const body = Buffer.from(await up.arrayBuffer());
-        res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
-        res.end(body);
-      },
-      () => {
-        res.writeHead(502);
-        res.end();
-      },
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    state,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 /**
  * Route plans run by the fleet: three real proxy processes, one plan runner at a time (the lease), its decisions

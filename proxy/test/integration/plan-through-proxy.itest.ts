@@ -1,51 +1,12 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { waitFor } from '@warmhouse/shared';
 import { startStandIn, type StandInUnderTest } from '../../../monolith-standin/test/standin-harness';
 import { readTestEndpoints } from '../../../test/stack-endpoints';
 import type { AuditEntry } from '../../src/table/audit';
 import type { RouteSpec } from '../../src/table/schema';
 import { startTestStrangler, type TestStrangler } from '../../src/testing/strangler';
+import { startControlledService } from './controlled-service';
 
 const TOKEN = 'plan-itest-token-0123456789';
-
-/**
- * A stand-in "service" the test controls: it answers every request by asking the stand-in (so its answers equal
- * the monolith's and shadow comparisons agree), or with 500 while `failing` is set.
- */
-async function startControlledService(standInUrl: string) {
-  const state = { failing: false, served: 0 };
-  const server = http.createServer((req, res) => {
-    req.resume();
-    state.served++;
-    if (state.failing) {
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end('{"status":500,"error":"Internal Server Error"}');
-      return;
-    }
-    void fetch(`${standInUrl}${req.url}`, { method: req.method }).then(
-      async (up) => {
-        const body = Buffer.from(await up.arrayBuffer());
-        res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
-        res.end(body);
-      },
-      () => {
-        res.writeHead(502);
-        res.end();
-      },
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    state,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 /**
  * Gated promotion and automatic rollback with the real proxy (its own plan runner ticking) in front of the real
