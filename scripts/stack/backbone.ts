@@ -62,6 +62,10 @@ export async function startBackbone(opts: {
   afterMigrations?: (monolithUrl: string) => Promise<void>;
   /** Kafka nodes: 1, or 3 for the 3-broker mode; default from WARMHOUSE_KAFKA_NODES */
   kafkaNodes?: 1 | 3;
+  /** the ports the caller will use besides the backbone's (its services), checked with them before anything starts */
+  extraPorts?: Record<string, number>;
+  /** how to choose other ports, in the one-line refusal when one is taken (default: STACK_PORT_BASE) */
+  portHint?: string;
 }): Promise<Backbone> {
   const { log } = opts;
   // configuration first: an invalid value must fail before anything is stopped or started
@@ -74,16 +78,21 @@ export async function startBackbone(opts: {
   stopClusterIfRunning(opts.stateDir, log);
   const ports = portsFor(opts.portBase);
   const kafkaNodes = kafkaNodeSpecs(ports, nodeCount);
-  await assertPortsFree({
-    postgres: ports.postgres,
-    ...Object.fromEntries(
-      kafkaNodes.flatMap((n) => [
-        [`kafka node ${n.id}`, n.port],
-        [`kafka controller ${n.id}`, n.controllerPort],
-      ]),
-    ),
-    'kafka connect': ports.connect,
-  });
+  // every port the run will use, before anything starts: a taken one stops it with one line naming port and holder
+  await assertPortsFree(
+    {
+      PostgreSQL: ports.postgres,
+      ...Object.fromEntries(
+        kafkaNodes.flatMap((n) => [
+          [`Kafka node ${n.id}`, n.port],
+          [`Kafka controller ${n.id}`, n.controllerPort],
+        ]),
+      ),
+      'Kafka Connect': ports.connect,
+      ...opts.extraPorts,
+    },
+    { hint: opts.portHint ?? 'choose another port base (STACK_PORT_BASE)' },
+  );
   if (opts.fresh) {
     rmSync(opts.stateDir, { recursive: true, force: true });
     mkdirSync(opts.stateDir, { recursive: true });
@@ -95,6 +104,7 @@ export async function startBackbone(opts: {
     for (const s of stops.reverse())
       await Promise.resolve(s()).catch((err: unknown) => log(`stop failed: ${String(err)}`));
   };
+  const monolithSuperuserUrl = `postgres://postgres@127.0.0.1:${ports.postgres}/smart_home`;
 
   try {
     const postgres = startPostgresCluster(opts.stateDir, ports.postgres, log);
@@ -102,7 +112,6 @@ export async function startBackbone(opts: {
     const creds = stackCredentials();
     await ensureDatabase(postgres.superuserUrl, 'smart_home', creds.monolith);
     const monolithUrl = postgres.urlFor('smart_home', creds.monolith.user, creds.monolith.password);
-    const monolithSuperuserUrl = postgres.urlFor('smart_home');
     await runMigrations('monolith', monolithUrl);
     await opts.afterMigrations?.(monolithUrl);
     await prepareMonolithSource(monolithSuperuserUrl, creds.debezium);
