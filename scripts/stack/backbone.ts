@@ -8,6 +8,7 @@ import { ensureTopics } from '../../cdc/src/runtime/topics';
 import { startPostgresCluster, stopClusterIfRunning, type PostgresCluster } from '../../cdc/src/runtime/postgres';
 import { dropSlot, prepareMonolithSource, SLOT } from '../../cdc/src/runtime/prepare-source';
 import { assertPortsFree, PidRegistry } from '../../cdc/src/runtime/processes';
+import { ownerChain, startSupervisor, SUPERVISOR_NAME } from '../../cdc/src/runtime/supervisor';
 import { provisionCdcJars, type CdcJars } from '../../cdc/src/runtime/provision';
 import { registerMonolithConnectors, MONOLITH_CONNECTOR, TOPIC_PREFIX } from './connectors';
 import { ensureDatabase, type RoleSpec } from './databases';
@@ -66,6 +67,12 @@ export async function startBackbone(opts: {
   extraPorts?: Record<string, number>;
   /** how to choose other ports, in the one-line refusal when one is taken (default: STACK_PORT_BASE) */
   portHint?: string;
+  /**
+   * When the process that started the stack dies without stopping it, its supervisor stops everything; this says
+   * whether it also drops the connector's replication slot, as a normal stop of this stack does (default: `fresh`,
+   * i.e. tests and benches yes, `npm start` no).
+   */
+  dropSlotWhenAbandoned?: boolean;
 }): Promise<Backbone> {
   const { log } = opts;
   // configuration first: an invalid value must fail before anything is stopped or started
@@ -105,6 +112,22 @@ export async function startBackbone(opts: {
       await Promise.resolve(s()).catch((err: unknown) => log(`stop failed: ${String(err)}`));
   };
   const monolithSuperuserUrl = `postgres://postgres@127.0.0.1:${ports.postgres}/smart_home`;
+  const connectUrl = `http://127.0.0.1:${ports.connect}`;
+  // before the first child: from here on, whatever this process starts is stopped when it dies (SIGKILL included)
+  startSupervisor({
+    stateDir: opts.stateDir,
+    registry,
+    config: {
+      owners: ownerChain(),
+      graceMs: 8_000,
+      dropReplicationSlot:
+        (opts.dropSlotWhenAbandoned ?? opts.fresh)
+          ? { superuserUrl: monolithSuperuserUrl, slot: SLOT, connectUrl, connector: MONOLITH_CONNECTOR }
+          : undefined,
+    },
+  });
+  // stopped last (stops run in reverse): a normal stop ends with the supervisor standing down
+  stops.push(() => registry.stop(SUPERVISOR_NAME, 5_000));
 
   try {
     const postgres = startPostgresCluster(opts.stateDir, ports.postgres, log);
