@@ -58,7 +58,7 @@ export class PidRegistry {
   ): Promise<void> {
     const stopOne = async ([name, { pid, marker }]: [string, { pid: number; marker: string }]) => {
       if (commandLineOf(pid)?.includes(marker)) {
-        log(`stopping leftover ${name} (pid ${pid}) from an earlier run`);
+        log(`stopping leftover ${name} (pid ${pid})`);
         await terminateGroup(pid, graceMs);
       }
       this.remove(name);
