@@ -242,7 +242,9 @@ async function main(): Promise<void> {
         registry: backbone.registry,
       });
       apps.push(proxy);
-      await waitForHttp(proxy, `http://127.0.0.1:${backbone.ports.proxyAdmin}/ready`);
+      await waitForHttp(proxy, `http://127.0.0.1:${backbone.ports.proxyAdmin}/ready`, {
+        alsoListensOn: [backbone.ports.proxy],
+      });
       targetUrl = `http://127.0.0.1:${backbone.ports.proxy}`;
     }
 

@@ -150,7 +150,7 @@ async function main(): Promise<void> {
       registry,
     });
     apps.push(proxy);
-    await waitForHttp(proxy, `${adminUrl}/ready`);
+    await waitForHttp(proxy, `${adminUrl}/ready`, { alsoListensOn: [ports.proxy] });
 
     const monitorUrl = `http://127.0.0.1:${ports.cdcMonitor}`;
     const monitor = startNodeService({

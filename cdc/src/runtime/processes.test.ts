@@ -12,6 +12,7 @@ import {
   PidRegistry,
   PortsInUseError,
   startProcess,
+  untilReady,
 } from './processes';
 
 describe('assertPortsFree', () => {
@@ -119,6 +120,64 @@ describe('isAlive', () => {
       expect(isAlive(process.pid)).toBe(true);
     } finally {
       parent.kill('SIGKILL');
+    }
+  });
+});
+
+describe('untilReady', () => {
+  it('fails at once, naming the holder, when another program holds the port the child was started for', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ready-'));
+    // the squatter accepts and never answers: a probe through it would hang, readiness must not
+    const squatter = net.createServer(() => undefined).listen(0, '127.0.0.1');
+    await new Promise((resolve) => squatter.once('listening', resolve));
+    const port = (squatter.address() as net.AddressInfo).port;
+    const child = startProcess({
+      name: 'service',
+      command: process.execPath,
+      args: ['-e', 'setInterval(() => {}, 1000)'],
+      logFile: path.join(dir, 'service.log'),
+    });
+    let stopProbe = () => undefined as void;
+    try {
+      const abort = new AbortController();
+      stopProbe = () => abort.abort();
+      const probe = waitFor(
+        'an answer',
+        () =>
+          abort.signal.aborted ? false : fetch(`http://127.0.0.1:${port}/`, { signal: abort.signal }).then(() => true),
+        { timeoutMs: 60_000 },
+      );
+      probe.catch(() => undefined);
+      const err = await untilReady(child, child.logFile, probe, [port]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ForeignListenerError);
+      expect((err as Error).message).toContain(`port ${port} is held by pid ${process.pid}`);
+      expect((err as Error).message).toContain(`not by service (pid ${child.pid})`);
+    } finally {
+      stopProbe();
+      await child.stop(2_000);
+      squatter.close();
+    }
+  });
+
+  it('passes once the child itself listens on its port', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ready-'));
+    const free = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => free.once('listening', resolve));
+    const port = (free.address() as net.AddressInfo).port;
+    await new Promise((resolve) => free.close(resolve));
+    const child = startProcess({
+      name: 'service',
+      command: process.execPath,
+      args: ['-e', `require('http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')`],
+      logFile: path.join(dir, 'service.log'),
+    });
+    try {
+      const probe = waitFor('an answer', () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok || undefined), {
+        timeoutMs: 60_000,
+      });
+      await expect(untilReady(child, child.logFile, probe, [port])).resolves.toBe(true);
+    } finally {
+      await child.stop(2_000);
     }
   });
 });
