@@ -13,13 +13,7 @@ export interface StoredVersion {
 }
 
 /** A new version to store: `version` must be one more than the newest stored version, or the commit conflicts. */
-export interface CommitRequest {
-  version: number;
-  spec: unknown;
-  sourceSha256: string | null;
-  actor: string;
-  source: ChangeSource;
-  reason: string;
+export interface CommitRequest extends StoredVersion {
   /** Audit entries of the change, stored with it (all or nothing). */
   entries: readonly AuditEntry[];
   /** A routes file content this version reconciles (so no process applies that content again). */
