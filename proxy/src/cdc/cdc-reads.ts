@@ -22,6 +22,18 @@ export interface PreparedPins {
   readonly unavailable?: boolean;
 }
 
+/** A request of a CDC-aware route as the CDC step sees it: where the table sends it, and what identifies its key. */
+export interface CdcRequest {
+  readonly route: CompiledRoute | undefined;
+  readonly upstream: CompiledUpstream;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly clientAddress: string | undefined;
+  /** What the fleet's shared pins said ({@link CdcReads.prepare}). */
+  readonly prepared?: PreparedPins;
+}
+
 /** Proxy-wide CDC settings (from the environment). */
 export interface CdcSettings extends TopicNaming {
   /** a report older than this (no good poll since) counts as unknown, ms */
@@ -117,14 +129,7 @@ export class CdcReads {
    * looks its key up in the control store; a write bound for the source pins its key there before it is sent.
    * `undefined` when the request needs neither.
    */
-  prepare(
-    route: CompiledRoute | undefined,
-    upstream: CompiledUpstream,
-    method: string,
-    url: string,
-    headers: IncomingHttpHeaders,
-    clientAddress: string | undefined,
-  ): Promise<PreparedPins> | undefined {
+  prepare({ route, upstream, method, url, headers, clientAddress }: CdcRequest): Promise<PreparedPins> | undefined {
     const shared = this.options.shared;
     const cdc = route?.cdc;
     if (!shared || !route || !cdc) return undefined;
@@ -165,14 +170,8 @@ export class CdcReads {
    * not the source, and the verdict says the source (then `reason` says why).
    */
   route(
-    route: CompiledRoute | undefined,
-    upstream: CompiledUpstream,
-    method: string,
-    url: string,
-    headers: IncomingHttpHeaders,
-    clientAddress: string | undefined,
+    { route, upstream, method, url, headers, clientAddress, prepared }: CdcRequest,
     requestId: string,
-    prepared?: PreparedPins,
   ): { upstream: CompiledUpstream; reason?: SourceReason } {
     const cdc = route?.cdc;
     if (!route || !cdc || !SAFE.has(method) || upstream.name === cdc.source.name) return { upstream };
@@ -228,15 +227,15 @@ export class CdcReads {
    * For a mutating request of a CDC-aware route sent to its source: pins the key now and returns what to call
    * with the source's answer status (undefined: no clean answer, e.g. the response broke). Otherwise undefined.
    */
-  write(
-    route: CompiledRoute | undefined,
-    upstream: CompiledUpstream,
-    method: string,
-    url: string,
-    headers: IncomingHttpHeaders,
-    clientAddress: string | undefined,
-    prepared?: PreparedPins,
-  ): ((status: number | undefined) => void) | undefined {
+  write({
+    route,
+    upstream,
+    method,
+    url,
+    headers,
+    clientAddress,
+    prepared,
+  }: CdcRequest): ((status: number | undefined) => void) | undefined {
     const cdc = route?.cdc;
     if (!route || !cdc || READ_ONLY.has(method) || upstream.name !== cdc.source.name) return undefined;
     const { wal, metrics, logger, settings } = this.options;

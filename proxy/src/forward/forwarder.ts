@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { ProxyError, type ProxyErrorCode, type ProxyStage } from '../errors';
+import { failedStatus } from '../pipeline/failure';
 import type { CompiledUpstream } from '../table/compile';
 import { clientResponseHeaders, trailerObject, upstreamRequestHeaders } from './headers';
 import type { UpstreamPools } from './pools';
@@ -106,7 +107,7 @@ class Relay implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true;
     this.resumeUpstream = resume;
     const fb = this.job.fallbackStatuses;
-    if (fb && !this.clientGone && (statusCode >= 500 || fb.has(statusCode))) {
+    if (fb && !this.clientGone && failedStatus(statusCode, fb)) {
       this.fallingBack = `status ${statusCode}`;
       return true;
     }

@@ -1,0 +1,128 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { requestIdOf } from '@warmhouse/shared';
+import { PROXY_ERRORS, type ProxyErrorCode } from '../errors';
+import { rawErrorResponse } from '../forward/respond';
+import { forwardUpgrade } from '../forward/upgrade';
+import { LOG_EVENTS } from '../log-events';
+import { decide } from '../routing/decide';
+import { NO_ROUTE, NO_TARGET, responseHeaders } from './answer';
+import type { PipelineContext } from './context';
+import type { FlightTracker } from './send';
+
+/*
+ * What the proxy does with a socket that leaves HTTP request/response: upgrades (WebSocket) tunnelled to the
+ * route's upstream, CONNECT refused, and malformed requests answered with a raw JSON error.
+ */
+
+function clientErrorCode(code: string | undefined): ProxyErrorCode {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return 'PROXY_ERR_HEADERS_TOO_LARGE';
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 'PROXY_ERR_CLIENT_TIMEOUT';
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_INVALID_CHUNK_SIZE':
+      return 'PROXY_ERR_BAD_FRAMING';
+    default:
+      return 'PROXY_ERR_MALFORMED_REQUEST';
+  }
+}
+
+/** The server's `upgrade` listener: decided like any request, then tunnelled; open tunnels kept in `open`. */
+export function upgradeHandler(
+  ctx: PipelineContext,
+  tracker: FlightTracker,
+  open: Set<Duplex>,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const { metrics, log, decisionHeaders } = ctx;
+  return (req, socket, head) => {
+    const t0 = performance.now();
+    const requestId = requestIdOf(req);
+    const decision = decide(req.method!, req.url!, req.headers, ctx.table.current, req.socket.remoteAddress);
+    socket.on('error', () => socket.destroy());
+    if (decision.action === 'respond') {
+      socket.end(
+        rawErrorResponse(
+          decision.code,
+          { route: decision.routeId, upstream: decision.upstream, requestId, message: decision.reason },
+          responseHeaders({ requestId, decision }, decisionHeaders),
+        ),
+      );
+      metrics.observe(
+        decision.routeId ?? NO_ROUTE,
+        decision.upstream ?? NO_TARGET,
+        PROXY_ERRORS[decision.code].status,
+        0,
+      );
+      return;
+    }
+    tracker.started();
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    const job = {
+      req,
+      socket,
+      head,
+      routeId: decision.routeId,
+      upstream: decision.upstream,
+      target: decision.target,
+      requestId,
+      responseHeaders: responseHeaders({ requestId, decision }, decisionHeaders),
+    };
+    const up = forwardUpgrade(job, (outcome) => {
+      metrics.observe(decision.routeId, decision.upstream.name, outcome.status, (performance.now() - t0) / 1000);
+      if (outcome.error) {
+        metrics.upstreamError(decision.upstream.name, outcome.error.stage, outcome.error.code);
+        log.error(
+          {
+            event: LOG_EVENTS.upstreamError,
+            route: decision.routeId,
+            upstream: decision.upstream.name,
+            ...outcome.error,
+            err: outcome.error.cause,
+            requestId,
+          },
+          'upgrade failed',
+        );
+      }
+      tracker.ended();
+    });
+    open.add(up);
+    up.once('close', () => open.delete(up));
+  };
+}
+
+/** The server's `connect` listener: CONNECT is not proxied (405). */
+export function refuseConnect(ctx: PipelineContext): (req: IncomingMessage, socket: Duplex) => void {
+  return (req, socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(rawErrorResponse('PROXY_ERR_METHOD_NOT_ALLOWED', { requestId: requestIdOf(req) }));
+    ctx.metrics.observe(NO_ROUTE, NO_TARGET, 405, 0);
+  };
+}
+
+/** The server's `clientError` listener: a request the parser refused gets a JSON error, then the socket ends. */
+export function refuseMalformed(ctx: PipelineContext): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  return (err, socket) => {
+    const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || (current && current.headersSent)) {
+      socket.destroy();
+      return;
+    }
+    const code = clientErrorCode(err.code);
+    socket.end(
+      rawErrorResponse(code, {
+        stage: 'request',
+        message: `${PROXY_ERRORS[code].message} (${err.code ?? 'parse error'})`,
+      }),
+    );
+    ctx.metrics.observe(NO_ROUTE, NO_TARGET, PROXY_ERRORS[code].status, 0);
+    ctx.log.info(
+      { event: LOG_EVENTS.clientError, code, parserCode: err.code, reason: err.message },
+      'malformed request refused',
+    );
+  };
+}
