@@ -1,6 +1,7 @@
 import { waitFor } from '@warmhouse/shared';
 import request from 'supertest';
 import { runCli } from '../cli';
+import { RouteStats } from '../stats/route-stats';
 import type { AuditEntry } from '../table/audit';
 import { startTestStrangler, type TestStrangler } from '../testing/strangler';
 import { monolithAndService, startUpstream, type TestUpstream } from '../testing/upstreams';
@@ -24,6 +25,26 @@ function answer(name: string): Parameters<typeof startUpstream>[1] {
   };
 }
 
+/**
+ * The latency the statistics record for each side, instead of the measured one: the canary gates compare p99s
+ * (default margin: monolith p99 × 1.2 + 5 ms), and over ~15 samples one slow request on a busy machine would be a
+ * rollback. With these the verdicts depend only on the answers (status, counts), never on real timing.
+ */
+const recordedLatencyMs = { monolith: 4, service: 4 };
+const recordRequest = RouteStats.prototype.request;
+beforeAll(() => {
+  jest.spyOn(RouteStats.prototype, 'request').mockImplementation(function (
+    this: RouteStats,
+    routeId,
+    role,
+    _measuredMs,
+    failed,
+  ) {
+    recordRequest.call(this, routeId, role, recordedLatencyMs[role], failed);
+  });
+});
+afterAll(() => jest.restoreAllMocks());
+
 // a shared 2-core machine can be slow: generous deadlines, never fixed sleeps
 jest.setTimeout(120_000);
 describe('plan runner (real proxy, test upstreams)', () => {
@@ -41,6 +62,7 @@ describe('plan runner (real proxy, test upstreams)', () => {
   });
   beforeEach(async () => {
     failing = false;
+    recordedLatencyMs.service = recordedLatencyMs.monolith;
     s = await startTestStrangler({
       name: 'plan',
       token: TOKEN,
@@ -107,9 +129,10 @@ describe('plan runner (real proxy, test upstreams)', () => {
     expect(entries[2]!.reason).toMatch(/^plan advance: canary 50% → service: gates passed/);
     expect(entries[2]!.evidence).toMatchObject({
       step: 'canary 50%',
-      monolith: { errors: 0 },
-      service: { errors: 0 },
-      limits: { minRequests: 10 },
+      // the recorded latencies, as HdrHistogram reads them back (2 significant digits)
+      monolith: { errors: 0, p99Ms: expect.closeTo(4, 0) },
+      service: { errors: 0, p99Ms: expect.closeTo(4, 0) },
+      limits: { minRequests: 10, maxServiceP99Ms: expect.closeTo(4 * 1.2 + 5, 0) },
     });
     await s.plans.tick(); // a done plan does nothing more
     expect(await planEntries()).toHaveLength(3);
@@ -131,6 +154,20 @@ describe('plan runner (real proxy, test upstreams)', () => {
     await s.plans.tick();
     expect(route().mode).toBe('forward');
     expect((await planEntries()).at(-1)).toEqual(last);
+  });
+
+  it('rolls back to the monolith when the service is slower than the p99 margin', async () => {
+    await s.plans.tick();
+    await driveUntil('canary 50 %', () => route().mode === 'canary');
+    recordedLatencyMs.service = 20; // above 4 ms × 1.2 + 5 ms = 9.8 ms
+    await driveUntil('rollback', () => route().mode === 'forward');
+    expect(route()).toMatchObject({ target: 'monolith', plan: { status: 'rolled-back' } });
+    const last = (await planEntries()).at(-1)!;
+    expect(last.reason).toMatch(/^plan rollback: canary 50% → monolith: service p99 20\.\d\d ms exceeds/);
+    expect(last.evidence).toMatchObject({
+      monolith: { errors: 0, p99Ms: expect.closeTo(4, 0) },
+      service: { errors: 0, p99Ms: expect.closeTo(20, 0) },
+    });
   });
 
   it('a manual change pauses the plan in the same version; resume hands the route back', async () => {

@@ -1,6 +1,6 @@
 {{/*
 Where the proxy reads the monolith's WAL position for exact read-your-writes (PROXY_CDC_SOURCE_DATABASE_URL,
-proxy/README.md "CDC-aware reads"): proxy.cdcSourceDatabase, or the stand-in's database in demo mode. YAML of
+docs/proxy/cdc-aware-reads.md): proxy.cdcSourceDatabase, or the stand-in's database in demo mode. YAML of
 {url, existingSecret, existingSecretKey}; empty url and existingSecret: the variable is not set and the proxy
 pins by commit time.
 */}}
