@@ -19,6 +19,7 @@ export const LOG_EVENTS = {
   listening: 'listening',
   internalError: 'internal_error',
   fallback: 'fallback_answered',
+  shadowCircuitChanged: 'shadow_circuit_state_changed',
   circuitChanged: 'circuit_state_changed',
   planStep: 'plan_step',
   planFailed: 'plan_failed',

@@ -163,9 +163,21 @@ export class ProxyMetrics {
     labelNames: ['upstream', 'state'] as const,
     registers: [this.registry],
   });
+  private readonly shadowCircuitState = new Gauge({
+    name: 'strangler_shadow_circuit_state',
+    help: 'Circuit of shadow copies by target upstream: 0 closed, 1 half-open, 2 open (no copies but probes)',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+  private readonly shadowCircuitTransitions = new Counter({
+    name: 'strangler_shadow_circuit_transitions_total',
+    help: 'Transitions of the shadow copies circuit, by target upstream and new state',
+    labelNames: ['upstream', 'state'] as const,
+    registers: [this.registry],
+  });
   private readonly shadowResults = new Counter({
     name: 'strangler_shadow_total',
-    help: 'Shadowed requests by route and result (compared, equal, different, serviceErrors, skipped, sampledOut, dropped, notCompared)',
+    help: 'Shadowed requests by route and result (compared, equal, different, serviceErrors; not copied: skipped, sampledOut, overBudget, breakerOpen, dropped; not compared: tooLarge, notCompared)',
     labelNames: ['route', 'result'] as const,
     registers: [this.registry],
   });
@@ -259,6 +271,12 @@ export class ProxyMetrics {
   circuit(upstream: string, state: 'closed' | 'half-open' | 'open'): void {
     this.breakerState.labels(upstream).set(state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
     this.breakerTransitions.labels(upstream, state).inc();
+  }
+
+  /** The circuit of shadow copies to `upstream` changed state. */
+  shadowCircuit(upstream: string, state: 'closed' | 'half-open' | 'open'): void {
+    this.shadowCircuitState.labels(upstream).set(state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
+    this.shadowCircuitTransitions.labels(upstream, state).inc();
   }
 
   shadow(route: string, result: string): void {

@@ -88,9 +88,21 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
   const stats = options.stats ?? new RouteStats();
   const shadower =
     options.shadower ??
-    new Shadower(pools, log, options.shadowConcurrency ?? 16, (route, result) => {
-      metrics.shadow(route, result);
-      stats.shadow(route, result);
+    new Shadower({
+      pools,
+      logger: log,
+      maxInFlight: options.shadowConcurrency ?? 16,
+      onResult: (route, result) => {
+        metrics.shadow(route, result);
+        stats.shadow(route, result);
+      },
+      onCircuit: (upstream, state) => {
+        metrics.shadowCircuit(upstream, state);
+        log.warn(
+          { event: LOG_EVENTS.shadowCircuitChanged, upstream, state },
+          `circuit of shadow copies to ${upstream} is ${state}`,
+        );
+      },
     });
   const ctx: PipelineContext = {
     table: options.table,

@@ -187,7 +187,12 @@ describe('shadow sampling (sampleRate)', () => {
     dm = await startUpstream('device-management', jsonBy(SERVICE));
     const pools = new UpstreamPools();
     const stats = new RouteStats();
-    const shadower = new Shadower(pools, logger, 16, (route, result) => stats.shadow(route, result), random);
+    const shadower = new Shadower({
+      pools,
+      logger,
+      onResult: (route, result) => stats.shadow(route, result),
+      random,
+    });
     p = await startTestProxy(
       {
         upstreams: [
@@ -284,7 +289,11 @@ describe('Shadower sampling order', () => {
 
   it('sampling comes before the concurrency bound; with Math.random about a quarter reaches the bound', () => {
     // no copy may start (bound 0), so every request is either sampled out or dropped, and nothing is sent
-    const shadower = new Shadower(new UpstreamPools(), createLogger('shadow-test', 'silent'), 0);
+    const shadower = new Shadower({
+      pools: new UpstreamPools(),
+      logger: createLogger('shadow-test', 'silent'),
+      maxInFlight: 0,
+    });
     const n = 4_000;
     for (let i = 0; i < n; i++)
       expect(shadower.begin('r', route.shadow!, route.upstream, get, '/r', `id-${i}`)).toBeUndefined();
@@ -294,5 +303,139 @@ describe('Shadower sampling order', () => {
     expect(c.dropped).toBeGreaterThan(850);
     expect(c.dropped).toBeLessThan(1_150);
     expect(c).toMatchObject({ skipped: 0, compared: 0, notCompared: 0 });
+  });
+});
+
+describe('Shadower copy budget and target circuit', () => {
+  const logger = createLogger('shadow-test', 'silent');
+  const get = {
+    method: 'GET',
+    url: '/r',
+    headers: { host: 'proxy' },
+    rawHeaders: ['Host', 'proxy'],
+    socket: { remoteAddress: '127.0.0.1' },
+  } as unknown as IncomingMessage;
+  /** Plays the baseline's complete answer into a copy's tap, then ends the client's exchange. */
+  const answered = (copy: ReturnType<Shadower['begin']>) => {
+    copy!.tap.responseHead(200, [Buffer.from('content-type'), Buffer.from('application/json')]);
+    copy!.tap.responseChunk(Buffer.from('{"id":1}'));
+    copy!.done(true);
+  };
+
+  it('copies at most copiesPerSecond a second and counts the rest as overBudget', () => {
+    let t = 0;
+    const table = tableOf({
+      upstreams: [
+        { name: 'monolith', url: 'http://127.0.0.1:9' },
+        { name: 'device-management', url: 'http://127.0.0.1:9' },
+      ],
+      routes: [{ id: 'r', path: '/r', target: 'device-management', mode: 'shadow', shadow: { copiesPerSecond: 2 } }],
+    });
+    const route = table.routes[0]!;
+    const shadower = new Shadower({ pools: new UpstreamPools(), logger, now: () => t });
+    const burst = () => {
+      let copied = 0;
+      for (let i = 0; i < 10; i++) {
+        const copy = shadower.begin('r', route.shadow!, route.upstream, get, '/r', `id-${t}-${i}`);
+        if (copy) {
+          copied++;
+          copy.done(false); // the client's exchange failed: nothing sent, the slot is freed
+        }
+      }
+      return copied;
+    };
+    expect(burst()).toBe(2);
+    t += 500;
+    expect(burst()).toBe(1);
+    t += 1_000;
+    expect(burst()).toBe(2);
+    expect(shadower.route('r').counters).toMatchObject({ overBudget: 25, notCompared: 5, dropped: 0 });
+  });
+
+  describe('a target that fails', () => {
+    let target: TestUpstream;
+    const behaviour = { dead: true };
+    let t = 0;
+    let shadower: Shadower;
+    let route: ReturnType<typeof tableOf>['routes'][number];
+    const transitions: string[] = [];
+
+    beforeAll(async () => {
+      target = await startUpstream('device-management', (req, res) => {
+        if (behaviour.dead) return void req.socket.destroy(); // connection dropped: the copy fails
+        req.resume();
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"id":1}');
+      });
+      const table = tableOf({
+        upstreams: [
+          { name: 'monolith', url: 'http://127.0.0.1:9' },
+          { name: 'device-management', url: target.url, breaker: { failures: 3, openMs: 2_000 } },
+        ],
+        routes: [{ id: 'r', path: '/r', target: 'device-management', mode: 'shadow' }],
+      });
+      route = table.routes[0]!;
+      shadower = new Shadower({
+        pools: new UpstreamPools(),
+        logger,
+        now: () => t,
+        onCircuit: (upstream, state) => transitions.push(`${upstream} ${state}`),
+      });
+    });
+    afterAll(() => target.close());
+
+    const copyOne = async (id: string): Promise<boolean> => {
+      const copy = shadower.begin('r', route.shadow!, route.upstream, get, '/r', id);
+      if (!copy) return false;
+      answered(copy);
+      await waitFor('copy settled', () => (shadower.pending() === 0 ? true : undefined), { timeoutMs: 5_000 });
+      return true;
+    };
+
+    it('stops copying after consecutive failures, probes once the circuit may half-open, resumes when it answers', async () => {
+      for (let i = 0; i < 3; i++) expect(await copyOne(`fail-${i}`)).toBe(true);
+      expect(shadower.circuits.snapshot()['device-management']!.state).toBe('open');
+      // open: no copies (and no connection attempts) at all
+      for (let i = 0; i < 5; i++) expect(await copyOne(`open-${i}`)).toBe(false);
+      expect(shadower.route('r').counters).toMatchObject({ serviceErrors: 3, breakerOpen: 5 });
+      // after openMs one probe goes; while it runs nothing else does; it fails: open again
+      t += 2_000;
+      const probe = shadower.begin('r', route.shadow!, route.upstream, get, '/r', 'probe-1');
+      expect(probe).toBeDefined();
+      expect(shadower.begin('r', route.shadow!, route.upstream, get, '/r', 'beside-probe')).toBeUndefined();
+      answered(probe);
+      await waitFor('probe settled', () => (shadower.pending() === 0 ? true : undefined), { timeoutMs: 5_000 });
+      expect(shadower.circuits.snapshot()['device-management']!.state).toBe('open');
+      // the target is back: the next probe closes the circuit and copies flow again
+      behaviour.dead = false;
+      t += 2_000;
+      expect(await copyOne('probe-2')).toBe(true);
+      expect(shadower.circuits.snapshot()['device-management']!.state).toBe('closed');
+      for (let i = 0; i < 3; i++) expect(await copyOne(`ok-${i}`)).toBe(true);
+      expect(shadower.route('r').counters).toMatchObject({ serviceErrors: 4, breakerOpen: 6, compared: 4 });
+      expect(transitions).toEqual([
+        'device-management open',
+        'device-management half-open',
+        'device-management open',
+        'device-management half-open',
+        'device-management closed',
+      ]);
+    });
+  });
+
+  it('a baseline body over maxBodyBytes is counted as tooLarge, not compared', () => {
+    const table = tableOf({
+      upstreams: [
+        { name: 'monolith', url: 'http://127.0.0.1:9' },
+        { name: 'device-management', url: 'http://127.0.0.1:9' },
+      ],
+      routes: [{ id: 'big', path: '/r', target: 'device-management', mode: 'shadow', shadow: { maxBodyBytes: 4 } }],
+    });
+    const route = table.routes[0]!;
+    const shadower = new Shadower({ pools: new UpstreamPools(), logger });
+    const copy = shadower.begin('big', route.shadow!, route.upstream, get, '/r', 'big-1');
+    answered(copy); // 8 bytes > 4
+    expect(shadower.pending()).toBe(0);
+    expect(shadower.route('big').counters).toMatchObject({ tooLarge: 1, notCompared: 0, compared: 0 });
   });
 });

@@ -55,6 +55,7 @@ export function mountFleetViews(
   fleet.answer(VIEW_TOPICS.shadow, (): ShadowView => ({
     routes: options.shadower?.stats() ?? {},
     inFlight: options.shadower?.pending() ?? 0,
+    circuits: options.shadower?.circuits.snapshot() ?? {},
   }));
   fleet.answer(VIEW_TOPICS.shadowRoute, (params): ShadowRouteView => {
     const id = String((params as { id?: unknown }).id);

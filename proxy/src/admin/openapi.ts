@@ -332,7 +332,7 @@ export function openApiDocument(): object {
       '/api/shadow': {
         get: {
           summary:
-            'Shadow counters per route (compared, equal, different, serviceErrors, skipped, sampledOut, dropped, notCompared)',
+            'Shadow counters per route (compared, equal, different, serviceErrors; not copied: skipped, sampledOut, overBudget, breakerOpen, dropped; not compared: tooLarge, notCompared) and the shadow circuit of each target',
           responses: { 200: { description: 'OK' }, 401: errors[401] },
         },
       },

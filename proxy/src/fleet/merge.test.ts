@@ -29,7 +29,10 @@ const counters = (n: Partial<ShadowCounters>): ShadowCounters => ({
   serviceErrors: 0,
   skipped: 0,
   sampledOut: 0,
+  overBudget: 0,
+  breakerOpen: 0,
   dropped: 0,
+  tooLarge: 0,
   notCompared: 0,
   ...n,
 });
@@ -46,7 +49,11 @@ const diff = (at: string, requestId: string): ShadowDiff => ({
 
 describe('merging the workers’ views', () => {
   it('is the identity for a single process, with no `workers` note', () => {
-    const shadow: ShadowView = { routes: { r: counters({ compared: 3, equal: 2, different: 1 }) }, inFlight: 1 };
+    const shadow: ShadowView = {
+      routes: { r: counters({ compared: 3, equal: 2, different: 1 }) },
+      inFlight: 1,
+      circuits: { svc: { state: 'closed', transitions: { closed: 0, open: 0, 'half-open': 0 } } },
+    };
     expect(mergeShadow(gathered([shadow]))).toEqual(shadow);
     const route = {
       route: 'r',
@@ -67,8 +74,16 @@ describe('merging the workers’ views', () => {
     const merged = mergeShadow(
       gathered<ShadowView>(
         [
-          { routes: { a: counters({ compared: 3, equal: 3 }), b: counters({ dropped: 2 }) }, inFlight: 1 },
-          { routes: { a: counters({ compared: 2, equal: 1, different: 1 }) }, inFlight: 2 },
+          {
+            routes: { a: counters({ compared: 3, equal: 3 }), b: counters({ dropped: 2 }) },
+            inFlight: 1,
+            circuits: { svc: { state: 'open', transitions: { closed: 0, open: 1, 'half-open': 0 } } },
+          },
+          {
+            routes: { a: counters({ compared: 2, equal: 1, different: 1 }) },
+            inFlight: 2,
+            circuits: { svc: { state: 'closed', transitions: { closed: 0, open: 0, 'half-open': 0 } } },
+          },
         ],
         { expected: 3, missing: [{ slot: 2, pid: null, reason: 'worker restarting' }] },
       ),
@@ -76,6 +91,14 @@ describe('merging the workers’ views', () => {
     expect(merged).toEqual({
       routes: { a: counters({ compared: 5, equal: 4, different: 1 }), b: counters({ dropped: 2 }) },
       inFlight: 3,
+      // the worst state of the workers' circuits, and how many workers are in each
+      circuits: {
+        svc: {
+          state: 'open',
+          transitions: { closed: 0, open: 1, 'half-open': 0 },
+          workers: { closed: 1, open: 1, 'half-open': 0 },
+        },
+      },
       workers: { expected: 3, answered: 2, missing: [{ slot: 2, pid: null, reason: 'worker restarting' }] },
     });
   });

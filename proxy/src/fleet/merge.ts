@@ -49,6 +49,8 @@ function sumInto<K extends string>(into: Record<K, number>, add: Record<K, numbe
 export interface ShadowView {
   routes: Record<string, ShadowCounters>;
   inFlight: number;
+  /** The circuit of shadow copies per target upstream. */
+  circuits: Record<string, BreakerView>;
 }
 
 export function mergeShadow(g: Gathered<ShadowView>): WithFleet<ShadowView> {
@@ -58,7 +60,11 @@ export function mergeShadow(g: Gathered<ShadowView>): WithFleet<ShadowView> {
     inFlight += value.inFlight;
     for (const [id, c] of Object.entries(value.routes)) routes[id] = summed(routes[id] ?? null, c);
   }
-  return { routes, inFlight, ...note(g) };
+  const circuits = mergeBreakers({
+    ...g,
+    answers: g.answers.map((a) => ({ ...a, value: { upstreams: a.value.circuits ?? {} } })),
+  });
+  return { routes, inFlight, circuits: circuits.upstreams, ...note(g) };
 }
 
 /** `GET /api/shadow/{id}` of one worker. */
@@ -90,7 +96,7 @@ export function mergeShadowRoute(g: Gathered<ShadowRouteView>, keepDiffs: number
 
 // ---------------------------------------------------------------------------------------------------- breakers
 
-interface BreakerView {
+export interface BreakerView {
   state: BreakerState;
   transitions: Record<BreakerState, number>;
 }

@@ -1,6 +1,6 @@
 import type { RouteWindowStats, TargetStats } from '../stats/route-stats';
 import { RouteSchema, type RouteInput } from '../table/schema';
-import { evaluatePlan, nextStep, stepOf, type PlanEvidence } from './evaluate';
+import { comparisonsEta, evaluatePlan, nextStep, stepOf, type PlanEvidence } from './evaluate';
 
 const T0 = 1_700_000_000_000;
 const plan = {
@@ -114,7 +114,18 @@ describe('evaluatePlan', () => {
         different: 1,
         serviceErrors: 0,
         agreement: 0.995,
+        perSecond: 3.33, // 200 in 60 s; enough, so no time to go
       });
+    });
+
+    it('says how long the comparisons still take at the rate seen so far', () => {
+      const e = evidence({ shadow: { compared: 20, equal: 20 } });
+      const d = evaluatePlan(shadowRoute(), 'monolith', e, at(10));
+      expect(d.action).toBe('hold');
+      expect(d.reason).toBe('20 of 100 comparisons so far (20 equal); at 2.0 a second about 40 s to go');
+      expect(d.evidence.shadow).toMatchObject({ perSecond: 2, etaSeconds: 40 });
+      const none = evaluatePlan(shadowRoute(), 'monolith', evidence({ shadow: {} }), at(10));
+      expect(none.reason).toContain('0 of 100 comparisons so far (0 equal); no estimate yet');
     });
 
     it('rolls back when too few comparisons are equal, service errors counting as not equal', () => {
@@ -234,5 +245,17 @@ describe('plan schema', () => {
     });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]?.message).toBe('weights must strictly increase');
+  });
+});
+
+describe('comparisonsEta', () => {
+  it.each([
+    [0, 100, 10_000, { perSecond: 0 }],
+    [50, 100, 10_000, { perSecond: 5, etaSeconds: 10 }],
+    [100, 100, 10_000, { perSecond: 10 }],
+    [1, 1_000, 60_000, { perSecond: 1 / 60, etaSeconds: 59_940 }],
+    [5, 100, 0, { perSecond: 0 }],
+  ])('%i of %i after %i ms → %p', (have, needed, elapsed, expected) => {
+    expect(comparisonsEta(have, needed, elapsed)).toEqual(expected);
   });
 });

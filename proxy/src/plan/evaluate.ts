@@ -33,7 +33,17 @@ export interface DecisionEvidence {
   step: string;
   dwellSeconds: number;
   requiredDwellSeconds: number;
-  shadow?: { compared: number; equal: number; different: number; serviceErrors: number; agreement: number | null };
+  shadow?: {
+    compared: number;
+    equal: number;
+    different: number;
+    serviceErrors: number;
+    agreement: number | null;
+    /** Comparisons a second since the step began (the copy budget and sample rate decide it). */
+    perSecond?: number;
+    /** At that rate, seconds until `minComparisons` (absent: no comparison yet, or enough). */
+    etaSeconds?: number;
+  };
   monolith?: { requests: number; errors: number; errorRate: number; p99Ms: number | null };
   service?: { requests: number; errors: number; errorRate: number; p99Ms: number | null };
   limits?: Record<string, number | null>;
@@ -97,6 +107,26 @@ function patchTo(step: PlanStep, plan: PlanSpec): PlanPatch {
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
 const msOf = (x: number | null): string => (x === null ? 'n/a' : `${x.toFixed(2)} ms`);
+
+/**
+ * How long until `needed` comparisons at the rate seen so far (`have` in `elapsedMs` since the step began):
+ * `undefined` without a comparison yet or with enough.
+ */
+export function comparisonsEta(
+  have: number,
+  needed: number,
+  elapsedMs: number,
+): { perSecond: number; etaSeconds?: number } {
+  const perSecond = elapsedMs > 0 ? have / (elapsedMs / 1000) : 0;
+  if (have >= needed || perSecond === 0) return { perSecond };
+  return { perSecond, etaSeconds: Math.ceil((needed - have) / perSecond) };
+}
+
+function duration(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 2 * 3600) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
 
 /**
  * Decides what a route's plan does now. Pure: the same route, plan, evidence and clock give the same verdict.
@@ -171,6 +201,7 @@ export function evaluatePlan(
       const s = evidence.shadow;
       const n = s.compared + s.serviceErrors;
       const agreement = n === 0 ? null : s.equal / n;
+      const eta = comparisonsEta(n, gate.minComparisons, now - evidence.stepStartedAt);
       const ev: DecisionEvidence = {
         ...base,
         shadow: {
@@ -179,11 +210,19 @@ export function evaluatePlan(
           different: s.different,
           serviceErrors: s.serviceErrors,
           agreement,
+          perSecond: Math.round(eta.perSecond * 100) / 100,
+          ...(eta.etaSeconds !== undefined ? { etaSeconds: eta.etaSeconds } : {}),
         },
         limits: { minComparisons: gate.minComparisons, minEqualRate: gate.minEqualRate },
       };
       if (n < gate.minComparisons)
-        return hold(`${n} of ${gate.minComparisons} comparisons so far (${s.equal} equal)`, ev);
+        return hold(
+          `${n} of ${gate.minComparisons} comparisons so far (${s.equal} equal); ` +
+            (eta.etaSeconds === undefined
+              ? 'no estimate yet'
+              : `at ${eta.perSecond.toFixed(1)} a second about ${duration(eta.etaSeconds)} to go`),
+          ev,
+        );
       if (agreement! < gate.minEqualRate)
         return rollback(
           `${pct(agreement!)} of ${n} comparisons equal (${s.different} different, ${s.serviceErrors} service errors), below ${pct(gate.minEqualRate)}`,

@@ -3,6 +3,8 @@ import type { Logger } from '@warmhouse/shared';
 import { upstreamRequestHeaders } from '../forward/headers';
 import type { Tap } from '../forward/forwarder';
 import type { UpstreamPools } from '../forward/pools';
+import { CircuitBreakers, type BreakerState } from '../forward/breaker';
+import { burstOf, TokenBucket } from './budget';
 import type { CompiledShadow, CompiledUpstream } from '../table/compile';
 import { compareAnswers, type Answer, type Difference } from './compare';
 
@@ -21,10 +23,37 @@ export interface ShadowCounters {
   skipped: number;
   /** Not shadowed because the route's `sampleRate` left them out. */
   sampledOut: number;
-  /** Not shadowed because the concurrency bound was reached. */
+  /** Not shadowed because the route's copy budget (`copiesPerSecond`) was spent. */
+  overBudget: number;
+  /** Not shadowed because the target's shadow circuit is open (it kept failing; probed now and then). */
+  breakerOpen: number;
+  /** Not shadowed because the in-flight cap was reached (copies still running). */
   dropped: number;
-  /** Not compared: a body over `maxBodyBytes`, or the client's own exchange failed. */
+  /** Not compared: a request or response body over `maxBodyBytes`. */
+  tooLarge: number;
+  /** Not compared: the client's own exchange failed or broke. */
   notCompared: number;
+}
+
+/** Options of the {@link Shadower}. */
+export interface ShadowerOptions {
+  pools: UpstreamPools;
+  logger: Logger;
+  /** Shadow requests in flight at most (over it, requests are not shadowed and counted as dropped). Default 16. */
+  maxInFlight?: number;
+  /** Every counted result, as it happens (metrics, route statistics). */
+  onResult?: (routeId: string, result: keyof ShadowCounters) => void;
+  /** A shadow target's circuit changed state (metrics, log). */
+  onCircuit?: (upstream: string, state: BreakerState) => void;
+  /**
+   * Uniform in [0, 1), drawn once per eligible request of a route sampled below 1 (tests inject a sequence).
+   * Random rather than a counter (every n-th request): a counter aliases with periodic traffic (a poller cycling
+   * through four devices at rate 0.25 would shadow the same device every time), random picks sample every kind
+   * of request alike.
+   */
+  random?: () => number;
+  /** Monotonic milliseconds, for the copy budgets and the circuits (tests inject a clock). */
+  now?: () => number;
 }
 
 /** One recorded difference, with both answers. */
@@ -54,7 +83,10 @@ function emptyCounters(): ShadowCounters {
     serviceErrors: 0,
     skipped: 0,
     sampledOut: 0,
+    overBudget: 0,
+    breakerOpen: 0,
     dropped: 0,
+    tooLarge: 0,
     notCompared: 0,
   };
 }
@@ -80,28 +112,35 @@ class Capture {
 
 /**
  * Shadow traffic: copies a request of a route in mode `shadow` to its target after the client has had the
- * baseline's answer, with a global bound on copies in flight, and compares the two answers. Counters and the
- * latest differences per route are kept in memory for the admin API (reset on restart).
+ * baseline's answer, and compares the two answers. What is copied is explicit: the route's `sampleRate` and
+ * `copiesPerSecond` budget, a circuit per target (a target that keeps failing to connect or time out gets no copies
+ * but a probe now and then, so a dead target costs the client path nothing), and a global bound on copies in
+ * flight; every request not copied is counted by reason. Counters and the latest differences per route are kept
+ * in memory for the admin API (reset on restart).
  */
 export class Shadower {
   private inFlight = 0;
   private readonly counters = new Map<string, ShadowCounters>();
   private readonly diffs = new Map<string, ShadowDiff[]>();
+  private readonly budgets = new Map<string, { rate: number; bucket: TokenBucket }>();
+  /** Circuits of the shadow targets: apart from the client path's, so copies never open a route's circuit. */
+  readonly circuits: CircuitBreakers;
+  private readonly pools: UpstreamPools;
+  private readonly logger: Logger;
+  private readonly maxInFlight: number;
+  private readonly onResult: (routeId: string, result: keyof ShadowCounters) => void;
+  private readonly random: () => number;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly pools: UpstreamPools,
-    private readonly logger: Logger,
-    /** Shadow requests in flight at most (over it, requests are not shadowed and counted as dropped). */
-    private readonly maxInFlight = 16,
-    private readonly onResult: (routeId: string, result: keyof ShadowCounters) => void = () => {},
-    /**
-     * Uniform in [0, 1), drawn once per eligible request of a route sampled below 1 (tests inject a sequence).
-     * Random rather than a counter (every n-th request): a counter aliases with periodic traffic (a poller cycling
-     * through four devices at rate 0.25 would shadow the same device every time), random picks sample every kind
-     * of request alike.
-     */
-    private readonly random: () => number = Math.random,
-  ) {}
+  constructor(options: ShadowerOptions) {
+    this.pools = options.pools;
+    this.logger = options.logger;
+    this.maxInFlight = options.maxInFlight ?? 16;
+    this.onResult = options.onResult ?? (() => {});
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? (() => performance.now());
+    this.circuits = new CircuitBreakers(this.now, options.onCircuit);
+  }
 
   /** Counters of every shadowed route seen so far. */
   stats(): Record<string, ShadowCounters> {
@@ -151,8 +190,21 @@ export class Shadower {
       this.count(routeId, 'sampledOut');
       return undefined;
     }
-    if (this.inFlight >= this.maxInFlight) {
-      this.count(routeId, 'dropped');
+    const circuit = this.circuits.get(target.name, target.breaker);
+    const admission = circuit.admit();
+    if (admission === 'refuse') {
+      this.count(routeId, 'breakerOpen');
+      return undefined;
+    }
+    const probe = admission === 'probe';
+    const refusal = !this.withinBudget(routeId, shadow.spec.copiesPerSecond)
+      ? 'overBudget'
+      : this.inFlight >= this.maxInFlight
+        ? 'dropped'
+        : undefined;
+    if (refusal !== undefined) {
+      circuit.release(probe);
+      this.count(routeId, refusal);
       return undefined;
     }
     this.inFlight++;
@@ -176,7 +228,8 @@ export class Shadower {
     const done = (ok: boolean): void => {
       if (!ok || request.over || response.over || status === 0) {
         this.inFlight--;
-        this.count(routeId, 'notCompared');
+        circuit.release(probe);
+        this.count(routeId, ok && (request.over || response.over) ? 'tooLarge' : 'notCompared');
         return;
       }
       const primary: Answer = { status, headers: pick(rawHeaders, shadow.spec.headers), body: response.body };
@@ -184,7 +237,8 @@ export class Shadower {
       void this.send(target, method, path, headers, body, max, shadow.spec.headers)
         .then(
           (answer) => {
-            if (answer === 'too-large') return this.count(routeId, 'notCompared');
+            circuit.success(); // the target answered: whatever it said, it is reachable
+            if (answer === 'too-large') return this.count(routeId, 'tooLarge');
             const differences = compareAnswers(primary, answer, shadow.spec, shadow.ignored);
             this.count(routeId, 'compared');
             this.count(routeId, differences.length === 0 ? 'equal' : 'different');
@@ -204,6 +258,7 @@ export class Shadower {
             }
           },
           (err: unknown) => {
+            circuit.failure();
             this.count(routeId, 'serviceErrors');
             this.logger.debug({ route: routeId, upstream: target.name, err, requestId }, 'shadow request failed');
           },
@@ -213,6 +268,20 @@ export class Shadower {
         });
     };
     return { tap, done };
+  }
+
+  /** Takes one copy from the route's budget (no `copiesPerSecond`: no budget, always). */
+  private withinBudget(routeId: string, copiesPerSecond: number | undefined): boolean {
+    if (copiesPerSecond === undefined) return true;
+    let b = this.budgets.get(routeId);
+    if (!b) {
+      b = { rate: copiesPerSecond, bucket: new TokenBucket(copiesPerSecond, burstOf(copiesPerSecond), this.now) };
+      this.budgets.set(routeId, b);
+    } else if (b.rate !== copiesPerSecond) {
+      b.bucket.setRate(copiesPerSecond, burstOf(copiesPerSecond));
+      b.rate = copiesPerSecond;
+    }
+    return b.bucket.take();
   }
 
   private async send(

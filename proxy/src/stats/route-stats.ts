@@ -48,7 +48,27 @@ export interface StatsSnapshot {
 
 /** Shadow outcomes as the shadower reports them. */
 export type ShadowResult =
-  'compared' | 'equal' | 'different' | 'serviceErrors' | 'skipped' | 'sampledOut' | 'dropped' | 'notCompared';
+  | 'compared'
+  | 'equal'
+  | 'different'
+  | 'serviceErrors'
+  | 'skipped'
+  | 'sampledOut'
+  | 'overBudget'
+  | 'breakerOpen'
+  | 'dropped'
+  | 'tooLarge'
+  | 'notCompared';
+
+/** Results that mean "not compared", whatever the reason: one `skipped` counter in the route statistics. */
+const NOT_COMPARED: ReadonlySet<ShadowResult> = new Set([
+  'sampledOut',
+  'overBudget',
+  'breakerOpen',
+  'dropped',
+  'tooLarge',
+  'notCompared',
+]);
 
 /** Cumulative (never windowed) shadow counters of a route, for "since the step began" evidence. */
 export type ShadowTotals = Omit<ShadowStats, 'equalRate'>;
@@ -109,7 +129,7 @@ function emptyRoute(): RouteAcc {
 }
 
 function shadowKey(result: ShadowResult): keyof ShadowTotals {
-  return result === 'sampledOut' || result === 'dropped' || result === 'notCompared' ? 'skipped' : result;
+  return NOT_COMPARED.has(result) ? 'skipped' : (result as keyof ShadowTotals);
 }
 
 /**

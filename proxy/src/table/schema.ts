@@ -113,6 +113,12 @@ export const ShadowSchema = z
      * `sampledOut`: a lower rate costs the client less latency, and comparison evidence accumulates more slowly.
      */
     sampleRate: z.number().gt(0).max(1).default(1),
+    /**
+     * Copy budget of the route, per proxy process: at most this many copies a second (a token bucket with one
+     * second's burst). Requests over it are counted as `overBudget`. Absent: no budget (sampleRate and the
+     * in-flight cap alone decide). With it, comparisons accumulate at a rate you chose, whatever the load.
+     */
+    copiesPerSecond: z.number().positive().max(1_000_000).optional(),
   })
   .strict();
 
