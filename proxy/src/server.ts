@@ -79,6 +79,7 @@ export async function startStrangler(
     ...(db ? { backend: new PgBackend(db) } : {}),
     env,
     logger,
+    now: () => new Date(),
   }).catch(async (err: unknown) => {
     await db?.close();
     throw err;

@@ -58,7 +58,7 @@ describe('admin API', () => {
     expect(() => loadProxyConfig({ ...env, PROXY_ADMIN_TOKEN: 'short' })).toThrow(
       /PROXY_ADMIN_TOKEN: must be at least 16/,
     );
-    const store = await RouteTableStore.open({ routesFile, env, logger });
+    const store = await RouteTableStore.open({ routesFile, env, logger, now: () => new Date() });
     expect(() => createAdminApp({ store, metrics: new ProxyMetrics(), logger })).toThrow(
       expect.objectContaining({ code: 'PROXY_ERR_ADMIN_TOKEN_MISSING' }),
     );

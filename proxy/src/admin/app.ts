@@ -15,7 +15,7 @@ import type { FleetEvidence } from '../control/evidence';
 import type { FleetRegistry, FleetView } from '../control/fleet';
 import type { PlanLease } from '../control/lease';
 import type { ApplyResult, ChangeConditions, ChangeMeta, RouteTableStore } from '../table/store';
-import type { TableIssue } from '../table/compile';
+import type { TableIssue } from '../table/issues';
 import { ROUTE_MODES } from '../table/schema';
 import { bearerMatches } from './auth';
 import { mountFleetViews } from './fleet-views';

@@ -4,7 +4,7 @@ import { LOG_EVENTS } from '../log-events';
 import type { ProxyMetrics } from '../metrics';
 import { parseRequestTarget } from '../routing/request-target';
 import type { CompiledRoute, CompiledTable, CompiledUpstream } from '../table/compile';
-import type { CompiledCdc } from '../table/compile-cdc';
+import type { CompiledCdc } from '../table/compile/cdc';
 import { decideRead, lagMs, tableProgress, type SourceReason, type TopicNaming } from './freshness';
 import type { PinStore } from './pins';
 import type { AppliedPoller } from './poller';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { zodIssues } from '../table/compile';
+import { zodIssues } from '../table/issues';
 import type { PlanSpec } from '../table/plan-schema';
 import type { RouteSpec } from '../table/schema';
 import { writeJsonState } from '../table/state-file';

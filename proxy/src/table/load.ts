@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import type { TableIssue } from './compile';
+import type { TableIssue } from './issues';
 
 /** A routes file read and parsed (not yet validated); `sha256` identifies its content. */
 export type LoadedFile =

@@ -26,7 +26,7 @@ describe('RouteTableStore', () => {
   let dir: string;
   let routesFile: string;
   let stateDir: string;
-  const open = () => RouteTableStore.open({ routesFile, stateDir, env, logger });
+  const open = () => RouteTableStore.open({ routesFile, stateDir, env, logger, now: () => new Date() });
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'strangler-store-'));

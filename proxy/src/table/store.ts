@@ -1,55 +1,21 @@
 import type { Logger } from '@warmhouse/shared';
-import type { CommitRequest, ControlBackend, StoredVersion } from '../control/backend';
+import type { ControlBackend, StoredVersion } from '../control/backend';
 import { FileBackend } from '../control/file-backend';
 import { MemoryBackend } from '../control/memory-backend';
 import { ForeignRowError } from '../control/pg-backend';
 import { ProxyError } from '../errors';
 import { LOG_EVENTS } from '../log-events';
-import { keepPlanProgress } from '../plan/keep-progress';
-import type { AuditAction, AuditEntry, ChangeSource } from './audit';
-import { compileTable, type CompiledTable, type CompileResult, type TableIssue } from './compile';
+import type { AuditAction, AuditEntry } from './audit';
+import type { ApplyResult, ChangeConditions, ChangeMeta, RejectedChange, RoutePatch } from './change';
+import * as commands from './commands';
+import type { CompiledTable } from './compile';
 import { diffTables, type TableChange } from './diff';
+import { inFile, type TableIssue } from './issues';
 import { readTableFile, type LoadedFile } from './load';
-import type { PlanStatus } from './plan-schema';
-import type { ReleaseSpec, RouteMode, RouteSpec, TableSpec } from './schema';
+import { changeEntries, commitRequest, noteEntry } from './persist';
+import { compileRoutesFile, headStep, reconcileFile, refusedMeta, startupFileStep } from './reconcile';
 
-/** Who changes the table, from where, and why (all three land in the audit log). */
-export interface ChangeMeta {
-  actor: string;
-  source: ChangeSource;
-  reason: string;
-  /** Numbers behind the change (plan decisions), copied to its audit entries. */
-  evidence?: unknown;
-}
-
-/** Fields of a route changed by {@link RouteTableStore.updateRoute}; `undefined` keeps the current value. */
-export interface RoutePatch {
-  target?: string;
-  mode?: RouteMode;
-  weight?: number;
-  /** Status of the route's plan (ignored when the route has none). */
-  planStatus?: PlanStatus;
-}
-
-/** Conditions of a change: the version it must be based on, and the plan runner's fencing token. */
-export interface ChangeConditions {
-  /** The change is refused (409) unless the newest stored version is this one (`If-Match`). */
-  expectedVersion?: number;
-  /** The plan runner's lease: the change is stored only while this epoch is current. */
-  fence?: CommitRequest['fence'];
-}
-
-/** The last change that was refused, with every issue. */
-export interface RejectedChange {
-  at: string;
-  source: ChangeSource;
-  actor: string;
-  issues: TableIssue[];
-}
-
-/** Outcome of a change: the new table and its audit entries, or the issues (the table is unchanged). */
-export type ApplyResult =
-  { ok: true; table: CompiledTable; entries: AuditEntry[] } | { ok: false; issues: TableIssue[] };
+export type { ApplyResult, ChangeConditions, ChangeMeta, RejectedChange, RoutePatch } from './change';
 
 /** Anything that can hand the forwarder the table in force; read once per request. */
 export interface TableSource {
@@ -70,64 +36,30 @@ export interface StoreOptions {
   /** Environment used to resolve `${VAR}` placeholders in upstream URLs. */
   env: NodeJS.ProcessEnv;
   logger: Logger;
-  now?: () => Date;
+  /** The clock of audit entries and refusals. */
+  now: () => Date;
 }
 
 type ChangeListener = (table: CompiledTable, entries: readonly AuditEntry[], meta: ChangeMeta) => void;
 
-/** A change to commit: how to build the next table from the one in force (`undefined`: none yet). */
+/** A change to commit: the command building the next table from the one in force, and how to store it. */
 interface ChangeJob {
   meta: ChangeMeta;
-  build(base: TableSpec | undefined, version: number): CompileResult;
+  command: commands.Command;
   conditions?: ChangeConditions;
   /** Routes file content this change reconciles. */
   reconciles?: string;
   /** The change may be made while the table in force is not from the store (the first reconciliation). */
   fromFile?: boolean;
-  /** The audit reason, when it depends on what `build` found (plan progress kept by a file change). */
-  reasonOf?: () => string;
 }
 
 const MAX_ATTEMPTS = 8;
-
-/**
- * Compiles a routes file's table; routes whose plan the file leaves unchanged keep their plan progress from the
- * table in force ({@link keepPlanProgress}). Should the table with the kept progress not compile (the file
- * removed the upstream a route stands on), the file's table is taken as it is.
- */
-function compileFileTable(
-  data: unknown,
-  inForce: TableSpec | undefined,
-  options: { env: NodeJS.ProcessEnv; version: number },
-): { result: CompileResult; kept: string[] } {
-  const result = compileTable(data, options);
-  if (!result.ok || !inForce) return { result, kept: [] };
-  const { spec, kept } = keepPlanProgress(inForce, result.table.spec);
-  if (kept.length === 0) return { result, kept };
-  const merged = compileTable(spec, options);
-  return merged.ok ? { result: merged, kept } : { result, kept: [] };
-}
-
-/** The reason of a file change, naming the routes whose plan progress it kept. */
-function fileReason(reason: string, kept: readonly string[]): string {
-  return kept.length === 0 ? reason : `${reason}; plan progress kept: ${kept.join(', ')}`;
-}
 
 function rejected(issues: TableIssue[]): ProxyError {
   return new ProxyError('PROXY_ERR_INVALID_TABLE', {
     message: `invalid route table:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`,
     details: { issues },
   });
-}
-
-/**
- * A person's change of a route's target, mode or weight pauses the route's active plan (in the same table
- * version): the plan must never undo a manual decision. `strangler plan resume` hands the route back to it.
- */
-function pauseOnManualChange(before: RouteSpec, after: RouteSpec, meta: ChangeMeta): RouteSpec {
-  if (meta.source === 'plan' || before.plan?.status !== 'active') return after;
-  const moved = before.target !== after.target || before.mode !== after.mode || before.weight !== after.weight;
-  return moved ? { ...after, plan: { ...before.plan, status: 'paused' } } : after;
 }
 
 /**
@@ -155,15 +87,13 @@ export class RouteTableStore implements TableSource {
   private syncQueued = false;
   private readonly listeners: ChangeListener[] = [];
   private readonly rejectListeners: Array<(rejected: RejectedChange) => void> = [];
-  private readonly now: () => Date;
   readonly backend: ControlBackend;
   /** The last refused change (file reload, admin request or stored version), for the admin API and metrics. */
   lastRejected: RejectedChange | undefined;
 
   private constructor(private readonly options: StoreOptions) {
-    this.now = options.now ?? (() => new Date());
     this.backend =
-      options.backend ?? (options.stateDir ? new FileBackend(options.stateDir, this.now) : new MemoryBackend());
+      options.backend ?? (options.stateDir ? new FileBackend(options.stateDir, options.now) : new MemoryBackend());
   }
 
   /**
@@ -235,7 +165,7 @@ export class RouteTableStore implements TableSource {
 
   /** Replaces the whole table. */
   apply(spec: unknown, meta: ChangeMeta, conditions?: ChangeConditions): Promise<ApplyResult> {
-    return this.change({ meta, conditions, build: (_base, version) => this.compile(spec, version) });
+    return this.change({ meta, conditions, command: commands.replaceTable(spec) });
   }
 
   /** Points an existing route at another upstream. */
@@ -247,29 +177,13 @@ export class RouteTableStore implements TableSource {
    * Changes the target, mode or canary weight of an existing route in one table version (one audit entry).
    * Fields left out keep their value.
    */
-  async updateRoute(
+  updateRoute(
     routeId: string,
     patch: RoutePatch,
     meta: ChangeMeta,
     conditions?: ChangeConditions,
   ): Promise<ApplyResult> {
-    const { planStatus, ...fields } = patch;
-    const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-    const result = await this.change({
-      meta,
-      conditions,
-      build: (base, version) => {
-        const index = indexOf(base!, routeId);
-        const routes = base!.routes.map((r, i) => {
-          if (i !== index) return r;
-          const next = { ...r, ...defined };
-          if (planStatus !== undefined && r.plan) return { ...next, plan: { ...r.plan, status: planStatus } };
-          return pauseOnManualChange(r, next, meta);
-        });
-        return relativeTo(index, this.compile({ ...base, routes }, version));
-      },
-    });
-    return result;
+    return this.change({ meta, conditions, command: commands.updateRoute(routeId, patch, meta) });
   }
 
   /** Creates or replaces one route; issues name fields of the route itself (`target`, `methods[0]`...). */
@@ -279,39 +193,22 @@ export class RouteTableStore implements TableSource {
     meta: ChangeMeta,
     conditions?: ChangeConditions,
   ): Promise<ApplyResult & { created?: boolean }> {
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      return this.refuse([{ path: '(body)', message: 'must be a JSON object (a route)' }], meta);
-    }
-    const body = 'id' in input ? input : { ...input, id: routeId };
-    if ((body as { id: unknown }).id !== routeId) {
-      return this.refuse([{ path: 'id', message: `must equal the id in the URL ("${routeId}")` }], meta);
-    }
+    const body = commands.routeBody(routeId, input);
+    if (!body.ok) return this.refuse(body.issues, meta);
+    const put = commands.putRoute(routeId, body.body);
     let created = false;
-    const result = await this.change({
-      meta,
-      conditions,
-      build: (base, version) => {
-        const existing = base!.routes.findIndex((r) => r.id === routeId);
-        created = existing === -1;
-        const routes: unknown[] =
-          existing === -1 ? [...base!.routes, body] : base!.routes.map((r, i) => (i === existing ? body : r));
-        const index = existing === -1 ? routes.length - 1 : existing;
-        return relativeTo(index, this.compile({ ...base, routes }, version));
-      },
-    });
+    const command: commands.Command = (base, options) => {
+      const built = put(base, options);
+      created = built.created ?? false;
+      return built;
+    };
+    const result = await this.change({ meta, conditions, command });
     return { ...result, created };
   }
 
   /** Removes a route (its requests then go to the default target). */
   deleteRoute(routeId: string, meta: ChangeMeta, conditions?: ChangeConditions): Promise<ApplyResult> {
-    return this.change({
-      meta,
-      conditions,
-      build: (base, version) => {
-        indexOf(base!, routeId);
-        return this.compile({ ...base, routes: base!.routes.filter((r) => r.id !== routeId) }, version);
-      },
-    });
+    return this.change({ meta, conditions, command: commands.deleteRoute(routeId) });
   }
 
   /** Re-reads the routes file; content the table was reconciled with is a no-op, a bad file is refused. */
@@ -335,20 +232,7 @@ export class RouteTableStore implements TableSource {
     meta: ChangeMeta,
     dedupeKey?: string,
   ): Promise<AuditEntry> {
-    const target =
-      routeId === undefined ? null : (this.table?.spec.routes.find((r) => r.id === routeId)?.target ?? null);
-    const entry: AuditEntry = {
-      at: this.now().toISOString(),
-      version: this.table?.version ?? 0,
-      actor: meta.actor,
-      source: meta.source,
-      reason: meta.reason,
-      action,
-      ...(routeId === undefined ? {} : { routeId }),
-      from: target,
-      to: target,
-      ...(meta.evidence === undefined ? {} : { evidence: meta.evidence }),
-    };
+    const entry = noteEntry({ action, routeId, meta, table: this.table, at: this.isoNow() });
     await this.backend.appendAudit([entry], dedupeKey);
     return entry;
   }
@@ -358,8 +242,8 @@ export class RouteTableStore implements TableSource {
     return this.backend.readAudit(options);
   }
 
-  private compile(input: unknown, version: number): CompileResult {
-    return compileTable(input, { env: this.options.env, version });
+  private isoNow(): string {
+    return this.options.now().toISOString();
   }
 
   /** Serves the store's newest version, then (the first time the store is reached) reconciles the routes file. */
@@ -374,15 +258,14 @@ export class RouteTableStore implements TableSource {
   /** Serves the store's newest version when it is newer than the one in force (or refuses it). */
   private async adoptHead(startup: boolean): Promise<void> {
     const head = await this.readHead();
-    if (head && (head.version > this.headVersion || this.serving !== 'store' || !this.table)) {
-      this.headVersion = Math.max(this.headVersion, head.version);
-      const result = this.compile(head.spec, head.version);
-      if (result.ok) this.install(result.table, [], head, head.sourceSha256);
-      else if (startup && this.backend instanceof FileBackend) {
-        const file = this.backend.stateFile;
-        throw rejected(result.issues.map((i) => ({ ...i, path: `${file} ${i.path}` })));
-      } else await this.refuseStored(head.version, result.issues);
-    }
+    const known = { headVersion: this.headVersion, table: this.table, fromStore: this.serving === 'store' };
+    const step = headStep(head, known, this.options.env);
+    if (step.kind === 'none') return;
+    this.headVersion = Math.max(this.headVersion, step.head.version);
+    if (step.kind === 'serve') this.install(step.table, [], step.head, step.head.sourceSha256);
+    else if (startup && this.backend instanceof FileBackend)
+      throw rejected(inFile(this.backend.stateFile, step.issues));
+    else await this.refuseStored(step.head.version, step.issues);
   }
 
   /** The store's newest version; a malformed row is refused (and counted as the newest version). */
@@ -401,29 +284,17 @@ export class RouteTableStore implements TableSource {
   private async reconcileStartupFile(): Promise<void> {
     const routesFile = this.options.routesFile;
     const file = routesFile ? readTableFile(routesFile) : undefined;
-    if (!file) {
+    const step = startupFileStep({ file, hasTable: this.table !== undefined, at: this.isoNow() });
+    if (step.kind === 'fail') throw rejected(step.issues);
+    if (step.kind === 'reject') this.lastRejected = step.rejected;
+    if (step.kind !== 'reconcile' || (await this.backend.fileReconciled(step.file.sha256))) {
       this.fileCheckPending = false;
       return;
     }
-    const meta: ChangeMeta = {
-      actor: `file:${file.path}`,
-      source: 'startup',
-      reason: this.table ? 'routes file changed while the proxy was stopped' : 'initial load',
-    };
-    if (!file.ok) {
-      if (!this.table) throw rejected(file.issues.map((i) => ({ ...i, path: `${file.path} ${i.path}` })));
-      this.lastRejected = { at: this.now().toISOString(), source: 'file', actor: meta.actor, issues: file.issues };
-      this.fileCheckPending = false;
-      return;
-    }
-    if (await this.backend.fileReconciled(file.sha256)) {
-      this.fileCheckPending = false;
-      return;
-    }
-    const result = await this.reconcile(file, meta);
+    const result = await this.reconcile(step.file, step.meta);
     this.fileCheckPending = false;
     if (!result.ok) {
-      if (!this.table) throw rejected(result.issues.map((i) => ({ ...i, path: `${file.path} ${i.path}` })));
+      if (!this.table) throw rejected(inFile(step.file.path, result.issues));
       this.options.logger.error(
         { event: LOG_EVENTS.tableRejected, issues: result.issues },
         'routes file rejected; stored table kept',
@@ -431,30 +302,18 @@ export class RouteTableStore implements TableSource {
     }
   }
 
-  /** Commits a routes file's table (plan progress kept where its plan is unchanged); `undefined`: already done. */
-  private async reconcile(file: LoadedFile & { ok: true }, meta: ChangeMeta): Promise<ApplyResult> {
-    let kept: string[] = [];
-    const result = await this.change({
-      meta,
-      reconciles: file.sha256,
-      fromFile: true,
-      build: (base, version) => {
-        const compiled = compileFileTable(file.data, base, { env: this.options.env, version });
-        kept = compiled.kept;
-        return compiled.result;
-      },
-      reasonOf: () => fileReason(meta.reason, kept),
-    });
-    return result;
+  /** Commits a routes file's table (plan progress kept where its plan is unchanged). */
+  private reconcile(file: LoadedFile & { ok: true }, meta: ChangeMeta): Promise<ApplyResult> {
+    const command = reconcileFile(file.data, meta.reason);
+    return this.change({ meta, command, reconciles: file.sha256, fromFile: true });
   }
 
   /** The store could not be reached at start-up: serve the routes file until {@link sync} reaches it. */
   private serveRoutesFile(cause: ProxyError): void {
     const file = this.options.routesFile ? readTableFile(this.options.routesFile) : undefined;
     if (!file) throw cause;
-    if (!file.ok) throw rejected(file.issues.map((i) => ({ ...i, path: `${file.path} ${i.path}` })));
-    const result = this.compile(file.data, 0);
-    if (!result.ok) throw rejected(result.issues.map((i) => ({ ...i, path: `${file.path} ${i.path}` })));
+    const result = compileRoutesFile(file, this.options.env);
+    if (!result.ok) throw rejected(result.issues);
     this.table = result.table;
     this.serving = 'routes-file';
     this.options.logger.warn(
@@ -479,9 +338,9 @@ export class RouteTableStore implements TableSource {
       if (expected !== undefined && expected !== this.headVersion) throw conflict(expected, this.headVersion);
       const base = this.serving === 'store' ? this.table : undefined;
       const version = this.headVersion + 1;
-      const result = job.build(base?.spec, version);
-      const reason = job.reasonOf?.() ?? job.meta.reason;
-      const meta = { ...job.meta, reason };
+      const built = job.command(base?.spec, { env: this.options.env, version });
+      const meta = { ...job.meta, reason: built.reason ?? job.meta.reason };
+      const { result } = built;
       if (!result.ok) return this.refuse(result.issues, meta);
       const changes = base
         ? diffTables(base.spec, result.table.spec)
@@ -497,18 +356,18 @@ export class RouteTableStore implements TableSource {
         return { ok: true, table: base!, entries: [] };
       }
       const sourceSha256 = job.reconciles ?? this.sourceSha256;
-      const entries = this.entriesOf(result.table, changes, meta);
-      const outcome = await this.backend.commit({
-        version,
-        spec: result.table.spec,
-        sourceSha256,
-        actor: meta.actor,
-        source: meta.source,
-        reason: meta.reason,
-        entries,
-        ...(job.reconciles ? { reconciles: job.reconciles } : {}),
-        ...(job.conditions?.fence ? { fence: job.conditions.fence } : {}),
-      });
+      const entries = changeEntries({ table: result.table, changes, meta, at: this.isoNow() });
+      const outcome = await this.backend.commit(
+        commitRequest({
+          version,
+          spec: result.table.spec,
+          sourceSha256,
+          meta,
+          entries,
+          reconciles: job.reconciles,
+          conditions: job.conditions,
+        }),
+      );
       if (outcome.ok) {
         this.headVersion = Math.max(this.headVersion, version);
         this.install(result.table, entries, meta, sourceSha256);
@@ -521,21 +380,6 @@ export class RouteTableStore implements TableSource {
         return { ok: true, table: this.table!, entries: [] }; // another process reconciled this file first
     }
     throw conflict(undefined, this.headVersion);
-  }
-
-  private entriesOf(next: CompiledTable, changes: TableChange[], meta: ChangeMeta): AuditEntry[] {
-    const at = this.now().toISOString();
-    const release = meta.source === 'file' || meta.source === 'startup' ? next.spec.release : undefined;
-    return changes.map((c) => ({
-      at,
-      version: next.version,
-      actor: meta.actor,
-      source: meta.source,
-      reason: release ? `${meta.reason} (${releaseLabel(release)})` : meta.reason,
-      ...(release ? { release } : {}),
-      ...c,
-      ...(meta.evidence === undefined ? {} : { evidence: meta.evidence }),
-    }));
   }
 
   /** Serves `table` unless a newer one is already served (a notification may have delivered it first). */
@@ -566,11 +410,7 @@ export class RouteTableStore implements TableSource {
   private async refuseStored(version: number, issues: TableIssue[]): Promise<void> {
     if (this.refusedVersion === version) return;
     this.refusedVersion = version;
-    const meta: ChangeMeta = {
-      actor: `store:version ${version}`,
-      source: 'store',
-      reason: `stored version ${version} refused: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-    };
+    const meta = refusedMeta(version, issues);
     this.refuse(issues, meta);
     try {
       await this.note('table.refused', undefined, { ...meta, evidence: { version, issues } }, `refused:${version}`);
@@ -581,7 +421,7 @@ export class RouteTableStore implements TableSource {
 
   private refuse(issues: TableIssue[], meta: ChangeMeta): { ok: false; issues: TableIssue[] } {
     const rejectedChange: RejectedChange = {
-      at: this.now().toISOString(),
+      at: this.isoNow(),
       source: meta.source,
       actor: meta.actor,
       issues,
@@ -596,23 +436,6 @@ export class RouteTableStore implements TableSource {
   }
 }
 
-function indexOf(spec: TableSpec, routeId: string): number {
-  const index = spec.routes.findIndex((r) => r.id === routeId);
-  if (index === -1)
-    throw new ProxyError('PROXY_ERR_ROUTE_NOT_FOUND', { message: `no route "${routeId}"`, details: { routeId } });
-  return index;
-}
-
-/** Issues of a one-route change name the route's own fields (`target`, not `routes[3].target`). */
-function relativeTo(index: number, result: CompileResult): CompileResult {
-  if (result.ok) return result;
-  const prefix = `routes[${index}].`;
-  return {
-    ...result,
-    issues: result.issues.map((i) => (i.path.startsWith(prefix) ? { ...i, path: i.path.slice(prefix.length) } : i)),
-  };
-}
-
 function conflict(expected: number | undefined, current: number): ProxyError {
   return new ProxyError('PROXY_ERR_VERSION_CONFLICT', {
     message:
@@ -621,9 +444,4 @@ function conflict(expected: number | undefined, current: number): ProxyError {
         : `the change was based on version ${expected}, the route table is at version ${current}`,
     details: { expectedVersion: expected ?? null, currentVersion: current },
   });
-}
-
-/** `helm release warm-house revision 7` */
-function releaseLabel(release: ReleaseSpec): string {
-  return `helm release ${release.name} revision ${release.revision}`;
 }
