@@ -138,6 +138,7 @@ describe('canary route end to end (file → proxy, CLI and admin API changes, au
     expect((await request(second.adminUrl).get('/api/shadow').set('Authorization', `Bearer ${TOKEN}`)).body).toEqual({
       routes: {},
       inFlight: 0,
+      circuits: {},
     });
     expect((await request(second.adminUrl).get('/api/breakers').set('Authorization', `Bearer ${TOKEN}`)).body).toEqual({
       upstreams: {},
