@@ -9,7 +9,7 @@
  *   npm run bench:proxy -- [--backend standin|trivial|both] [--seconds 5] [--rounds 2] [--connections 50]
  *                           [--workers 1|auto|N[,…]] [--nginx-workers auto|1] [--generator autocannon|wrk]
  *                           [--warmup 5]
- *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50] [--sample-rate 1]
+ *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50] [--sample-rate 1] [--copies-per-second N]
  *     (see ./shadow.ts)
  *
  * Backends: `standin` is the monolith stand-in (express + one PostgreSQL query per request) on a
@@ -344,6 +344,7 @@ async function main(): Promise<void> {
       rounds: Number(arg('rounds', '2')),
       connections: Number(arg('connections', '50')),
       sampleRate: Number(arg('sample-rate', '1')),
+      copiesPerSecond: arg('copies-per-second', '') === '' ? undefined : Number(arg('copies-per-second', '')),
     });
   }
   const backends = arg('backend', 'both');

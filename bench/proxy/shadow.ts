@@ -7,9 +7,10 @@
  * shadow over monolith in % (median of the per-round increases), and the client failures of every run (the goal is 0: the client never
  * waits for, nor sees, the shadow copy).
  *
- *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50] [--sample-rate 1]
+ *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50] [--sample-rate 1] [--copies-per-second N]
  *
- * `--sample-rate` sets `shadow.sampleRate` of both routes (share of requests copied; default 1: every one).
+ * `--sample-rate` sets `shadow.sampleRate` of both routes (share of requests copied; default 1: every one);
+ * `--copies-per-second` their `shadow.copiesPerSecond` (copy budget per proxy process; default none).
  *
  * Backends are the trivial backend (fixed 75-byte JSON body; monolith and shadow target answer the same, so every
  * comparison is equal). Ports from BENCH_PROXY_PORT_BASE (default 24000); everything is stopped by process id.
@@ -51,7 +52,8 @@ interface Run {
   shadow: Record<string, number>;
 }
 
-function table(sampleRate: number): string {
+function table(sampleRate: number, copiesPerSecond: number | undefined): string {
+  const shadow = { sampleRate, ...(copiesPerSecond !== undefined ? { copiesPerSecond } : {}) };
   const url = (port: number) => `http://127.0.0.1:${port}`;
   return JSON.stringify({
     defaultTarget: 'monolith',
@@ -63,13 +65,13 @@ function table(sampleRate: number): string {
     ],
     routes: [
       // the shadow settings stay on the routes while the admin API switches them between forward and shadow
-      { id: 'heating-get', methods: ['GET'], path: '/api/heating/:id', target: 'monolith', shadow: { sampleRate } },
+      { id: 'heating-get', methods: ['GET'], path: '/api/heating/:id', target: 'monolith', shadow },
       {
         id: 'heating-current-temperature',
         methods: ['GET'],
         path: '/api/heating/:id/current-temperature',
         target: 'monolith',
-        shadow: { sampleRate },
+        shadow,
       },
     ],
   });
@@ -80,6 +82,8 @@ export async function runShadowScenario(opts: {
   rounds: number;
   connections: number;
   sampleRate: number;
+  /** `shadow.copiesPerSecond` of both routes (per proxy process); absent: no budget. */
+  copiesPerSecond?: number;
 }): Promise<void> {
   if (!(opts.sampleRate > 0 && opts.sampleRate <= 1))
     throw new Error(`--sample-rate must be a number with 0 < r <= 1, got ${opts.sampleRate}`);
@@ -101,7 +105,9 @@ export async function runShadowScenario(opts: {
     procs.push(backend('monolith', PORTS.monolith), backend('shadow-ok', PORTS.shadow));
     procs.push(backend('shadow-slow', PORTS.slow, 2_000));
     const routesFile = path.join(STATE, 'routes.json');
-    writeFileSync(routesFile, table(opts.sampleRate));
+    if (opts.copiesPerSecond !== undefined && !(opts.copiesPerSecond > 0))
+      throw new Error(`--copies-per-second must be a positive number, got ${opts.copiesPerSecond}`);
+    writeFileSync(routesFile, table(opts.sampleRate, opts.copiesPerSecond));
     procs.push(startProxyProcess(STATE, routesFile, token));
     const proxyUrl = `http://127.0.0.1:${PORTS.proxy}`;
     const adminUrl = `http://127.0.0.1:${PORTS.admin}`;
@@ -161,7 +167,7 @@ export async function runShadowScenario(opts: {
     };
 
     log(
-      `${opts.rounds} rounds of ${opts.seconds} s, ${opts.connections} connections, sample rate ${opts.sampleRate}; load average ${loadAverage()} (other processes on the machine skew the figures)`,
+      `${opts.rounds} rounds of ${opts.seconds} s, ${opts.connections} connections, sample rate ${opts.sampleRate}, copies per second ${opts.copiesPerSecond ?? 'unlimited'}; load average ${loadAverage()} (other processes on the machine skew the figures)`,
     );
     // the proxy process is cold: JIT and connection pools warm up before anything is measured
     await autocannon({ url: proxyUrl, connections: opts.connections, duration: 5, pipelining: 1, requests: REQUESTS });
@@ -215,6 +221,11 @@ function summarise(runs: Run[], sampleRate: number): void {
   const increases = mono.map((m, i) => ((shadow[i]!.p99 - m.p99) / m.p99) * 100);
   process.stdout.write(
     `p99 increase shadow vs monolith: ${median(increases).toFixed(1)} % (median of rounds: ${increases.map((x) => x.toFixed(0)).join(', ')}); throughput shadow/monolith ${(of('shadow').rps / of('monolith').rps).toFixed(2)}\n`,
+  );
+  const down = of('shadow-down');
+  const monolith = of('monolith');
+  process.stdout.write(
+    `target down vs monolith: throughput ${(down.rps / monolith.rps).toFixed(2)} (goal >= 0.9), p99 ${(((down.p99 - monolith.p99) / monolith.p99) * 100).toFixed(1)} % (goal <= +10 %)\n`,
   );
   const failures = rows.reduce((a, [, m]) => a + m.failures, 0);
   process.stdout.write(`client failures in all runs: ${failures} (goal 0)\n`);
