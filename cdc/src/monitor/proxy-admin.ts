@@ -1,5 +1,4 @@
-import type { StatsSnapshot } from '@warmhouse/proxy';
-import { z } from 'zod';
+import { StatsSnapshotSchema, type StatsSnapshot } from '@warmhouse/messaging';
 
 /** A route as the proxy's admin API lists it (`GET /api/routes`), only the fields the dashboard uses. */
 export interface ProxyRoute {
@@ -11,33 +10,8 @@ export interface ProxyRoute {
   weight?: number;
 }
 
-const targetStats = z.object({
-  requests: z.number(),
-  errors: z.number(),
-  errorRate: z.number(),
-  p50Ms: z.number().nullable(),
-  p99Ms: z.number().nullable(),
-});
-/** Checks the proxy's `GET /api/stats` answer at run time; typed with the proxy's own type so that they cannot drift. */
-const statsSchema: z.ZodType<StatsSnapshot> = z.object({
-  windowSeconds: z.number(),
-  routes: z.record(
-    z.string(),
-    z.object({
-      monolith: targetStats,
-      service: targetStats,
-      shadow: z.object({
-        compared: z.number(),
-        equal: z.number(),
-        different: z.number(),
-        serviceErrors: z.number(),
-        skipped: z.number(),
-        equalRate: z.number().nullable(),
-      }),
-      fallbacks: z.number(),
-    }),
-  ),
-});
+/** Checks the proxy's `GET /api/stats` answer at run time: the contract's own schema. */
+const statsSchema = StatsSnapshotSchema;
 
 /** The stats of the proxy, or why there are none: `missing` when the proxy has no `/api/stats` (answers 404). */
 export type StatsResult =

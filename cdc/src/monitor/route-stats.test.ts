@@ -1,5 +1,5 @@
 import { readRoutesView } from './dashboard-feed';
-import type { RouteWindowStats } from '@warmhouse/proxy';
+import type { RouteWindowStats } from '@warmhouse/messaging';
 import { createProxyAdmin, type ProxyRoute } from './proxy-admin';
 import { formatMs, formatRate, mergeRouteStats } from './route-stats';
 import { startFakeProxyAdmin } from './testing/fake-proxy-admin';

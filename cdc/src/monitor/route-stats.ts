@@ -1,4 +1,4 @@
-import type { TargetStats } from '@warmhouse/proxy';
+import type { TargetStats } from '@warmhouse/messaging';
 import type { ProxyRoute, StatsResult } from './proxy-admin';
 
 /** Shown where the proxy has no `/api/stats` (or it failed): the number is not available, not zero. */

@@ -11,4 +11,5 @@ export * from './consumer/process-batch';
 export * from './consumer/retriable';
 export * from './consumer/retry';
 export * from './contracts/connect-device-saga';
+export * from './contracts/proxy-stats';
 export * from './verified-send';

@@ -1,50 +1,12 @@
 import * as hdr from 'hdr-histogram-js';
+// The wire contract of `GET /api/stats` (one schema, parsed by the dashboard at its edge).
+import type { RouteWindowStats, ShadowStats, StatsSnapshot, TargetStats } from '@warmhouse/messaging';
 import type { RouteSpec, TableSpec } from '../table/schema';
+
+export type { RouteWindowStats, ShadowStats, StatsSnapshot, TargetStats };
 
 /** Role of the upstream that answered a request of a route. */
 export type Role = 'monolith' | 'service';
-
-/** Rolling figures of one route and role, as served by `GET /api/stats`. */
-export interface TargetStats {
-  requests: number;
-  /** 5xx answers plus transport failures and timeouts (answered 502/504 by the proxy). */
-  errors: number;
-  /** `errors / requests`, 0 without requests. */
-  errorRate: number;
-  /** Latency percentiles in milliseconds (request arrival to end of the answer); `null` without requests. */
-  p50Ms: number | null;
-  p99Ms: number | null;
-}
-
-/** Shadow comparisons of one route in the window. */
-export interface ShadowStats {
-  compared: number;
-  equal: number;
-  different: number;
-  serviceErrors: number;
-  /**
-   * Not compared: mutating without `dryRun`, sampled out (`sampleRate`), concurrency bound reached, body too large,
-   * client exchange failed.
-   */
-  skipped: number;
-  /** `equal / compared`; `null` without comparisons. */
-  equalRate: number | null;
-}
-
-/** Everything known about one route in the window. */
-export interface RouteWindowStats {
-  monolith: TargetStats;
-  service: TargetStats;
-  shadow: ShadowStats;
-  /** Requests answered by the fallback upstream instead of the route's own. */
-  fallbacks: number;
-}
-
-/** Body of `GET /api/stats`. */
-export interface StatsSnapshot {
-  windowSeconds: number;
-  routes: Record<string, RouteWindowStats>;
-}
 
 /** Shadow outcomes as the shadower reports them. */
 export type ShadowResult =

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { StatsSnapshot } from '@warmhouse/proxy';
+import type { StatsSnapshot } from '@warmhouse/messaging';
 import type { ProxyAuditEntry, ProxyRoute } from '../proxy-admin';
 
 /** A request the fake admin API received. */
