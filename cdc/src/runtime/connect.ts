@@ -81,12 +81,15 @@ export async function startConnect(opts: {
       waitFor(
         `Kafka Connect REST API on ${url} with the Debezium PostgreSQL plugin`,
         async () => {
-          const plugins = (await (await fetch(`${url}/connector-plugins`)).json()) as { class: string }[];
+          const plugins = (await (
+            await fetch(`${url}/connector-plugins`, { signal: AbortSignal.timeout(5_000) })
+          ).json()) as { class: string }[];
           if (!plugins.some((p) => p.class === DEBEZIUM_POSTGRES_CLASS)) return undefined;
-          return (await fetch(`${url}/connectors`)).ok ? true : undefined;
+          return (await fetch(`${url}/connectors`, { signal: AbortSignal.timeout(5_000) })).ok ? true : undefined;
         },
         { timeoutMs: 180_000, intervalMs: 500 },
       ),
+      [opts.port],
     );
   } catch (err) {
     await proc.stop();

@@ -148,6 +148,8 @@ async function untilKafkaNodeReady(
         },
         { timeoutMs: 120_000, intervalMs: 500 },
       ),
+      // the node itself must hold both of its listeners: another program answering there is never taken for it
+      [opts.node.port, opts.node.controllerPort],
     );
   } finally {
     await admin.disconnect().catch(() => undefined);

@@ -2,7 +2,18 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { assertPortsFree, PidRegistry, startProcess } from './processes';
+import { spawn } from 'node:child_process';
+import { waitFor } from '@warmhouse/shared';
+import {
+  assertPortsFree,
+  ForeignListenerError,
+  isAlive,
+  listenerOwnership,
+  PidRegistry,
+  PortsInUseError,
+  startProcess,
+  untilReady,
+} from './processes';
 
 describe('assertPortsFree', () => {
   it('names the port and what needs it when something else listens there', async () => {
@@ -11,6 +22,35 @@ describe('assertPortsFree', () => {
     const port = (server.address() as net.AddressInfo).port;
     try {
       await expect(assertPortsFree({ kafka: port })).rejects.toThrow(`${port} (kafka)`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('names the program holding the port (here: this test process), in one line', async () => {
+    const server = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const err = await assertPortsFree({ 'monolith stand-in': port }, { hint: 'choose another X' }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(PortsInUseError);
+      expect((err as PortsInUseError).exitCode).toBe(3);
+      expect((err as Error).message).toContain(`port ${port} (monolith stand-in) is in use by pid ${process.pid} (`);
+      expect((err as Error).message).toContain('choose another X');
+      expect((err as Error).message).not.toContain('\n');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('counts a listener that accepts and never answers as taken', async () => {
+    const server = net.createServer(() => undefined).listen(0, '127.0.0.1'); // accepts, never writes
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      await expect(assertPortsFree({ telemetry: port })).rejects.toThrow(`port ${port} (telemetry)`);
     } finally {
       server.close();
     }
@@ -46,5 +86,98 @@ describe('PidRegistry', () => {
 
     await expect(child.exited).resolves.not.toBeUndefined();
     expect(() => process.kill(process.pid, 0)).not.toThrow();
+  });
+});
+
+describe('listenerOwnership', () => {
+  it('tells our own listener from a foreign one, and an unused port from both', async () => {
+    const server = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      expect(listenerOwnership('this test', process.pid, port)).toBe('ours');
+      // as if we had started pid 1 to listen there: the answer comes from someone else
+      expect(() => listenerOwnership('the service', 1, port)).toThrow(ForeignListenerError);
+      expect(() => listenerOwnership('the service', 1, port)).toThrow(`held by pid ${process.pid}`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(listenerOwnership('this test', process.pid, port)).toBe('none');
+  });
+});
+
+describe('isAlive', () => {
+  it('counts an exited process that nobody reaps (a zombie) as gone', async () => {
+    // sh starts `true` in the background, prints its pid, and becomes `sleep`, which never reaps it
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(
+        await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(String(d)))),
+      );
+      await waitFor('the background child to exit', () => (isAlive(pid) ? undefined : true), { timeoutMs: 20_000 });
+      expect(() => process.kill(pid, 0)).not.toThrow(); // still in the process table…
+      expect(isAlive(pid)).toBe(false); // …but gone for every purpose of the stack
+      expect(isAlive(process.pid)).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+});
+
+describe('untilReady', () => {
+  it('fails at once, naming the holder, when another program holds the port the child was started for', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ready-'));
+    // the squatter accepts and never answers: a probe through it would hang, readiness must not
+    const squatter = net.createServer(() => undefined).listen(0, '127.0.0.1');
+    await new Promise((resolve) => squatter.once('listening', resolve));
+    const port = (squatter.address() as net.AddressInfo).port;
+    const child = startProcess({
+      name: 'service',
+      command: process.execPath,
+      args: ['-e', 'setInterval(() => {}, 1000)'],
+      logFile: path.join(dir, 'service.log'),
+    });
+    let stopProbe = () => undefined as void;
+    try {
+      const abort = new AbortController();
+      stopProbe = () => abort.abort();
+      const probe = waitFor(
+        'an answer',
+        () =>
+          abort.signal.aborted ? false : fetch(`http://127.0.0.1:${port}/`, { signal: abort.signal }).then(() => true),
+        { timeoutMs: 60_000 },
+      );
+      probe.catch(() => undefined);
+      const err = await untilReady(child, child.logFile, probe, [port]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ForeignListenerError);
+      expect((err as Error).message).toContain(`port ${port} is held by pid ${process.pid}`);
+      expect((err as Error).message).toContain(`not by service (pid ${child.pid})`);
+    } finally {
+      stopProbe();
+      await child.stop(2_000);
+      squatter.close();
+    }
+  });
+
+  it('passes once the child itself listens on its port', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ready-'));
+    const free = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => free.once('listening', resolve));
+    const port = (free.address() as net.AddressInfo).port;
+    await new Promise((resolve) => free.close(resolve));
+    const child = startProcess({
+      name: 'service',
+      command: process.execPath,
+      args: ['-e', `require('http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')`],
+      logFile: path.join(dir, 'service.log'),
+    });
+    try {
+      const probe = waitFor('an answer', () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok || undefined), {
+        timeoutMs: 60_000,
+      });
+      await expect(untilReady(child, child.logFile, probe, [port])).resolves.toBe(true);
+    } finally {
+      await child.stop(2_000);
+    }
   });
 });

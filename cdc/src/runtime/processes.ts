@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import net from 'node:net';
 import path from 'node:path';
 import { delay } from '@warmhouse/shared';
+import { listenersOn, procStat } from './sockets';
 
 /** A child process started in its own process group, stopped again by its process id (never by name). */
 export interface ManagedProcess {
@@ -48,15 +49,30 @@ export class PidRegistry {
   /**
    * Stops processes a previous run left behind. A recorded pid is only signalled when its command line
    * still contains the marker (the state folder), so a recycled pid of someone else's process is never hit.
+   * `parallel` stops them all at once (the supervisor of an abandoned stack must finish within a bounded time);
+   * `except` names entries to leave alone.
    */
-  async stopLeftovers(log: (line: string) => void): Promise<void> {
-    for (const [name, { pid, marker }] of Object.entries(this.read())) {
+  async stopLeftovers(
+    log: (line: string) => void,
+    { graceMs = 15_000, parallel = false, except = [] as string[] } = {},
+  ): Promise<void> {
+    const stopOne = async ([name, { pid, marker }]: [string, { pid: number; marker: string }]) => {
       if (commandLineOf(pid)?.includes(marker)) {
-        log(`stopping leftover ${name} (pid ${pid}) from an earlier run`);
-        await terminateGroup(pid, 15_000);
+        log(`stopping leftover ${name} (pid ${pid})`);
+        await terminateGroup(pid, graceMs);
       }
       this.remove(name);
-    }
+    };
+    const entries = Object.entries(this.read()).filter(([name]) => !except.includes(name));
+    if (parallel) await Promise.all(entries.map(stopOne));
+    else for (const entry of entries) await stopOne(entry);
+  }
+
+  /** Every recorded entry whose process still runs with its marker (what a sweep would stop). */
+  running(): Array<{ name: string; pid: number }> {
+    return Object.entries(this.read())
+      .filter(([, { pid, marker }]) => isAlive(pid) && commandLineOf(pid)?.includes(marker))
+      .map(([name, { pid }]) => ({ name, pid }));
   }
 }
 
@@ -68,13 +84,18 @@ export function commandLineOf(pid: number): string | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * True while `pid` runs. A zombie (exited, not yet reaped — the orphans of a killed parent may wait for a reaper
+ * that never comes) counts as gone: it runs nothing and holds no port.
+ */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  const state = procStat(pid)?.state;
+  return state !== 'Z' && state !== 'X';
 }
 
 /** SIGTERM to the process group, then SIGKILL after the grace period; resolves once the leader is gone. */
@@ -114,6 +135,8 @@ export function startProcess(opts: {
   cwd?: string;
   registry?: PidRegistry;
   marker?: string;
+  /** do not keep this process's event loop alive for the child (a watchdog meant to outlive us) */
+  unref?: boolean;
 }): ManagedProcess {
   const fd = openSync(opts.logFile, 'a');
   const child: ChildProcess = spawn(opts.command, opts.args, {
@@ -125,6 +148,7 @@ export function startProcess(opts: {
   closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${opts.name} (${opts.command})`);
   const pid = child.pid;
+  if (opts.unref) child.unref();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   if (opts.registry) {
     opts.registry.add(opts.name, pid, opts.marker ?? opts.logFile);
@@ -139,10 +163,18 @@ export function startProcess(opts: {
   };
 }
 
-/** True when something already listens on host:port. */
+/**
+ * True when something already listens on host:port: a connection is accepted (or hangs: a listener with a full
+ * backlog), or /proc shows a listening socket on the port on any local address.
+ */
 export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  if (listenersOn(port).listening) return Promise.resolve(true);
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
+    socket.setTimeout(2_000, () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -151,13 +183,131 @@ export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-export async function assertPortsFree(ports: Record<string, number>): Promise<void> {
-  const taken: string[] = [];
-  for (const [what, port] of Object.entries(ports)) if (await portInUse(port)) taken.push(`${port} (${what})`);
-  if (taken.length > 0) {
-    throw new Error(
-      `port(s) already in use by another process: ${taken.join(', ')}. Stop it, or choose another base with STACK_PORT_BASE.`,
+/** "pid 1234 (node /tmp/x.js)": a long command line keeps the program's name and its end (the script, the args). */
+export function describeProcess(pid: number, maxLength = 100): string {
+  const cmd = commandLineOf(pid)?.trim();
+  if (!cmd) return `pid ${pid}`;
+  if (cmd.length <= maxLength) return `pid ${pid} (${cmd})`;
+  const program = path.basename(cmd.split(' ')[0] ?? '');
+  return `pid ${pid} (${program} …${cmd.slice(-(maxLength - program.length - 2))})`;
+}
+
+/** Who holds `port`, in words: "pid 1234 (nc -l 17080)", or a note that it cannot be read. */
+export function describePortHolder(port: number): string {
+  const { pids } = listenersOn(port);
+  return pids.length > 0
+    ? pids.map((pid) => describeProcess(pid)).join(', ')
+    : 'a program this user cannot see (try `ss -ltnp` as root)';
+}
+
+/** Exit code of `npm start`, the test stack's runner and the benches when a port they need is taken. */
+export const PORT_IN_USE_EXIT_CODE = 3;
+
+/** A port the stack needs is taken; the message is one line naming each port, what needs it and who holds it. */
+export class PortsInUseError extends Error {
+  readonly exitCode = PORT_IN_USE_EXIT_CODE;
+  constructor(
+    readonly taken: Array<{ port: number; what: string; holder: string }>,
+    hint: string,
+  ) {
+    super(
+      `${taken.map((t) => `port ${t.port} (${t.what}) is in use by ${t.holder}`).join('; ')} — nothing was started; stop ${taken.length > 1 ? 'them' : 'it'} or ${hint}`,
     );
+    this.name = 'PortsInUseError';
+  }
+}
+
+/** For a script's last catch: a PortsInUseError ends the process with its one line and exit code 3. */
+export function exitOnPortsInUse(err: unknown, prefix: string): void {
+  if (err instanceof PortsInUseError) {
+    process.stderr.write(`${prefix} ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+}
+
+/**
+ * Checks every port before anything starts; throws a PortsInUseError naming each taken port and, when it can be
+ * read, the program holding it. `hint` is how to choose other ports (e.g. "choose another STACK_PORT_BASE").
+ */
+export async function assertPortsFree(
+  ports: Record<string, number>,
+  { hint = 'choose another port base (STACK_PORT_BASE)' } = {},
+): Promise<void> {
+  const taken: Array<{ port: number; what: string; holder: string }> = [];
+  for (const [what, port] of Object.entries(ports))
+    if (await portInUse(port)) taken.push({ port, what, holder: describePortHolder(port) });
+  if (taken.length > 0) throw new PortsInUseError(taken, hint);
+}
+
+/** Another process than the one we started answers on a port of ours: readiness must not count it. */
+export class ForeignListenerError extends Error {
+  constructor(what: string, pid: number, port: number, holders: number[]) {
+    super(
+      `port ${port} is held by ${holders.map((h) => describeProcess(h)).join(', ')}, not by ${what} (pid ${pid}) that was started to listen there`,
+    );
+    this.name = 'ForeignListenerError';
+  }
+}
+
+/**
+ * Whether the process we started (`pid`, or a process of its group — every managed child leads its own) is the one
+ * listening on `port`: 'ours', 'none' yet, or 'unknown' where /proc cannot tell; throws ForeignListenerError when
+ * another process holds it. `isOurs` overrides the test (PostgreSQL: exactly the postmaster's pid).
+ */
+export function listenerOwnership(
+  what: string,
+  pid: number,
+  port: number,
+  isOurs: (holder: number) => boolean = (holder) => holder === pid || procStat(holder)?.pgid === pid,
+): 'ours' | 'none' | 'unknown' {
+  const { listening, pids } = listenersOn(port, [pid]);
+  if (listening === false) return 'none';
+  const foreign = pids.filter((holder) => !isOurs(holder));
+  if (foreign.length > 0) throw new ForeignListenerError(what, pid, port, foreign);
+  return pids.length > 0 ? 'ours' : 'unknown';
+}
+
+/**
+ * Waits for `ready` — but fails at once, with the end of the log, if the process exits first (a crashed process
+ * must not look like a slow one) or if another process holds one of its `ports`; once `ready`, requires that the
+ * process itself listens on every port (a foreign program answering the probe is never taken for ours).
+ */
+export async function untilReady<T>(
+  proc: Pick<ManagedProcess, 'name' | 'pid' | 'exited'>,
+  logFile: string,
+  ready: Promise<T>,
+  ports: number[] = [],
+): Promise<T> {
+  let starting = true;
+  const crashed = proc.exited.then((code): never => {
+    if (starting)
+      throw new Error(`${proc.name} exited with code ${code} during start-up; end of ${logFile}:\n${tail(logFile)}`);
+    return undefined as never;
+  });
+  crashed.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const foreign = new Promise<never>((_, reject) => {
+    const check = () => {
+      try {
+        for (const port of ports) listenerOwnership(proc.name, proc.pid, port);
+        if (starting) timer = setTimeout(check, 500);
+      } catch (err) {
+        reject(err as Error);
+      }
+    };
+    check();
+  });
+  foreign.catch(() => undefined);
+  try {
+    const value = await Promise.race([ready, crashed, foreign]);
+    for (const port of ports) {
+      const owner = listenerOwnership(proc.name, proc.pid, port);
+      if (owner === 'none') throw new Error(`${proc.name} (pid ${proc.pid}) answered but does not listen on ${port}`);
+    }
+    return value;
+  } finally {
+    starting = false;
+    clearTimeout(timer);
   }
 }
 
