@@ -115,8 +115,9 @@ describe('isAlive', () => {
         await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(String(d)))),
       );
       await waitFor('the background child to exit', () => (isAlive(pid) ? undefined : true), { timeoutMs: 20_000 });
-      expect(() => process.kill(pid, 0)).not.toThrow(); // still in the process table…
-      expect(isAlive(pid)).toBe(false); // …but gone for every purpose of the stack
+      // usually still in the process table (kill(pid, 0) succeeds), unless a subreaper collected it meanwhile (seen
+      // in CI): either way it is gone for every purpose of the stack
+      expect(isAlive(pid)).toBe(false);
       expect(isAlive(process.pid)).toBe(true);
     } finally {
       parent.kill('SIGKILL');
