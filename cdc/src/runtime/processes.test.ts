@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { waitFor } from '@warmhouse/shared';
 import {
   assertPortsFree,
@@ -14,6 +14,15 @@ import {
   startProcess,
   untilReady,
 } from './processes';
+import { listenersOn, procStat } from './sockets';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 describe('assertPortsFree', () => {
   it('names the port and what needs it when something else listens there', async () => {
@@ -122,6 +131,40 @@ describe('isAlive', () => {
     } finally {
       parent.kill('SIGKILL');
     }
+  });
+});
+
+const python3 = spawnSync('python3', ['-c', 'import ctypes'], { stdio: 'ignore' }).status === 0;
+
+describe('a process whose leader thread exited while another thread runs', () => {
+  // what a JVM looks like while it is torn down: /proc/<pid>/stat says Z, /proc/<pid>/fd and cmdline read empty,
+  // yet another thread still holds the listening socket. python3 (ctypes) is the simplest way to make one.
+  (python3 ? it : it.skip)('is alive, and is named as the holder of its port', async () => {
+    const port = await freePort();
+    const script = [
+      'import ctypes, socket, sys, threading, time',
+      'def serve():',
+      '    s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()',
+      '    print("listening", flush=True); time.sleep(60)',
+      'threading.Thread(target=serve).start()',
+      'time.sleep(0.2)',
+      'ctypes.CDLL(None).pthread_exit(None)',
+    ].join('\n');
+    const child = spawn('python3', ['-c', script, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = child.pid!;
+    try {
+      await waitFor(
+        'the leader thread to exit while the listener runs',
+        () => (procStat(pid)?.state === 'Z' && listenersOn(port).listening ? true : undefined),
+        { timeoutMs: 20_000 },
+      );
+      expect(isAlive(pid)).toBe(true);
+      expect(listenersOn(port).pids).toEqual([pid]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await waitFor('the process to be gone', () => (isAlive(pid) ? undefined : true), { timeoutMs: 20_000 });
+    expect(listenersOn(port).listening).toBe(false);
   });
 });
 

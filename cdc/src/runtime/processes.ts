@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import net from 'node:net';
 import path from 'node:path';
 import { delay } from '@warmhouse/shared';
-import { listenersOn, procStat } from './sockets';
+import { hasRunningThreads, listenersOn, procStat } from './sockets';
 
 /** A child process started in its own process group, stopped again by its process id (never by name). */
 export interface ManagedProcess {
@@ -86,7 +86,8 @@ export function commandLineOf(pid: number): string | undefined {
 
 /**
  * True while `pid` runs. A zombie (exited, not yet reaped — the orphans of a killed parent may wait for a reaper
- * that never comes) counts as gone: it runs nothing and holds no port.
+ * that never comes) counts as gone: it runs nothing and holds no port. A process whose leader thread shows as a
+ * zombie while other threads still run (a JVM being torn down) is not gone: it still holds its ports.
  */
 export function isAlive(pid: number): boolean {
   try {
@@ -95,7 +96,8 @@ export function isAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
   const state = procStat(pid)?.state;
-  return state !== 'Z' && state !== 'X';
+  if (state === 'Z' || state === 'X') return hasRunningThreads(pid);
+  return true;
 }
 
 /** SIGTERM to the process group, then SIGKILL after the grace period; resolves once the leader is gone. */

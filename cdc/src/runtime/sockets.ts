@@ -59,32 +59,68 @@ function allPids(): number[] {
   }
 }
 
-/** The processes (among `candidates`, default all) that hold a descriptor on one of `inodes`. */
+/** The threads of `pid` other than its leader (from /proc/<pid>/task); empty when it is gone. */
+function otherThreads(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`)
+      .filter((t) => /^\d+$/.test(t) && Number(t) !== pid)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Whether a process whose leader thread shows as a zombie still has threads that run. That is a process being torn
+ * down (a JVM's leader exits first while its other threads still close files and unmap the heap) or one whose main
+ * thread ended alone: either way it still holds its descriptors, its listening sockets included. /proc/<pid>/fd and
+ * /proc/<pid>/cmdline of such a process read empty; only /proc/<pid>/task/<tid>/ shows them.
+ */
+export function hasRunningThreads(pid: number): boolean {
+  return otherThreads(pid).some((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      return state !== 'Z' && state !== 'X';
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Whether the descriptor folder `fdDir` holds a socket whose inode is among `inodes`. */
+function holdsSocket(fdDir: string, inodes: Set<string>): boolean {
+  let fds: string[];
+  try {
+    fds = readdirSync(fdDir);
+  } catch {
+    return false; // gone, or another user's process and we are not root
+  }
+  for (const fd of fds) {
+    let target: string;
+    try {
+      target = readlinkSync(`${fdDir}/${fd}`);
+    } catch {
+      continue;
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m?.[1] && inodes.has(m[1])) return true;
+  }
+  return false;
+}
+
+/**
+ * The processes (among `candidates`, default all) that hold a descriptor on one of `inodes`. A process whose leader
+ * thread is a zombie while other threads still run is looked at through those threads (see hasRunningThreads).
+ */
 export function pidsHoldingSockets(inodes: Set<string>, candidates: number[] = allPids()): number[] {
   if (inodes.size === 0) return [];
-  const found: number[] = [];
-  for (const pid of candidates) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue; // gone, or another user's process and we are not root
-    }
-    for (const fd of fds) {
-      let target: string;
-      try {
-        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      const m = /^socket:\[(\d+)\]$/.exec(target);
-      if (m?.[1] && inodes.has(m[1])) {
-        found.push(pid);
-        break;
-      }
-    }
-  }
-  return found;
+  return candidates.filter(
+    (pid) =>
+      holdsSocket(`/proc/${pid}/fd`, inodes) ||
+      (procStat(pid)?.state === 'Z' &&
+        otherThreads(pid).some((tid) => holdsSocket(`/proc/${pid}/task/${tid}/fd`, inodes))),
+  );
 }
 
 /** `ss -ltnp` as a fallback: pids it names for a listener on `port` (empty when ss is absent or tells nothing). */
