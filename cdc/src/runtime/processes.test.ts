@@ -98,6 +98,40 @@ describe('PidRegistry', () => {
   });
 });
 
+describe('PidRegistry incarnations', () => {
+  it('remembers stopped and exited processes, and an old exit does not forget the new entry of the same name', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pids-'));
+    const registry = new PidRegistry(path.join(dir, 'pids.json'));
+    const first = startProcess({
+      name: 'connect',
+      command: process.execPath,
+      args: ['-e', 'setInterval(() => {}, 1000)'],
+      logFile: path.join(dir, 'first.log'),
+      registry,
+      marker: 'connect',
+    });
+    const firstStart = procStat(first.pid)?.startTime;
+    await first.stop(2_000);
+    const second = startProcess({
+      name: 'connect',
+      command: process.execPath,
+      args: ['-e', 'setInterval(() => {}, 1000)'],
+      logFile: path.join(dir, 'second.log'),
+      registry,
+      marker: 'connect',
+    });
+    try {
+      await first.exited;
+      registry.remove('connect', first.pid); // what the first one's exit handler does: must not touch the second
+      expect(registry.pidOf('connect')).toBe(second.pid);
+      expect(registry.retired()).toContainEqual({ pid: first.pid, startTime: firstStart });
+      expect(registry.incarnations().map((i) => i.pid)).toEqual(expect.arrayContaining([first.pid, second.pid]));
+    } finally {
+      await second.stop(2_000);
+    }
+  });
+});
+
 describe('listenerOwnership', () => {
   it('tells our own listener from a foreign one, and an unused port from both', async () => {
     const server = net.createServer().listen(0, '127.0.0.1');

@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import net from 'node:net';
 import path from 'node:path';
 import { delay } from '@warmhouse/shared';
+import type { Incarnation } from './port-holders';
 import { hasRunningThreads, listenersOn, procStat } from './sockets';
 
 /** A child process started in its own process group, stopped again by its process id (never by name). */
@@ -14,18 +15,49 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Records every pid the stack started, so a later run can stop leftovers of a crashed one. */
-export class PidRegistry {
-  constructor(private readonly file: string) {}
+interface RegistryEntry {
+  pid: number;
+  marker: string;
+  /** /proc/<pid>/stat start time when recorded (older files lack it) */
+  startTime?: number;
+}
 
-  private read(): Record<string, { pid: number; marker: string }> {
-    return existsSync(this.file)
-      ? (JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, { pid: number; marker: string }>)
-      : {};
+/** How many stopped or exited processes a registry remembers (see `incarnations`). */
+const RETIRED_KEPT = 50;
+
+/**
+ * Records every pid the stack started, so a later run can stop leftovers of a crashed one. Processes that exited or
+ * were stopped are remembered a while longer (in `<name>.retired.json` beside the file), so a port still held by
+ * one of them while it is torn down is known as the stack's own (see port-holders.ts).
+ */
+export class PidRegistry {
+  private readonly retiredFile: string;
+
+  constructor(private readonly file: string) {
+    this.retiredFile = file.replace(/\.json$/, '') + '.retired.json';
+  }
+
+  private read(): Record<string, RegistryEntry> {
+    return existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, RegistryEntry>) : {};
+  }
+
+  /** The last processes that were recorded here and have exited or were stopped since (or are being torn down). */
+  retired(): Incarnation[] {
+    return existsSync(this.retiredFile) ? (JSON.parse(readFileSync(this.retiredFile, 'utf8')) as Incarnation[]) : [];
+  }
+
+  private retire(entry: RegistryEntry): void {
+    const kept = this.retired().filter((r) => !(r.pid === entry.pid && r.startTime === entry.startTime));
+    kept.push({ pid: entry.pid, startTime: entry.startTime });
+    writeFileSync(this.retiredFile, JSON.stringify(kept.slice(-RETIRED_KEPT), null, 2));
   }
 
   add(name: string, pid: number, marker: string): void {
-    writeFileSync(this.file, JSON.stringify({ ...this.read(), [name]: { pid, marker } }, null, 2));
+    const all = this.read();
+    const replaced = all[name];
+    if (replaced && replaced.pid !== pid) this.retire(replaced);
+    all[name] = { pid, marker, startTime: procStat(pid)?.startTime };
+    writeFileSync(this.file, JSON.stringify(all, null, 2));
   }
 
   /** The recorded pid of `name`, if any. */
@@ -33,10 +65,19 @@ export class PidRegistry {
     return this.read()[name]?.pid;
   }
 
-  remove(name: string): void {
+  /** Forgets `name` (only if it is still `pid`, when given: a restarted process's new entry is not the old one's). */
+  remove(name: string, pid?: number): void {
     const all = this.read();
+    const entry = all[name];
+    if (!entry || (pid !== undefined && entry.pid !== pid)) return;
+    this.retire(entry);
     delete all[name];
     writeFileSync(this.file, JSON.stringify(all, null, 2));
+  }
+
+  /** Every process this registry recorded: those running now and the last ones that exited or were stopped. */
+  incarnations(): Incarnation[] {
+    return [...Object.values(this.read()).map(({ pid, startTime }) => ({ pid, startTime })), ...this.retired()];
   }
 
   /** Stops the recorded process `name` (whoever started it), if its command line still carries the marker. */
@@ -154,7 +195,7 @@ export function startProcess(opts: {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   if (opts.registry) {
     opts.registry.add(opts.name, pid, opts.marker ?? opts.logFile);
-    void exited.then(() => opts.registry?.remove(opts.name));
+    void exited.then(() => opts.registry?.remove(opts.name, pid));
   }
   return {
     name: opts.name,
