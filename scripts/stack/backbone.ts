@@ -98,7 +98,11 @@ export async function startBackbone(opts: {
       'Kafka Connect': ports.connect,
       ...opts.extraPorts,
     },
-    { hint: opts.portHint ?? 'choose another port base (STACK_PORT_BASE)' },
+    {
+      hint: opts.portHint ?? 'choose another port base (STACK_PORT_BASE)',
+      // the leftovers just stopped may still be closing their ports: waited for, not taken for a foreign program
+      ownStack: { registry, stateDir: opts.stateDir },
+    },
   );
   if (opts.fresh) {
     rmSync(opts.stateDir, { recursive: true, force: true });

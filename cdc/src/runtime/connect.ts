@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '@warmhouse/shared';
 import { startJavaService, untilReady } from './java-service';
-import type { ManagedProcess, PidRegistry } from './processes';
+import { assertPortsFree, type ManagedProcess, type PidRegistry } from './processes';
 
 export const DEBEZIUM_POSTGRES_CLASS = 'io.debezium.connector.postgresql.PostgresConnector';
 
@@ -58,6 +58,12 @@ export async function startConnect(opts: {
 }): Promise<ConnectWorker> {
   const dir = path.join(opts.stateDir, 'connect');
   mkdirSync(dir, { recursive: true });
+  // a restart may find the previous worker's JVM of this stack still closing its port: waited for, not refused
+  const ownStack = { registry: opts.registry, stateDir: opts.stateDir };
+  await assertPortsFree(
+    { 'Kafka Connect': opts.port },
+    { ownStack, hint: 'choose another port base', nothingStarted: false },
+  );
   const propsFile = path.join(dir, 'worker.properties');
   writeFileSync(
     propsFile,
@@ -90,6 +96,7 @@ export async function startConnect(opts: {
         { timeoutMs: 180_000, intervalMs: 500 },
       ),
       [opts.port],
+      { ownStack },
     );
   } catch (err) {
     await proc.stop();

@@ -166,7 +166,7 @@ function assertPostmasterListens(dataDir: string, port: number, logFile: string)
   const pid = postmasterPid(dataDir);
   if (pid === undefined)
     throw new Error(`PostgreSQL on ${dataDir} reported started but has no postmaster (log ${logFile})`);
-  if (listenerOwnership('PostgreSQL', pid, port, (holder) => holder === pid) === 'none')
+  if (listenerOwnership('PostgreSQL', pid, port) === 'none')
     throw new Error(`PostgreSQL (pid ${pid}) does not listen on ${port} (log ${logFile})`);
 }
 

@@ -74,6 +74,72 @@ describe('assertPortsFree', () => {
   });
 });
 
+describe('assertPortsFree for a (re)start within a stack', () => {
+  it('waits for a port still held by an earlier process of the stack, and refuses it without the stack', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'restart-'));
+    const registry = new PidRegistry(path.join(dir, 'pids.json'));
+    const port = await freePort();
+    // like a JVM being stopped: the listener stays open for a while after SIGTERM
+    const previous = startProcess({
+      name: 'worker',
+      command: process.execPath,
+      args: [
+        '-e',
+        `require('net').createServer().listen(${port}, '127.0.0.1');
+         process.on('SIGTERM', () => setTimeout(() => process.exit(0), 1500));
+         setInterval(() => {}, 1000);`,
+      ],
+      logFile: path.join(dir, 'worker.log'),
+      registry,
+      marker: 'worker',
+    });
+    const ownStack = { registry, stateDir: dir };
+    try {
+      await waitFor('the worker to listen', () => (listenersOn(port).pids.includes(previous.pid) ? true : undefined), {
+        timeoutMs: 20_000,
+      });
+      // a plain check (nothing of the stack known) refuses it as it would any program
+      await expect(assertPortsFree({ worker: port })).rejects.toThrow(
+        `port ${port} (worker) is in use by pid ${previous.pid}`,
+      );
+      // the stack's own process that does not go away: waited for, then refused naming it, within the deadline
+      const started = Date.now();
+      const late = await assertPortsFree({ worker: port }, { ownStack, waitMs: 700 }).catch((e: unknown) => e);
+      expect(late).toBeInstanceOf(PortsInUseError);
+      expect((late as Error).message).toContain(`pid ${previous.pid}`);
+      expect((late as Error).message).toContain('of this same stack that did not exit within 1 s');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+
+      process.kill(previous.pid, 'SIGTERM');
+      expect(listenersOn(port).listening).toBe(true); // still held: the restart has to wait
+      await expect(assertPortsFree({ worker: port }, { ownStack, waitMs: 20_000 })).resolves.toBeUndefined();
+      expect(listenersOn(port).listening).toBe(false);
+    } finally {
+      await previous.stop(2_000);
+    }
+  });
+
+  it('refuses a foreign holder at once even with the stack known', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'restart-'));
+    const server = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const started = Date.now();
+      const err = await assertPortsFree(
+        { 'Kafka Connect': port },
+        { ownStack: { registry: new PidRegistry(path.join(dir, 'pids.json')), stateDir: dir }, nothingStarted: false },
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PortsInUseError);
+      expect((err as Error).message).toContain(`port ${port} (Kafka Connect) is in use by pid ${process.pid}`);
+      expect((err as Error).message).toContain('it was not started');
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('PidRegistry', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pids-'));
 

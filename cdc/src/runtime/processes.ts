@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import net from 'node:net';
 import path from 'node:path';
 import { delay } from '@warmhouse/shared';
-import type { Incarnation } from './port-holders';
+import { judgePort, type HolderFacts, type Incarnation, type StackIdentity } from './port-holders';
 import { hasRunningThreads, listenersOn, procStat } from './sockets';
 
 /** A child process started in its own process group, stopped again by its process id (never by name). */
@@ -238,6 +238,10 @@ export function describeProcess(pid: number, maxLength = 100): string {
 /** Who holds `port`, in words: "pid 1234 (nc -l 17080)", or a note that it cannot be read. */
 export function describePortHolder(port: number): string {
   const { pids } = listenersOn(port);
+  return describeHolders(pids);
+}
+
+function describeHolders(pids: readonly number[]): string {
   return pids.length > 0
     ? pids.map((pid) => describeProcess(pid)).join(', ')
     : 'a program this user cannot see (try `ss -ltnp` as root)';
@@ -252,9 +256,11 @@ export class PortsInUseError extends Error {
   constructor(
     readonly taken: Array<{ port: number; what: string; holder: string }>,
     hint: string,
+    /** false when the refusal comes from (re)starting one part of a running stack */
+    nothingStarted = true,
   ) {
     super(
-      `${taken.map((t) => `port ${t.port} (${t.what}) is in use by ${t.holder}`).join('; ')} — nothing was started; stop ${taken.length > 1 ? 'them' : 'it'} or ${hint}`,
+      `${taken.map((t) => `port ${t.port} (${t.what}) is in use by ${t.holder}`).join('; ')} — ${nothingStarted ? 'nothing was started' : 'it was not started'}; stop ${taken.length > 1 ? 'them' : 'it'} or ${hint}`,
     );
     this.name = 'PortsInUseError';
   }
@@ -269,17 +275,81 @@ export function exitOnPortsInUse(err: unknown, prefix: string): void {
 }
 
 /**
+ * The stack a port check runs for: its pid registry (what it started, running or retired) and its state folder (on
+ * the command line of every process it starts). A port held by one of these is the stack's own, not a foreign one.
+ */
+export interface OwnStack {
+  registry: PidRegistry;
+  stateDir: string;
+}
+
+/** Whether a process is still the one recorded (same start time) and has not finished exiting. */
+const stillThere = (known: Incarnation): boolean =>
+  isAlive(known.pid) && (known.startTime === undefined || procStat(known.pid)?.startTime === known.startTime);
+
+function stackIdentity(own: OwnStack | undefined, current?: number): StackIdentity {
+  return {
+    current,
+    incarnations: own?.registry.incarnations() ?? [],
+    marker: own ? path.resolve(own.stateDir) + path.sep : undefined,
+  };
+}
+
+function holderFacts(pid: number): HolderFacts {
+  const stat = procStat(pid);
+  return { pid, startTime: stat?.startTime, pgid: stat?.pgid, commandLine: commandLineOf(pid) };
+}
+
+/**
+ * What /proc shows of `port`, and the decision about it (port-holders.ts). A listener nobody can be named for counts
+ * as the stack's own while a process it stopped or saw exit is still there (still being torn down).
+ */
+function observePort(port: number, own: OwnStack | undefined) {
+  const { listening, pids } = listenersOn(port);
+  const incarnationExiting =
+    listening !== false && pids.length === 0 && (own?.registry.retired().some(stillThere) ?? false);
+  return judgePort({ listening, holders: pids.map(holderFacts), incarnationExiting }, stackIdentity(own));
+}
+
+/**
  * Checks every port before anything starts; throws a PortsInUseError naming each taken port and, when it can be
  * read, the program holding it. `hint` is how to choose other ports (e.g. "choose another STACK_PORT_BASE").
+ * With `ownStack`, a port still held by a process of that stack (one just stopped, still being torn down) is waited
+ * for, up to `waitMs`, instead of refused; a foreign holder is refused at once.
  */
 export async function assertPortsFree(
   ports: Record<string, number>,
-  { hint = 'choose another port base (STACK_PORT_BASE)' } = {},
+  {
+    hint = 'choose another port base (STACK_PORT_BASE)',
+    ownStack = undefined as OwnStack | undefined,
+    waitMs = 30_000,
+    nothingStarted = true,
+  } = {},
 ): Promise<void> {
-  const taken: Array<{ port: number; what: string; holder: string }> = [];
-  for (const [what, port] of Object.entries(ports))
-    if (await portInUse(port)) taken.push({ port, what, holder: describePortHolder(port) });
-  if (taken.length > 0) throw new PortsInUseError(taken, hint);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const taken: Array<{ port: number; what: string; holder: string }> = [];
+    const waiting: Array<{ port: number; what: string; pids: number[] }> = [];
+    for (const [what, port] of Object.entries(ports)) {
+      const seen = observePort(port, ownStack);
+      if (seen.verdict === 'foreign') taken.push({ port, what, holder: describeHolders(seen.pids) });
+      else if (seen.verdict === 'wait') waiting.push({ port, what, pids: seen.pids });
+      else if (await portInUse(port)) taken.push({ port, what, holder: describePortHolder(port) });
+    }
+    if (taken.length > 0) throw new PortsInUseError(taken, hint, nothingStarted);
+    if (waiting.length === 0) return;
+    if (Date.now() >= deadline)
+      throw new PortsInUseError(
+        waiting.map(({ port, what, pids }) => ({
+          port,
+          what,
+          holder: `${pids.length > 0 ? describeHolders(pids) : 'a process'} of this same stack that did not exit within ${Math.round(waitMs / 1000)} s`,
+        })),
+        hint,
+        nothingStarted,
+      );
+    await delay(Math.min(200, Math.max(0, deadline - Date.now())));
+  }
 }
 
 /** Another process than the one we started answers on a port of ours: readiness must not count it. */
@@ -295,31 +365,45 @@ export class ForeignListenerError extends Error {
 /**
  * Whether the process we started (`pid`, or a process of its group — every managed child leads its own) is the one
  * listening on `port`: 'ours', 'none' yet, or 'unknown' where /proc cannot tell; throws ForeignListenerError when
- * another process holds it. `isOurs` overrides the test (PostgreSQL: exactly the postmaster's pid).
+ * another process holds it. With `ownStack`, a port still held by an earlier process of that stack (the previous
+ * incarnation of what was just started, being torn down) counts as 'none' yet, not as foreign.
  */
 export function listenerOwnership(
   what: string,
   pid: number,
   port: number,
-  isOurs: (holder: number) => boolean = (holder) => holder === pid || procStat(holder)?.pgid === pid,
+  { ownStack }: { ownStack?: OwnStack } = {},
 ): 'ours' | 'none' | 'unknown' {
   const { listening, pids } = listenersOn(port, [pid]);
-  if (listening === false) return 'none';
-  const foreign = pids.filter((holder) => !isOurs(holder));
-  if (foreign.length > 0) throw new ForeignListenerError(what, pid, port, foreign);
-  return pids.length > 0 ? 'ours' : 'unknown';
+  const seen = judgePort(
+    { listening, holders: pids.map(holderFacts), incarnationExiting: false },
+    stackIdentity(ownStack, pid),
+  );
+  switch (seen.verdict) {
+    case 'foreign':
+      throw new ForeignListenerError(what, pid, port, seen.pids);
+    case 'free':
+    case 'wait':
+      return 'none';
+    case 'ours':
+      return 'ours';
+    case 'unknown':
+      return 'unknown';
+  }
 }
 
 /**
  * Waits for `ready` — but fails at once, with the end of the log, if the process exits first (a crashed process
  * must not look like a slow one) or if another process holds one of its `ports`; once `ready`, requires that the
- * process itself listens on every port (a foreign program answering the probe is never taken for ours).
+ * process itself listens on every port (a foreign program answering the probe is never taken for ours). With
+ * `ownStack`, an earlier process of the same stack still holding a port is waited for, not refused.
  */
 export async function untilReady<T>(
   proc: Pick<ManagedProcess, 'name' | 'pid' | 'exited'>,
   logFile: string,
   ready: Promise<T>,
   ports: number[] = [],
+  { ownStack }: { ownStack?: OwnStack } = {},
 ): Promise<T> {
   let starting = true;
   const crashed = proc.exited.then((code): never => {
@@ -332,7 +416,7 @@ export async function untilReady<T>(
   const foreign = new Promise<never>((_, reject) => {
     const check = () => {
       try {
-        for (const port of ports) listenerOwnership(proc.name, proc.pid, port);
+        for (const port of ports) listenerOwnership(proc.name, proc.pid, port, { ownStack });
         if (starting) timer = setTimeout(check, 500);
       } catch (err) {
         reject(err as Error);
@@ -344,7 +428,7 @@ export async function untilReady<T>(
   try {
     const value = await Promise.race([ready, crashed, foreign]);
     for (const port of ports) {
-      const owner = listenerOwnership(proc.name, proc.pid, port);
+      const owner = listenerOwnership(proc.name, proc.pid, port, { ownStack });
       if (owner === 'none') throw new Error(`${proc.name} (pid ${proc.pid}) answered but does not listen on ${port}`);
     }
     return value;
