@@ -14,6 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { delay, waitFor } from '@warmhouse/shared';
 import { startBackbone } from '../scripts/stack/backbone';
+import { exitOnPortsInUse } from '../cdc/src/runtime/processes';
 import { STATE_ROOT } from '../scripts/stack/layout';
 
 const ROWS = 500;
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
     portBase: Number(process.env.BENCH_PORT_BASE ?? 25000),
     fresh: true,
     log,
+    portHint: 'choose another port base (BENCH_PORT_BASE)',
   });
   const pool = new Pool({ connectionString: backbone.monolithUrl, max: 16 });
   try {
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  exitOnPortsInUse(err, '[bench]');
   process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

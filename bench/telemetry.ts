@@ -26,8 +26,8 @@ import { delay, waitFor } from '@warmhouse/shared';
 import { prepareTelemetryDatabase } from '../extracted/telemetry/src/database';
 import { startNodeService, waitForHttp } from '../scripts/stack/apps';
 import { startBackbone } from '../scripts/stack/backbone';
-import { REPO_ROOT, STATE_ROOT } from '../scripts/stack/layout';
-import { startProcess, type ManagedProcess } from '../cdc/src/runtime/processes';
+import { portsFor, REPO_ROOT, STATE_ROOT } from '../scripts/stack/layout';
+import { exitOnPortsInUse, startProcess, type ManagedProcess } from '../cdc/src/runtime/processes';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const SECONDS = Number(args[0] ?? 60);
@@ -131,7 +131,20 @@ function machineCpu(): { busy: number; total: number } {
 async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
   const stateDir = path.join(STATE_ROOT, 'bench-telemetry');
-  const backbone = await startBackbone({ stateDir, portBase: PORT_BASE, fresh: true, log });
+  const planned = portsFor(PORT_BASE);
+  const backbone = await startBackbone({
+    stateDir,
+    portBase: PORT_BASE,
+    fresh: true,
+    log,
+    extraPorts: {
+      telemetry: planned.telemetry,
+      'telemetry projector': planned.telemetry + 100,
+      'strangler proxy': planned.proxy,
+      'proxy admin API': planned.proxyAdmin,
+    },
+    portHint: 'choose another port base (BENCH_PORT_BASE)',
+  });
   const apps: ManagedProcess[] = [];
   const pools: Pool[] = [];
   try {
@@ -229,7 +242,9 @@ async function main(): Promise<void> {
         registry: backbone.registry,
       });
       apps.push(proxy);
-      await waitForHttp(proxy, `http://127.0.0.1:${backbone.ports.proxyAdmin}/ready`);
+      await waitForHttp(proxy, `http://127.0.0.1:${backbone.ports.proxyAdmin}/ready`, {
+        alsoListensOn: [backbone.ports.proxy],
+      });
       targetUrl = `http://127.0.0.1:${backbone.ports.proxy}`;
     }
 
@@ -421,6 +436,7 @@ function histogramQuantile(text: string, name: string, q: number): string {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
+    exitOnPortsInUse(err, '[bench]');
     process.stderr.write(`[bench] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { startBackbone, type Backbone } from '../scripts/stack/backbone';
+import { exitOnPortsInUse } from '../cdc/src/runtime/processes';
 import { seedIfEmpty } from '../monolith-standin/src/seed';
 import { Pool } from 'pg';
 import { ENDPOINTS_FILE, TEST_PORT_BASE, TEST_STATE_DIR, type StackEndpoints } from './stack-endpoints';
@@ -15,6 +16,8 @@ export async function startTestStack(opts: {
   endpointsFile: string;
   kafkaNodes: 1 | 3;
   label: string;
+  /** the variable that moves this stack's ports, named when one is taken */
+  portVariable?: string;
 }): Promise<void> {
   const started = Date.now();
   const log = (line: string) => process.stdout.write(`[${opts.label}] ${line}\n`);
@@ -24,6 +27,7 @@ export async function startTestStack(opts: {
     fresh: true,
     log,
     kafkaNodes: opts.kafkaNodes,
+    portHint: `choose another port base (${opts.portVariable ?? 'TEST_STACK_PORT_BASE'})`,
     afterMigrations: async (url) => {
       const pool = new Pool({ connectionString: url });
       await seedIfEmpty(pool).finally(() => pool.end());
@@ -55,13 +59,29 @@ export async function startTestStack(opts: {
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
+/**
+ * A test stack whose port is taken ends the run with one line naming the port and its holder, exit code 3
+ * (nothing was started, so there is nothing for the teardown to stop); any other failure is jest's.
+ */
+export async function exitIfPortsInUse(label: string, start: Promise<void>): Promise<void> {
+  try {
+    await start;
+  } catch (err) {
+    exitOnPortsInUse(err, `\n[${label}]`);
+    throw err;
+  }
+}
+
 /** Starts the real backbone once per integration run, on its own ports and a fresh state folder. */
 export default async function globalSetup(): Promise<void> {
-  await startTestStack({
-    stateDir: TEST_STATE_DIR,
-    portBase: TEST_PORT_BASE,
-    endpointsFile: ENDPOINTS_FILE,
-    kafkaNodes: 1,
-    label: 'test stack',
-  });
+  await exitIfPortsInUse(
+    'test stack',
+    startTestStack({
+      stateDir: TEST_STATE_DIR,
+      portBase: TEST_PORT_BASE,
+      endpointsFile: ENDPOINTS_FILE,
+      kafkaNodes: 1,
+      label: 'test stack',
+    }),
+  );
 }

@@ -25,7 +25,7 @@ import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { runMigrations, waitFor } from '@warmhouse/shared';
 import { startPostgresCluster, type PostgresCluster } from '../../cdc/src/runtime/postgres';
-import { assertPortsFree, startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
+import { assertPortsFree, exitOnPortsInUse, startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
 import { seedIfEmpty } from '../../monolith-standin/src/seed';
 import { ensureDatabase } from '../../scripts/stack/databases';
 import { parseWorkers } from '../../proxy/src/config';
@@ -358,18 +358,21 @@ async function main(): Promise<void> {
     generator: arg('generator', 'autocannon'),
   };
   const kinds = (backends === 'both' ? ['standin', 'trivial'] : [backends]) as Array<'standin' | 'trivial'>;
-  await assertPortsFree({
-    ...Object.fromEntries(
-      opts.proxyWorkers.flatMap((w, i) => [
-        [`proxy ${w.label}`, proxyPorts(i).proxy],
-        [`proxy ${w.label} admin`, proxyPorts(i).admin],
-      ]),
-    ),
-    nginx: PORTS.nginx,
-    minimal: PORTS.minimal,
-    backend: PORTS.backend,
-    postgres: PORTS.postgres,
-  });
+  await assertPortsFree(
+    {
+      ...Object.fromEntries(
+        opts.proxyWorkers.flatMap((w, i) => [
+          [`proxy ${w.label}`, proxyPorts(i).proxy],
+          [`proxy ${w.label} admin`, proxyPorts(i).admin],
+        ]),
+      ),
+      nginx: PORTS.nginx,
+      minimal: PORTS.minimal,
+      backend: PORTS.backend,
+      postgres: PORTS.postgres,
+    },
+    { hint: 'choose another port base (BENCH_PROXY_PORT_BASE)' },
+  );
   rmSync(STATE, { recursive: true, force: true });
   mkdirSync(STATE, { recursive: true });
   log(
@@ -397,6 +400,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  exitOnPortsInUse(err, 'bench:proxy:');
   process.stderr.write(`bench:proxy failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -87,14 +87,17 @@ export async function runShadowScenario(opts: {
 }): Promise<void> {
   if (!(opts.sampleRate > 0 && opts.sampleRate <= 1))
     throw new Error(`--sample-rate must be a number with 0 < r <= 1, got ${opts.sampleRate}`);
-  await assertPortsFree({
-    proxy: PORTS.proxy,
-    admin: PORTS.admin,
-    monolith: PORTS.monolith,
-    shadow: PORTS.shadow,
-    slow: PORTS.slow,
-    down: PORTS.down,
-  });
+  await assertPortsFree(
+    {
+      proxy: PORTS.proxy,
+      admin: PORTS.admin,
+      monolith: PORTS.monolith,
+      shadow: PORTS.shadow,
+      slow: PORTS.slow,
+      down: PORTS.down,
+    },
+    { hint: 'choose another port base (BENCH_PROXY_PORT_BASE)' },
+  );
   rmSync(STATE, { recursive: true, force: true });
   mkdirSync(STATE, { recursive: true });
   const token = randomBytes(24).toString('hex');

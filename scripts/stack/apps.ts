@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '@warmhouse/shared';
-import { startProcess, tail, type ManagedProcess, type PidRegistry } from '../../cdc/src/runtime/processes';
+import {
+  listenerOwnership,
+  startProcess,
+  tail,
+  untilReady,
+  type ManagedProcess,
+  type PidRegistry,
+} from '../../cdc/src/runtime/processes';
 import { REPO_ROOT } from './layout';
 
 /** Starts one of our TypeScript entry points as its own process (tsx), logging JSON lines to a file. */
@@ -26,19 +33,32 @@ export function startNodeService(opts: {
   });
 }
 
-/** Waits until `url` answers any HTTP status; fails early (with the log) if the process dies first. */
-export async function waitForHttp(proc: ManagedProcess, url: string, timeoutMs = 60_000): Promise<void> {
-  let exited: number | null | undefined;
-  void proc.exited.then((code) => (exited = code));
-  await waitFor(
-    `${proc.name} at ${url}`,
-    async () => {
-      if (exited !== undefined) throw new Error(`${proc.name} exited with code ${exited}:\n${tail(proc.logFile)}`);
-      await fetch(url);
-      return true;
-    },
-    { timeoutMs, intervalMs: 250 },
+/**
+ * Waits until `url` answers any HTTP status from the process we started: fails early (with the log) if it dies
+ * first, or at once if another program holds its port (that program's answer is never taken for ours). Each
+ * attempt is bounded, so a listener that accepts and never answers ends in a timeout with a message, not a hang.
+ */
+export async function waitForHttp(
+  proc: ManagedProcess,
+  url: string,
+  { timeoutMs = 60_000, alsoListensOn = [] as number[] } = {},
+): Promise<void> {
+  const ports = [Number(new URL(url).port), ...alsoListensOn];
+  await untilReady(
+    proc,
+    proc.logFile,
+    waitFor(
+      `${proc.name} at ${url}${alsoListensOn.length > 0 ? ` and listening on ${alsoListensOn.join(', ')}` : ''}`,
+      async () => {
+        await fetch(url, { signal: AbortSignal.timeout(5_000) });
+        // every port of the process held by the process itself (a foreign holder fails untilReady at once)
+        return ports.every((p) => listenerOwnership(proc.name, proc.pid, p) !== 'none') ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 250 },
+    ),
+    ports,
   ).catch((err: Error) => {
+    if (err.message.includes(proc.logFile)) throw err; // the log's end is already in it
     throw new Error(`${err.message}\n--- end of ${proc.logFile} ---\n${tail(proc.logFile)}`);
   });
 }

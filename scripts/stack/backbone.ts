@@ -8,6 +8,7 @@ import { ensureTopics } from '../../cdc/src/runtime/topics';
 import { startPostgresCluster, stopClusterIfRunning, type PostgresCluster } from '../../cdc/src/runtime/postgres';
 import { dropSlot, prepareMonolithSource, SLOT } from '../../cdc/src/runtime/prepare-source';
 import { assertPortsFree, PidRegistry } from '../../cdc/src/runtime/processes';
+import { ownerChain, startSupervisor, SUPERVISOR_NAME } from '../../cdc/src/runtime/supervisor';
 import { provisionCdcJars, type CdcJars } from '../../cdc/src/runtime/provision';
 import { registerMonolithConnectors, MONOLITH_CONNECTOR, TOPIC_PREFIX } from './connectors';
 import { ensureDatabase, type RoleSpec } from './databases';
@@ -62,6 +63,16 @@ export async function startBackbone(opts: {
   afterMigrations?: (monolithUrl: string) => Promise<void>;
   /** Kafka nodes: 1, or 3 for the 3-broker mode; default from WARMHOUSE_KAFKA_NODES */
   kafkaNodes?: 1 | 3;
+  /** the ports the caller will use besides the backbone's (its services), checked with them before anything starts */
+  extraPorts?: Record<string, number>;
+  /** how to choose other ports, in the one-line refusal when one is taken (default: STACK_PORT_BASE) */
+  portHint?: string;
+  /**
+   * When the process that started the stack dies without stopping it, its supervisor stops everything; this says
+   * whether it also drops the connector's replication slot, as a normal stop of this stack does (default: `fresh`,
+   * i.e. tests and benches yes, `npm start` no).
+   */
+  dropSlotWhenAbandoned?: boolean;
 }): Promise<Backbone> {
   const { log } = opts;
   // configuration first: an invalid value must fail before anything is stopped or started
@@ -74,16 +85,25 @@ export async function startBackbone(opts: {
   stopClusterIfRunning(opts.stateDir, log);
   const ports = portsFor(opts.portBase);
   const kafkaNodes = kafkaNodeSpecs(ports, nodeCount);
-  await assertPortsFree({
-    postgres: ports.postgres,
-    ...Object.fromEntries(
-      kafkaNodes.flatMap((n) => [
-        [`kafka node ${n.id}`, n.port],
-        [`kafka controller ${n.id}`, n.controllerPort],
-      ]),
-    ),
-    'kafka connect': ports.connect,
-  });
+  // every port the run will use, before anything starts: a taken one stops it with one line naming port and holder
+  await assertPortsFree(
+    {
+      PostgreSQL: ports.postgres,
+      ...Object.fromEntries(
+        kafkaNodes.flatMap((n) => [
+          [`Kafka node ${n.id}`, n.port],
+          [`Kafka controller ${n.id}`, n.controllerPort],
+        ]),
+      ),
+      'Kafka Connect': ports.connect,
+      ...opts.extraPorts,
+    },
+    {
+      hint: opts.portHint ?? 'choose another port base (STACK_PORT_BASE)',
+      // the leftovers just stopped may still be closing their ports: waited for, not taken for a foreign program
+      ownStack: { registry, stateDir: opts.stateDir },
+    },
+  );
   if (opts.fresh) {
     rmSync(opts.stateDir, { recursive: true, force: true });
     mkdirSync(opts.stateDir, { recursive: true });
@@ -95,6 +115,23 @@ export async function startBackbone(opts: {
     for (const s of stops.reverse())
       await Promise.resolve(s()).catch((err: unknown) => log(`stop failed: ${String(err)}`));
   };
+  const monolithSuperuserUrl = `postgres://postgres@127.0.0.1:${ports.postgres}/smart_home`;
+  const connectUrl = `http://127.0.0.1:${ports.connect}`;
+  // before the first child: from here on, whatever this process starts is stopped when it dies (SIGKILL included)
+  startSupervisor({
+    stateDir: opts.stateDir,
+    registry,
+    config: {
+      owners: ownerChain(),
+      graceMs: 8_000,
+      dropReplicationSlot:
+        (opts.dropSlotWhenAbandoned ?? opts.fresh)
+          ? { superuserUrl: monolithSuperuserUrl, slot: SLOT, connectUrl, connector: MONOLITH_CONNECTOR }
+          : undefined,
+    },
+  });
+  // stopped last (stops run in reverse): a normal stop ends with the supervisor standing down
+  stops.push(() => registry.stop(SUPERVISOR_NAME, 5_000));
 
   try {
     const postgres = startPostgresCluster(opts.stateDir, ports.postgres, log);
@@ -102,7 +139,6 @@ export async function startBackbone(opts: {
     const creds = stackCredentials();
     await ensureDatabase(postgres.superuserUrl, 'smart_home', creds.monolith);
     const monolithUrl = postgres.urlFor('smart_home', creds.monolith.user, creds.monolith.password);
-    const monolithSuperuserUrl = postgres.urlFor('smart_home');
     await runMigrations('monolith', monolithUrl);
     await opts.afterMigrations?.(monolithUrl);
     await prepareMonolithSource(monolithSuperuserUrl, creds.debezium);

@@ -9,8 +9,8 @@ import { prepareTelemetryDatabase } from '../../extracted/telemetry/src/database
 import { prepareControlDatabase } from '../../proxy/src/control/prepare';
 import { startNodeService, waitForHttp } from './apps';
 import { startBackbone } from './backbone';
-import { DEV_PORT_BASE, STATE_ROOT } from './layout';
-import type { ManagedProcess } from '../../cdc/src/runtime/processes';
+import { DEV_PORT_BASE, portsFor, STATE_ROOT } from './layout';
+import { exitOnPortsInUse, type ManagedProcess } from '../../cdc/src/runtime/processes';
 
 /**
  * `npm start`: the whole stack on this machine — PostgreSQL (logical replication), Kafka, Kafka Connect + Debezium,
@@ -27,14 +27,24 @@ function devAdminToken(stateDir: string): string {
 
 async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`[stack] ${line}\n`);
-  const stateDir = path.join(STATE_ROOT, 'dev');
+  // STACK_STATE_DIR: another state folder (e.g. a second stack beside the usual one), default .state/dev
+  const stateDir = path.resolve(process.env.STACK_STATE_DIR ?? path.join(STATE_ROOT, 'dev'));
   const portBase = Number(process.env.STACK_PORT_BASE ?? DEV_PORT_BASE);
   const started = Date.now();
+  const planned = portsFor(portBase);
   const backbone = await startBackbone({
     stateDir,
     portBase,
     fresh: false,
     log,
+    extraPorts: {
+      'strangler proxy': planned.proxy,
+      'proxy admin API': planned.proxyAdmin,
+      'CDC monitor': planned.cdcMonitor,
+      'monolith stand-in': planned.monolith,
+      'device management': planned.deviceManagement,
+      telemetry: planned.telemetry,
+    },
     afterMigrations: async (url) => {
       const pool = new Pool({ connectionString: url });
       if (await seedIfEmpty(pool).finally(() => pool.end())) log('seeded the monolith database');
@@ -54,6 +64,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+  process.on('SIGHUP', () => void stop(0)); // terminal closed
 
   try {
     const monolithUrl = `http://127.0.0.1:${ports.monolith}`;
@@ -143,7 +154,7 @@ async function main(): Promise<void> {
       registry,
     });
     apps.push(proxy);
-    await waitForHttp(proxy, `${adminUrl}/ready`);
+    await waitForHttp(proxy, `${adminUrl}/ready`, { alsoListensOn: [ports.proxy] });
 
     const monitorUrl = `http://127.0.0.1:${ports.cdcMonitor}`;
     const monitor = startNodeService({
@@ -204,6 +215,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  exitOnPortsInUse(err, '[stack]'); // one line, exit 3: a port of the stack is taken (nothing was started)
   process.stderr.write(`[stack] failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

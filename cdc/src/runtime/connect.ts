@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '@warmhouse/shared';
 import { startJavaService, untilReady } from './java-service';
-import type { ManagedProcess, PidRegistry } from './processes';
+import { assertPortsFree, type ManagedProcess, type PidRegistry } from './processes';
 
 export const DEBEZIUM_POSTGRES_CLASS = 'io.debezium.connector.postgresql.PostgresConnector';
 
@@ -58,6 +58,12 @@ export async function startConnect(opts: {
 }): Promise<ConnectWorker> {
   const dir = path.join(opts.stateDir, 'connect');
   mkdirSync(dir, { recursive: true });
+  // a restart may find the previous worker's JVM of this stack still closing its port: waited for, not refused
+  const ownStack = { registry: opts.registry, stateDir: opts.stateDir };
+  await assertPortsFree(
+    { 'Kafka Connect': opts.port },
+    { ownStack, hint: 'choose another port base', nothingStarted: false },
+  );
   const propsFile = path.join(dir, 'worker.properties');
   writeFileSync(
     propsFile,
@@ -81,12 +87,16 @@ export async function startConnect(opts: {
       waitFor(
         `Kafka Connect REST API on ${url} with the Debezium PostgreSQL plugin`,
         async () => {
-          const plugins = (await (await fetch(`${url}/connector-plugins`)).json()) as { class: string }[];
+          const plugins = (await (
+            await fetch(`${url}/connector-plugins`, { signal: AbortSignal.timeout(5_000) })
+          ).json()) as { class: string }[];
           if (!plugins.some((p) => p.class === DEBEZIUM_POSTGRES_CLASS)) return undefined;
-          return (await fetch(`${url}/connectors`)).ok ? true : undefined;
+          return (await fetch(`${url}/connectors`, { signal: AbortSignal.timeout(5_000) })).ok ? true : undefined;
         },
         { timeoutMs: 180_000, intervalMs: 500 },
       ),
+      [opts.port],
+      { ownStack },
     );
   } catch (err) {
     await proc.stop();

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startProcess, tail, type ManagedProcess, type PidRegistry } from './processes';
+import { startProcess, type ManagedProcess, type PidRegistry } from './processes';
 
 const LOG4J_CONFIG = path.join(__dirname, 'log4j2.properties');
 
@@ -36,21 +36,4 @@ export function startJavaService(opts: {
   });
 }
 
-/**
- * Waits for `ready`, but fails at once (with the end of the log) if the process exits first:
- * a crashed JVM must not look like a slow one.
- */
-export async function untilReady<T>(proc: ManagedProcess, logFile: string, ready: Promise<T>): Promise<T> {
-  let starting = true;
-  const crashed = proc.exited.then((code): never => {
-    if (starting)
-      throw new Error(`${proc.name} exited with code ${code} during start-up; end of ${logFile}:\n${tail(logFile)}`);
-    return undefined as never;
-  });
-  crashed.catch(() => undefined);
-  try {
-    return await Promise.race([ready, crashed]);
-  } finally {
-    starting = false;
-  }
-}
+export { untilReady } from './processes';

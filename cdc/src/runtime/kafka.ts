@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { waitFor } from '@warmhouse/shared';
 import { startJavaService, untilReady } from './java-service';
-import type { ManagedProcess, PidRegistry } from './processes';
+import { assertPortsFree, type ManagedProcess, type OwnStack, type PidRegistry } from './processes';
 
 export interface KafkaBroker {
   /** every node's client listener, comma-separated (bootstrap.servers; clients survive any one node being down) */
@@ -100,19 +100,24 @@ export async function startKafkaNode(opts: {
   classpath: string;
   registry: PidRegistry;
 }): Promise<ManagedProcess> {
-  const proc = launchKafkaNode(opts);
+  const proc = await launchKafkaNode(opts);
   await untilKafkaNodeReady(proc, opts);
   return proc;
 }
 
-function launchKafkaNode(opts: {
+async function launchKafkaNode(opts: {
   stateDir: string;
   node: KafkaNodeSpec;
   clusterSize: number;
   classpath: string;
   registry: PidRegistry;
-}): ManagedProcess {
+}): Promise<ManagedProcess> {
   const layout = kafkaNodeLayout(opts.stateDir, opts.node.id, opts.clusterSize);
+  // a restarted node may find its previous JVM of this stack still closing its ports: waited for, not refused
+  await assertPortsFree(
+    { [`Kafka node ${opts.node.id}`]: opts.node.port, [`Kafka controller ${opts.node.id}`]: opts.node.controllerPort },
+    { ownStack: ownStackOf(opts), hint: 'choose another port base', nothingStarted: false },
+  );
   return startJavaService({
     name: layout.registryName,
     dir: layout.dir,
@@ -124,9 +129,14 @@ function launchKafkaNode(opts: {
   });
 }
 
+const ownStackOf = (opts: { stateDir: string; registry: PidRegistry }): OwnStack => ({
+  registry: opts.registry,
+  stateDir: opts.stateDir,
+});
+
 async function untilKafkaNodeReady(
   proc: ManagedProcess,
-  opts: { stateDir: string; node: KafkaNodeSpec; clusterSize: number },
+  opts: { stateDir: string; node: KafkaNodeSpec; clusterSize: number; registry: PidRegistry },
 ): Promise<void> {
   const own = `127.0.0.1:${opts.node.port}`;
   const admin = new Kafka({
@@ -148,6 +158,9 @@ async function untilKafkaNodeReady(
         },
         { timeoutMs: 120_000, intervalMs: 500 },
       ),
+      // the node itself must hold both of its listeners: another program answering there is never taken for it
+      [opts.node.port, opts.node.controllerPort],
+      { ownStack: ownStackOf(opts) },
     );
   } finally {
     await admin.disconnect().catch(() => undefined);
@@ -194,7 +207,7 @@ export async function startKafka(opts: {
   };
   try {
     // a quorum of three answers only once two voters are up: launch every node first, then wait for each
-    for (const node of opts.nodes) procs.set(node.id, launchKafkaNode({ ...common, node }));
+    for (const node of opts.nodes) procs.set(node.id, await launchKafkaNode({ ...common, node }));
     for (const node of opts.nodes) await untilKafkaNodeReady(procs.get(node.id)!, { ...common, node });
   } catch (err) {
     await stopAll();

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { commandLineOf } from './processes';
+import { commandLineOf, listenerOwnership } from './processes';
 
 /**
  * A project-owned PostgreSQL cluster with `wal_level=logical`, listening on loopback only.
@@ -138,6 +138,7 @@ export function startPostgresCluster(stateDir: string, port: number, log: (line:
     const logTail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
     throw new Error(`PostgreSQL did not start (log ${logFile}):\n${logTail}`, { cause: err });
   }
+  assertPostmasterListens(dataDir, port, logFile);
   const urlFor = (database: string, user = 'postgres', password?: string) =>
     `postgres://${encodeURIComponent(user)}${password ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/${database}`;
   return {
@@ -152,19 +153,46 @@ export function startPostgresCluster(stateDir: string, port: number, log: (line:
   };
 }
 
-/** A postmaster of ours left running by a crashed run is stopped (identified by its pid file and data folder). */
-function stopStalePostmaster(bin: string, dataDir: string, log: (line: string) => void): void {
+/** The pid of the postmaster running on `dataDir` (its postmaster.pid, checked against its command line). */
+export function postmasterPid(dataDir: string): number | undefined {
   const pidFile = path.join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
+  if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (pid > 0 && commandLineOf(pid)?.includes(dataDir)) {
-    log(`stopping PostgreSQL left running by an earlier run (pid ${pid})`);
-    asClusterOwner(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+  return pid > 0 && commandLineOf(pid)?.includes(dataDir) ? pid : undefined;
+}
+
+/** pg_ctl said "started": the listener on `port` must be that very postmaster, not some other server. */
+function assertPostmasterListens(dataDir: string, port: number, logFile: string): void {
+  const pid = postmasterPid(dataDir);
+  if (pid === undefined)
+    throw new Error(`PostgreSQL on ${dataDir} reported started but has no postmaster (log ${logFile})`);
+  if (listenerOwnership('PostgreSQL', pid, port) === 'none')
+    throw new Error(`PostgreSQL (pid ${pid}) does not listen on ${port} (log ${logFile})`);
+}
+
+/**
+ * A postmaster of ours left running by a crashed run is stopped (identified by its pid file and data folder):
+ * a fast shutdown within `timeoutS`, an immediate one if that did not finish.
+ */
+function stopStalePostmaster(bin: string, dataDir: string, log: (line: string) => void, timeoutS = 60): void {
+  const pid = postmasterPid(dataDir);
+  if (pid === undefined) return;
+  log(`stopping PostgreSQL left running by an earlier run (pid ${pid})`);
+  const pgCtl = path.join(bin, 'pg_ctl');
+  try {
+    asClusterOwner(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', String(timeoutS), 'stop']);
+  } catch {
+    asClusterOwner(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '10', 'stop']);
   }
 }
 
 /** Stops the project cluster of `stateDir` if a postmaster of ours is running there. */
-export function stopClusterIfRunning(stateDir: string, log: (line: string) => void): void {
+export function stopClusterIfRunning(stateDir: string, log: (line: string) => void, timeoutS = 60): void {
   const dataDir = path.join(clusterDir(stateDir), 'data');
-  if (existsSync(dataDir)) stopStalePostmaster(findPostgresBinDir(), dataDir, log);
+  if (existsSync(dataDir)) stopStalePostmaster(findPostgresBinDir(), dataDir, log, timeoutS);
+}
+
+/** The postmaster of `stateDir`'s cluster, if one of ours is running (for checks that it is gone). */
+export function clusterPostmasterPid(stateDir: string): number | undefined {
+  return postmasterPid(path.join(clusterDir(stateDir), 'data'));
 }

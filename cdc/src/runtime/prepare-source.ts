@@ -53,7 +53,7 @@ export async function prepareMonolithSource(
 
 /** Drops the connector's replication slot (it pins WAL forever once nobody reads it). */
 export async function dropSlot(superuserUrlOfMonolithDb: string, slot = SLOT): Promise<void> {
-  const client = new Client({ connectionString: superuserUrlOfMonolithDb });
+  const client = new Client({ connectionString: superuserUrlOfMonolithDb, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     await client.query(
