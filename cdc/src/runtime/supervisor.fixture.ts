@@ -3,7 +3,7 @@ import { PidRegistry, startProcess } from './processes';
 import { ownerChain, startSupervisor, SUPERVISOR_NAME } from './supervisor';
 
 /**
- * A miniature run for supervisor.test.ts: `tsx supervisor.fixture.ts <stateDir>` starts its supervisor (watching
+ * A miniature run for supervisor.ptest.ts: `tsx supervisor.fixture.ts <stateDir>` starts its supervisor (watching
  * this process and the tsx launcher above it), records one long-lived child in the pid registry, prints the pids
  * as one JSON line and idles until killed.
  */
