@@ -14,3 +14,6 @@ export { HeatingApi, ENDPOINTS, type HeatingSystem } from './heating-api';
 export { describeExchange, type Exchange } from './http';
 export { numberLexemes, JAVA_DOUBLE_LEXEME, JAVA_LONG_LEXEME } from './raw-json';
 export { runContract, preflight, type CheckOutcome } from './run';
+
+/** The legacy wire format of the monolith (also `@warmhouse/monolith-contract/src/wire`, without the rest). */
+export * from './wire';

@@ -3,9 +3,15 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { assignRequestId } from '@warmhouse/shared';
 import { HeatingRepository, type HeatingSystemRow } from './heating-repository';
-import { heatingSystemJson, parseHeatingSettings } from './heating-json';
-import { javaDouble, JacksonCoercionError, parseJavaDouble, parseJavaLong } from './java-json';
-import { sendSpringError } from './spring-errors';
+import {
+  heatingSystemJson,
+  javaDouble,
+  JacksonCoercionError,
+  parseHeatingSettings,
+  parseJavaDouble,
+  parseJavaLong,
+  sendSpringError,
+} from '@warmhouse/monolith-contract/src/wire';
 
 const MAX_BODY = '1mb';
 

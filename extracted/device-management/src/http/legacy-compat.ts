@@ -1,4 +1,4 @@
-/** The monolith stand-in's pure helpers, reused so the legacy routes format and parse exactly as the monolith does. */
+/** The monolith's legacy wire format (owned by the contract), reused so the legacy routes format and parse exactly as the monolith does. */
 export {
   heatingSystemJson,
   javaDouble,
@@ -7,4 +7,4 @@ export {
   parseJavaDouble,
   parseJavaLong,
   sendSpringError,
-} from '@warmhouse/monolith-standin';
+} from '@warmhouse/monolith-contract/src/wire';

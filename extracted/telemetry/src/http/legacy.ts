@@ -1,7 +1,7 @@
 import type { Logger } from '@warmhouse/shared';
-import { javaDouble, parseJavaLong } from '@warmhouse/monolith-standin';
+import { javaDouble, parseJavaLong } from '@warmhouse/monolith-contract/src/wire';
 // not exported from the stand-in's index (yet): see the report to the lead
-import { sendSpringError } from '@warmhouse/monolith-standin';
+import { sendSpringError } from '@warmhouse/monolith-contract/src/wire';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ReadModelQueries } from '../data/read-models';
 import { legacyDeviceId } from '../domain/legacy';

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { waitFor } from '@warmhouse/shared';
-import { CONTRACT_CHECKS, runContract } from '@warmhouse/monolith-contract';
-import { createApp as createStandIn, createFieldSimulator, javaDouble } from '@warmhouse/monolith-standin';
+import { CONTRACT_CHECKS, javaDouble, runContract } from '@warmhouse/monolith-contract';
+import { createApp as createStandIn, createFieldSimulator } from '@warmhouse/monolith-standin';
 import { Pool } from 'pg';
 import { getJson, startService, testEnvironment, testLogger, type TestEnvironment } from './support';
 

@@ -1,17 +1,26 @@
-import type { HeatingSystemRow } from './heating-repository';
+/** A heating system as the monolith's entity holds it (what the DTO is written from). */
+export interface HeatingSystemRecord {
+  id: bigint;
+  isOn: boolean;
+  targetTemperature: number;
+  /** Held by the entity, never written: the monolith's entity→DTO conversion does not copy it. */
+  currentTemperature?: number;
+}
 import { coerceBoolean, coerceDouble, coerceLong, javaDouble, JacksonCoercionError } from './java-json';
 
 /**
  * The monolith's HeatingSystemDto as Jackson writes it: field order id, targetTemperature, currentTemperature, on.
  * `currentTemperature` is always 0.0 because the monolith's entity→DTO conversion never copies it.
  */
-export function heatingSystemJson(row: HeatingSystemRow): string {
+export function heatingSystemJson(row: HeatingSystemRecord): string {
   return `{"id":${row.id},"targetTemperature":${javaDouble(row.targetTemperature)},"currentTemperature":0.0,"on":${row.isOn}}`;
 }
 
 export interface HeatingSettings {
   isOn: boolean;
   targetTemperature: number;
+  /** Held by the entity, never written: the monolith's entity→DTO conversion does not copy it. */
+  currentTemperature?: number;
 }
 
 /**
