@@ -2,4 +2,3 @@ export * from './connectors';
 export * from './consumer';
 export * from './errors';
 export * from './events';
-export * from './retry';

@@ -1,6 +1,6 @@
 import type { Logger } from '@warmhouse/shared';
 import { cdcError } from '../errors';
-import { backoffDelay, sleep } from '../retry';
+import { backoffDelay, sleep } from '@warmhouse/messaging';
 import { connectRequest } from './connect-client';
 import type { ConnectorDefinition } from './schema';
 

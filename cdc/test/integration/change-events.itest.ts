@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { DLQ_HEADERS } from '@warmhouse/messaging';
 import { createLogger, waitFor } from '@warmhouse/shared';
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
@@ -7,7 +8,6 @@ import { readTestEndpoints } from '../../../test/stack-endpoints';
 import {
   createChangeEventConsumer,
   connectRequest,
-  DLQ_HEADERS,
   isNewer,
   registerAllConnectors,
   registerConnector,

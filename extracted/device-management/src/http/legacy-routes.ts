@@ -10,7 +10,7 @@ import {
   parseJavaDouble,
   parseJavaLong,
   sendSpringError,
-} from './legacy-compat';
+} from '@warmhouse/monolith-contract/src/wire';
 import { DRY_RUN_HEADER } from './v1-routes';
 
 const MAX_BODY = '1mb';

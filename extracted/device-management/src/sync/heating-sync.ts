@@ -5,8 +5,8 @@ import {
   parseLsn,
   type ChangeEventConsumer,
   type ChangeEventOf,
-  type HandlerContext,
 } from '@warmhouse/cdc';
+import type { HandlerContext } from '@warmhouse/messaging';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { withTransaction } from '@warmhouse/shared';

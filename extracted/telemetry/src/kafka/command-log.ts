@@ -1,5 +1,5 @@
 import type { Logger } from '@warmhouse/shared';
-import { kafkajsLogCreator } from '@warmhouse/cdc';
+import { kafkajsLogCreator } from '@warmhouse/messaging';
 import { Kafka, logLevel, Partitioners, type Admin, type IHeaders, type Producer } from 'kafkajs';
 import { COMMAND_CONTENT_TYPE, encodeCommands } from '../domain/command';
 import type { Reading } from '../domain/reading';

@@ -1,5 +1,5 @@
 import type { Logger } from '@warmhouse/shared';
-import { backoffDelay, DLQ_HEADERS, sleep } from '@warmhouse/cdc';
+import { backoffDelay, DLQ_HEADERS, sleep } from '@warmhouse/messaging';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import { decodeCommand } from '../domain/command';
