@@ -3,27 +3,10 @@
  * strangler proxy (CDC-aware reads) and the CDC monitor can tell how far behind the service is.
  */
 
-/** Path every CDC-consuming service serves its applied positions at (no auth). */
-export const CDC_APPLIED_PATH = '/cdc/applied';
+// The wire contract (path, schema, types) lives with the other contracts in @warmhouse/messaging.
+import { CDC_APPLIED_PATH, type AppliedPosition, type AppliedReport } from '@warmhouse/messaging';
 
-/** The last applied change of one topic, as served at {@link CDC_APPLIED_PATH}. */
-export interface AppliedPosition {
-  /** `source.lsn` of the change, a decimal string (an unsigned 64-bit WAL position) */
-  lsn: string;
-  /** commit time of the change in the source database, ms since epoch */
-  sourceTsMs: number;
-  /** when this service finished applying it, ms since epoch (this host's clock) */
-  appliedAtMs: number;
-  partition: number;
-  /** Kafka offset of the change, a decimal string */
-  offset: string;
-}
-
-/** The body of `GET /cdc/applied`. */
-export interface AppliedReport {
-  service: string;
-  topics: Record<string, AppliedPosition>;
-}
+export { CDC_APPLIED_PATH, type AppliedPosition, type AppliedReport };
 
 /** End offsets (next offset to be written) of a topic's partitions, and the group's committed offsets. */
 export interface PartitionOffsets {

@@ -1,6 +1,8 @@
 import type { Pool } from 'pg';
-import { z } from 'zod';
+import { AppliedReportSchema, CDC_APPLIED_PATH, type AppliedPosition } from '@warmhouse/messaging';
 import type { Logger } from '@warmhouse/shared';
+
+export type { AppliedPosition };
 
 /** A consuming service whose applied CDC position the probe reads (`GET <url>/cdc/applied`). */
 export interface ProbeService {
@@ -40,38 +42,11 @@ export function parseServices(value: string): { services: ProbeService[]; proble
   return { services, problems };
 }
 
-/** A service's applied position on one topic, as `GET /cdc/applied` reports it. */
-export interface AppliedPosition {
-  lsn?: string;
-  /** source commit time (Debezium `source.ts_ms`) of the last applied change */
-  sourceTsMs: number;
-  /** when the service applied it (the service's clock) */
-  appliedAtMs?: number;
-  partition?: number;
-  offset?: string;
-}
-
-const appliedSchema = z.object({
-  service: z.string().optional(),
-  topics: z.record(
-    z.string(),
-    z
-      .object({
-        lsn: z.string().optional(),
-        sourceTsMs: z.number(),
-        appliedAtMs: z.number().optional(),
-        partition: z.number().optional(),
-        offset: z.string().optional(),
-      })
-      .loose(),
-  ),
-});
-
 /** Reads `GET <service>/cdc/applied`; throws with a readable reason when the service cannot tell. */
 export async function fetchApplied(serviceUrl: string, timeoutMs = 2000): Promise<Record<string, AppliedPosition>> {
-  const res = await fetch(`${serviceUrl}/cdc/applied`, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(`${serviceUrl}${CDC_APPLIED_PATH}`, { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`GET /cdc/applied answered ${res.status}`);
-  const parsed = appliedSchema.safeParse(await res.json());
+  const parsed = AppliedReportSchema.safeParse(await res.json());
   if (!parsed.success) throw new Error(`GET /cdc/applied: unexpected answer (${parsed.error.issues[0]?.message})`);
   return parsed.data.topics;
 }
@@ -93,7 +68,10 @@ export interface Probe {
  * last change it applied on the heartbeat topic is at or after the probe's: changes reach it in commit order, so
  * any change committed after the probe started was applied after the probe (or is the probe).
  */
-export function reachedBy(pending: readonly Probe[], position: AppliedPosition | undefined): Probe[] {
+export function reachedBy(
+  pending: readonly Probe[],
+  position: Pick<AppliedPosition, 'sourceTsMs'> | undefined,
+): Probe[] {
   if (!position) return [];
   return pending.filter((p) => position.sourceTsMs >= p.sourceTsMs);
 }

@@ -12,4 +12,5 @@ export * from './consumer/retriable';
 export * from './consumer/retry';
 export * from './contracts/connect-device-saga';
 export * from './contracts/proxy-stats';
+export * from './contracts/cdc-applied';
 export * from './verified-send';

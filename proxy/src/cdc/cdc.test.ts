@@ -2,7 +2,7 @@ import { compileTable, type CompiledTable, type TableIssue } from '../table/comp
 import { cdcUpstreams, entityKey } from './cdc-reads';
 import { decideRead, lagMs, pinApplied, tableProgress, type PinPosition } from './freshness';
 import { PinStore } from './pins';
-import type { AppliedReport } from './report';
+import type { AppliedReport } from '@warmhouse/messaging';
 import { parseLsn } from './wal';
 
 const upstreams = [

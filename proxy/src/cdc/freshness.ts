@@ -1,4 +1,4 @@
-import type { AppliedReport } from './report';
+import type { AppliedReport } from '@warmhouse/messaging';
 
 /** How topics are named: `<topicPrefix>.<schema>.<table>`, and which table is Debezium's heartbeat. */
 export interface TopicNaming {

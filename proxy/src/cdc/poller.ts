@@ -1,6 +1,11 @@
 import type { Logger } from '@warmhouse/shared';
 import type { CompiledUpstream } from '../table/compile';
-import { AppliedReportSchema, CDC_APPLIED_PATH, type AppliedReport } from './report';
+// the contract alone (its own module: the proxy does not load the Kafka side of @warmhouse/messaging)
+import {
+  AppliedReportSchema,
+  CDC_APPLIED_PATH,
+  type AppliedReport,
+} from '@warmhouse/messaging/src/contracts/cdc-applied';
 
 /** What the proxy knows of one upstream's applied positions. */
 export interface UpstreamCdcState {
