@@ -52,7 +52,7 @@
     $('stats-note').textContent = view.stats.note;
     const head =
       '<tr><th colspan="6"></th><th class="group" colspan="3">monolith</th><th class="group" colspan="3">service</th>' +
-      '<th class="group" colspan="2">shadow</th><th colspan="2"></th></tr>' +
+      '<th class="group" colspan="3">shadow</th><th colspan="2"></th></tr>' +
       headRow([
         'id',
         'methods',
@@ -68,6 +68,7 @@
         'p99',
         'diff rate',
         'compared',
+        'copies',
         'fallbacks',
         '',
       ]);
@@ -88,6 +89,9 @@
         num(r.service.p99),
         num(r.shadowDiffRate),
         num(r.shadowCompared),
+        r.shadowCopies.startsWith('stopped')
+          ? '<span class="bad">' + esc(r.shadowCopies) + '</span>'
+          : esc(r.shadowCopies),
         num(r.fallbacks),
         '<button type="button" data-route="' + esc(r.id) + '" data-testid="change-' + esc(r.id) + '">Change…</button>',
       ]),

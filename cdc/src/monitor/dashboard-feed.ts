@@ -26,12 +26,17 @@ export interface DashboardSnapshot {
 
 /** Reads routes, upstreams and stats from the proxy and joins them; never throws. */
 export async function readRoutesView(proxy: ProxyAdmin): Promise<RoutesView> {
-  const [routes, upstreams, stats] = await Promise.all([proxy.routes(), proxy.upstreams(), proxy.stats()]);
+  const [routes, upstreams, stats, circuits] = await Promise.all([
+    proxy.routes(),
+    proxy.upstreams(),
+    proxy.stats(),
+    proxy.shadowCircuits(),
+  ]);
   if (!routes.ok) return { ok: false, error: routes.error };
   return {
     ok: true,
     version: routes.value.version,
-    rows: mergeRouteStats(routes.value.routes, stats),
+    rows: mergeRouteStats(routes.value.routes, stats, circuits),
     upstreams: upstreams.ok ? upstreams.value : [...new Set(routes.value.routes.map((r) => r.target))],
     stats: statsNote(stats),
   };

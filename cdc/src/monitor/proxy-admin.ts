@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { StatsSnapshotSchema, type StatsSnapshot } from '@warmhouse/messaging';
 
 /** A route as the proxy's admin API lists it (`GET /api/routes`), only the fields the dashboard uses. */
@@ -12,6 +13,14 @@ export interface ProxyRoute {
 
 /** Checks the proxy's `GET /api/stats` answer at run time: the contract's own schema. */
 const statsSchema = StatsSnapshotSchema;
+
+/** The part of the proxy's `GET /api/shadow` the dashboard shows: the circuit of shadow copies per target. */
+const shadowCircuitsSchema = z.object({
+  circuits: z.record(z.string(), z.object({ state: z.enum(['closed', 'open', 'half-open']) })).optional(),
+});
+
+/** State of the circuit of shadow copies to an upstream (`open`: the target kept failing; copies stopped). */
+export type ShadowCircuitState = 'closed' | 'open' | 'half-open';
 
 /** The stats of the proxy, or why there are none: `missing` when the proxy has no `/api/stats` (answers 404). */
 export type StatsResult =
@@ -95,6 +104,19 @@ export function createProxyAdmin(options: { url?: string; token?: string; timeou
         return { state: 'ok', stats: parsed.data };
       } catch (err) {
         return { state: 'error', error: describe(err) };
+      }
+    },
+    /** Circuits of shadow copies per target upstream (`GET /api/shadow`); empty when unknown. Never throws. */
+    async shadowCircuits(): Promise<Record<string, ShadowCircuitState>> {
+      if (!base) return {};
+      try {
+        const res = await fetch(`${base}/api/shadow`, { headers: headers(), signal: AbortSignal.timeout(timeoutMs) });
+        if (!res.ok) return {};
+        const parsed = shadowCircuitsSchema.safeParse(await res.json());
+        if (!parsed.success) return {};
+        return Object.fromEntries(Object.entries(parsed.data.circuits ?? {}).map(([name, c]) => [name, c.state]));
+      } catch {
+        return {};
       }
     },
     /** `PATCH /api/routes/:id` with the reason; the proxy audits it under `actor`. Never throws. */

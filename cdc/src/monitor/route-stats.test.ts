@@ -72,6 +72,7 @@ describe('mergeRouteStats', () => {
       service: { requests: '100', errorRate: '0 %', p99: '7.3 ms' },
       shadowDiffRate: '–',
       shadowCompared: '0',
+      shadowCopies: '', // not in mode shadow
       fallbacks: '2',
     });
     expect(rows[1]).toMatchObject({
@@ -89,6 +90,16 @@ describe('mergeRouteStats', () => {
       monolith: { requests: '0', errorRate: '–' },
       fallbacks: '0',
     });
+  });
+
+  it("says whether a shadow route's copies reach its target, from the target's shadow circuit", () => {
+    const stats = { state: 'missing' } as const;
+    expect(mergeRouteStats(routes(), stats)[1]!.shadowCopies).toBe('sent');
+    expect(mergeRouteStats(routes(), stats, { 'device-management': 'open' })[1]!.shadowCopies).toBe(
+      'stopped: target failing',
+    );
+    expect(mergeRouteStats(routes(), stats, { 'device-management': 'half-open' })[1]!.shadowCopies).toBe('probing');
+    expect(mergeRouteStats(routes(), stats, { 'device-management': 'open' })[0]!.shadowCopies).toBe('');
   });
 
   it('shows n/a everywhere when the proxy has no stats', () => {

@@ -1,5 +1,5 @@
 import type { TargetStats } from '@warmhouse/messaging';
-import type { ProxyRoute, StatsResult } from './proxy-admin';
+import type { ProxyRoute, ShadowCircuitState, StatsResult } from './proxy-admin';
 
 /** Shown where the proxy has no `/api/stats` (or it failed): the number is not available, not zero. */
 export const NOT_AVAILABLE = 'n/a';
@@ -27,7 +27,17 @@ export interface RouteRow {
   /** different / compared of the shadow comparisons in the window */
   shadowDiffRate: string;
   shadowCompared: string;
+  /** For a route in mode shadow: whether copies reach its target (its shadow circuit); else empty. */
+  shadowCopies: string;
   fallbacks: string;
+}
+
+/** What the dashboard says of a shadow route's copies, from its target's shadow circuit. */
+export function shadowCopies(mode: string, state: ShadowCircuitState | undefined): string {
+  if (mode !== 'shadow') return '';
+  if (state === 'open') return 'stopped: target failing';
+  if (state === 'half-open') return 'probing';
+  return 'sent';
 }
 
 /** `0.0123` → `1.2 %`; `null` → `–`. */
@@ -55,7 +65,11 @@ function targetCells(t: TargetStats | undefined): TargetCells {
  * Pure: the proxy's routes joined with its per-route stats. Without stats (the proxy answers 404 on `/api/stats`, or
  * the call failed) every number is "n/a"; a route the stats do not mention had no traffic in the window.
  */
-export function mergeRouteStats(routes: readonly ProxyRoute[], stats: StatsResult): RouteRow[] {
+export function mergeRouteStats(
+  routes: readonly ProxyRoute[],
+  stats: StatsResult,
+  shadowCircuits: Readonly<Record<string, ShadowCircuitState>> = {},
+): RouteRow[] {
   return routes.map((r) => {
     const base = {
       id: r.id,
@@ -64,6 +78,7 @@ export function mergeRouteStats(routes: readonly ProxyRoute[], stats: StatsResul
       target: r.target,
       mode: r.mode ?? 'forward',
       weight: (r.mode ?? 'forward') === 'canary' ? (r.weight ?? 0) : null,
+      shadowCopies: shadowCopies(r.mode ?? 'forward', shadowCircuits[r.target]),
     };
     if (stats.state !== 'ok') {
       return {
