@@ -162,19 +162,23 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
     const readModels = new ReadModels(pool);
     const document = loadDocument();
     const openapi = await createOpenApi(document);
-    const readiness = async (): Promise<ReadinessCheck[]> => {
-      const checks: ReadinessCheck[] = [];
-      checks.push(
-        await readModels
-          .ping()
-          .then(() => ({ name: 'database', ok: true }))
-          .catch((err: unknown) => ({ name: 'database', ok: false, detail: String(err) })),
-      );
-      checks.push({ name: 'command-log', ok: commandLog.connected() });
-      if (projector) checks.push({ name: 'projector', ok: projector.healthy() });
-      if (sagaCommands) checks.push({ name: 'saga-commands', ok: sagaCommands.running() });
-      return checks;
-    };
+    const running = (name: string, ok: () => boolean): ReadinessCheck => ({
+      name,
+      check: async () => ok() || 'not running',
+    });
+    const checks: ReadinessCheck[] = [
+      {
+        name: 'database',
+        check: async () => {
+          await readModels.ping();
+          return true;
+        },
+      },
+      { name: 'command-log', check: async () => commandLog.connected() || 'not connected' },
+      ...(projector ? [running('projector', () => projector.healthy())] : []),
+      ...(sagaCommands ? [running('saga-commands', () => sagaCommands.running())] : []),
+    ];
+    const readiness = () => checks;
     const beforeScrape = async () => {
       if (!projector) return;
       const [high, applied] = await Promise.all([

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { runMigrations } from './migrate';
 
 export interface RoleSpec {
   user: string;
@@ -31,4 +32,26 @@ export function databaseUrl(serverUrl: string, database: string, role: RoleSpec)
   url.password = encodeURIComponent(role.password);
   url.pathname = `/${encodeURIComponent(database)}`;
   return url.toString();
+}
+
+/**
+ * A component's own database, ready to use: its owner role and database created (idempotent), then
+ * `migrations/<migrations>/` applied as that role. Returns the component's connection URL. Needs a superuser
+ * connection; the component itself never has one (for `npm start`, the tests, and the chart's migration job).
+ */
+export async function prepareComponentDatabase({
+  superuserUrl,
+  database,
+  role,
+  migrations,
+}: {
+  superuserUrl: string;
+  database: string;
+  role: RoleSpec;
+  migrations: string;
+}): Promise<string> {
+  await ensureDatabase(superuserUrl, database, role);
+  const url = databaseUrl(superuserUrl, database, role);
+  await runMigrations(migrations, url);
+  return url;
 }

@@ -1,7 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Context, Document, OpenAPIBackend } from 'openapi-backend';
 import type { Logger } from 'pino';
-import { CodedError } from '@warmhouse/shared';
 import {
   DEFAULT_SETTINGS,
   SETTING_FIELDS,
@@ -11,11 +10,12 @@ import {
   type DeviceType,
 } from '../domain/device';
 import type { DevicesService, SettingsPatch } from '../devices-service';
-import { deviceError, isDeviceError, type FieldProblem } from '../errors';
+import { deviceError, isDeviceError, problemOf, type FieldProblem } from '../errors';
 import type { Orchestrator, SagaView } from '../saga/orchestrator';
 import { decodeCursor, deviceJson, encodeCursor } from './device-json';
 import { createOpenApiBackend } from './openapi-document';
-import { describeFields, problemOf, sendProblem } from './problem';
+import { fieldProblems, problemHandler, type AjvError } from '@warmhouse/service-kit';
+import { describeFields } from '@warmhouse/shared';
 
 export const DRY_RUN_HEADER = 'x-strangler-dry-run';
 const MAX_BODY = '64kb';
@@ -24,59 +24,6 @@ interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
-}
-
-interface AjvError {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: { additionalProperty?: string; missingProperty?: string; allowedValues?: unknown[] } | unknown[];
-}
-
-const PARTS: Record<string, FieldProblem['in']> = {
-  path: 'path',
-  query: 'query',
-  header: 'header',
-  requestBody: 'body',
-};
-
-/** openapi-backend (ajv) errors → field problems: `/requestBody/settings/targetTemperature` → body, settings.targetTemperature. */
-export function fieldProblems(errors: readonly AjvError[]): FieldProblem[] {
-  const seen = new Set<string>();
-  const out: FieldProblem[] = [];
-  for (const e of errors) {
-    if (e.keyword === 'parse') {
-      out.push({ in: 'body', field: '', message: `not valid JSON: ${e.message ?? ''}` });
-      continue;
-    }
-    const [, part = '', ...rest] = e.instancePath.split('/');
-    const params = Array.isArray(e.params) ? {} : e.params;
-    let where = PARTS[part];
-    const segments = rest.map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    let message = e.message ?? 'is invalid';
-    if (e.keyword === 'additionalProperties' && params.additionalProperty) {
-      segments.push(params.additionalProperty);
-      message = 'is not a known property';
-    } else if (e.keyword === 'required' && params.missingProperty) {
-      if (part === '' && params.missingProperty === 'requestBody') {
-        where = 'body';
-        message = 'a JSON body is required';
-      } else {
-        where ??= PARTS[params.missingProperty];
-        if (part !== '') segments.push(params.missingProperty);
-        message = 'is required';
-      }
-    } else if (e.keyword === 'enum' && params.allowedValues) {
-      message = `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-    }
-    const problem: FieldProblem = { in: where ?? 'body', field: segments.join('.'), message };
-    const key = `${problem.in}|${problem.field}|${problem.message}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push(problem);
-    }
-  }
-  return out;
 }
 
 function unknownQueryParameters(c: Context): FieldProblem[] {
@@ -329,31 +276,19 @@ export async function createV1Router({
   });
 
   // problem+json for everything that went wrong under /api/v1
-  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const instance = req.originalUrl.split('?')[0];
-    const rid = String(req.headers['x-request-id'] ?? '') || undefined;
-    if (isDeviceError(err)) {
-      const fields = (err.options.details?.fields as FieldProblem[] | undefined) ?? [];
-      const log = err.status >= 500 ? logger.error.bind(logger) : logger.info.bind(logger);
-      log({ event: 'request_rejected', code: err.code, status: err.status, path: instance, fields }, err.message);
-      return sendProblem(res, problemOf(err.code, err.message, { instance, requestId: rid, errors: fields }));
-    }
-    const status = (err as { status?: number; type?: string }).status;
-    if (status === 413) {
-      return sendProblem(
-        res,
-        problemOf('DEVICE_ERR_BODY_TOO_LARGE', `the body exceeds ${MAX_BODY}`, { instance, requestId: rid }),
-      );
-    }
-    const unavailable = err instanceof CodedError ? err.retriable : isConnectionError(err);
-    logger.error({ event: 'request_failed', path: instance, err }, 'unexpected error');
-    return sendProblem(
-      res,
-      unavailable
-        ? problemOf('DEVICE_ERR_UNAVAILABLE', 'the database is not reachable, try again', { instance, requestId: rid })
-        : problemOf('DEVICE_ERR_INTERNAL', 'unexpected error', { instance, requestId: rid }),
-    );
-  });
+  router.use(
+    problemHandler({
+      logger,
+      catalog: { is: isDeviceError, problem: problemOf },
+      codes: {
+        'too-large': 'DEVICE_ERR_BODY_TOO_LARGE',
+        malformed: 'DEVICE_ERR_MALFORMED_BODY',
+        unavailable: 'DEVICE_ERR_UNAVAILABLE',
+        internal: 'DEVICE_ERR_INTERNAL',
+      },
+      maxBodyBytes: MAX_BODY,
+    }),
+  );
   return router;
 }
 
@@ -374,11 +309,4 @@ export function sagaJson({ saga, steps, device }: SagaView) {
     finishedAt: iso(saga.finishedAt),
     steps: steps.map((s) => ({ step: s.step, status: s.status, detail: s.detail, at: s.at.toISOString() })),
   };
-}
-
-function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (
-    typeof code === 'string' && (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(code) || code.startsWith('08'))
-  );
 }

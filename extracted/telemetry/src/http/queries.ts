@@ -4,7 +4,8 @@ import { decodeCursor, encodeCursor, type HistoryQuery } from '../domain/cursor'
 import { parseInstant } from '../domain/reading';
 import type { ReadModelQueries } from '../data/read-models';
 import type { FieldProblem, TelemetryErrorCode } from '../errors';
-import { problemOf, sendProblem } from './problem';
+import { problemOf } from '../errors';
+import { sendProblem } from '@warmhouse/shared';
 
 const DAY_MS = 24 * 3600 * 1000;
 const HOUSE_DEVICE_LIMIT = 1000;
