@@ -15,7 +15,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   messaging: ['shared'],
   'service-kit': ['shared'],
   'monolith-contract': ['shared'],
-  'monolith-standin': ['shared', 'monolith-contract'],
+  'monolith-standin': ['shared', 'service-kit', 'monolith-contract'],
   proxy: ['shared', 'messaging'],
   cdc: ['shared', 'messaging'],
   'device-management': ['shared', 'messaging', 'service-kit', 'cdc', 'monolith-contract'],

@@ -3,3 +3,4 @@ export * from './failed-request';
 export * from './http-metrics';
 export * from './readiness';
 export * from './service-app';
+export * from './observe-requests';

@@ -1,8 +1,8 @@
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import swaggerUi from 'swagger-ui-express';
-import { assignRequestId } from '@warmhouse/shared';
 import type { HttpMetrics } from './http-metrics';
+import { observeRequests } from './observe-requests';
 import { readinessReport, type ReadinessCheck } from './readiness';
 
 export interface ServiceAppOptions {
@@ -28,36 +28,23 @@ export interface ServiceAppOptions {
  */
 export function createServiceApp(options: ServiceAppOptions): express.Express {
   const { logger, metrics, docs } = options;
-  const quiet = new Set(options.quietRoutes ?? ['health', 'metrics']);
   const app = express();
   app.set('strict routing', true);
   app.set('case sensitive routing', true);
   app.set('etag', false);
   app.disable('x-powered-by');
 
-  app.use((req, res, next) => {
-    const requestId = assignRequestId(req, res);
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = options.routeOf(req, res);
-      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
-      metrics.httpDuration.observe({ method: req.method, route }, seconds);
-      const entry = {
-        event: 'http_request',
-        requestId,
-        method: req.method,
-        path: req.path,
-        route,
-        status: res.statusCode,
-        ms: seconds * 1000,
-      };
-      if (res.statusCode >= 500) logger.error(entry);
-      else if (quiet.has(route)) logger.debug(entry);
-      else logger.info(entry);
-    });
-    next();
-  });
+  app.use(
+    observeRequests({
+      logger,
+      routeOf: options.routeOf,
+      quietRoutes: options.quietRoutes ?? ['health', 'metrics'],
+      onFinish: ({ method, route, status, seconds }) => {
+        metrics.httpRequests.inc({ method, route, status: String(status) });
+        metrics.httpDuration.observe({ method, route }, seconds);
+      },
+    }),
+  );
 
   app.get('/health/live', (_req, res) => {
     res.json({ status: 'live' });
