@@ -1,14 +1,15 @@
 import type { Logger } from '@warmhouse/shared';
 import {
   createMessageConsumer,
-  kafkajsLogCreator,
+  kafkaClientOf,
   sleep,
   type BackoffOptions,
   type CommitPolicy,
   type ConsumerStats,
   type HandlerContext,
+  type KafkaOrBrokers,
 } from '@warmhouse/messaging';
-import { Kafka, logLevel, type ConsumerConfig } from 'kafkajs';
+import type { ConsumerConfig } from 'kafkajs';
 import { parseChangeEvent, type ChangeEvent, type ChangeEventOf, type TableSpecs } from '../events';
 import { AppliedPositions, type AppliedPosition, type PartitionOffsets } from './applied';
 
@@ -17,7 +18,7 @@ type ParsedEvent = ChangeEvent<unknown, unknown>;
 /** Options of {@link createChangeEventConsumer}. */
 export interface ChangeEventConsumerOptions<E> {
   /** a kafkajs client to share, or the brokers to create one for */
-  kafka: Kafka | { brokers: string[]; clientId?: string };
+  kafka: KafkaOrBrokers;
   groupId: string;
   topics: string[];
   logger: Logger;
@@ -75,14 +76,7 @@ export function createChangeEventConsumer(
   options: ChangeEventConsumerOptions<never> & { tables?: TableSpecs },
 ): ChangeEventConsumer {
   const logger = options.logger.child({ module: 'cdc-consumer', groupId: options.groupId });
-  const kafka = isKafka(options.kafka)
-    ? options.kafka
-    : new Kafka({
-        clientId: options.kafka.clientId ?? options.groupId,
-        brokers: options.kafka.brokers,
-        logLevel: logLevel.WARN,
-        logCreator: kafkajsLogCreator(logger),
-      });
+  const kafka = kafkaClientOf(options.kafka, { clientId: options.groupId, logger });
   const { tables, heartbeatTopic, watermarkEveryMs, ...rest } = options;
   const businessTopics = options.topics.filter((t) => t !== heartbeatTopic);
   const applied = new AppliedPositions(heartbeatTopic);
@@ -153,8 +147,4 @@ export function createChangeEventConsumer(
     stats: () => consumer.stats(),
     applied: () => applied.snapshot(),
   };
-}
-
-function isKafka(k: ChangeEventConsumerOptions<never>['kafka']): k is Kafka {
-  return typeof (k as Partial<Kafka>).consumer === 'function';
 }

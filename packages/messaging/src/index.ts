@@ -2,6 +2,7 @@ export * from './envelope';
 export * from './errors';
 export * from './headers';
 export * from './kafka-logger';
+export * from './kafka-client';
 export * from './producer';
 export * from './topics';
 export * from './consumer/consumer';

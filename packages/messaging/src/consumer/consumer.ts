@@ -1,6 +1,6 @@
 import type { Logger } from '@warmhouse/shared';
-import { Kafka, logLevel, type ConsumerConfig } from 'kafkajs';
-import { kafkajsLogCreator } from '../kafka-logger';
+import type { ConsumerConfig } from 'kafkajs';
+import { kafkaClientOf, type KafkaOrBrokers } from '../kafka-client';
 import { defaultDeadLetterTopic } from './dead-letter';
 import type { ParsedMessage, SourceMessage } from './message';
 import { createBatchProcessor, type CommitPolicy, type ConsumerStats, type HandlerContext } from './process-batch';
@@ -10,7 +10,7 @@ import { DEFAULT_BACKOFF, type BackoffOptions } from './retry';
 /** Options of {@link createMessageConsumer}. */
 export interface MessageConsumerOptions<E> {
   /** a kafkajs client to share, or the brokers to create one for */
-  kafka: Kafka | { brokers: string[]; clientId?: string };
+  kafka: KafkaOrBrokers;
   groupId: string;
   topics: string[];
   logger: Logger;
@@ -59,14 +59,7 @@ export interface MessageConsumer {
  */
 export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): MessageConsumer {
   const logger = options.logger.child({ module: options.module ?? 'message-consumer', groupId: options.groupId });
-  const kafka = isKafka(options.kafka)
-    ? options.kafka
-    : new Kafka({
-        clientId: options.kafka.clientId ?? options.groupId,
-        brokers: options.kafka.brokers,
-        logLevel: logLevel.WARN,
-        logCreator: kafkajsLogCreator(logger),
-      });
+  const kafka = kafkaClientOf(options.kafka, { clientId: options.groupId, logger });
   const consumer = kafka.consumer({ ...options.consumerConfig, groupId: options.groupId });
   // dead-letter topics may not exist yet: the first dead letter creates it with the broker's defaults
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
@@ -127,8 +120,4 @@ export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): Me
     stats: () => ({ ...stats }),
     running: () => started && !stopping.signal.aborted,
   };
-}
-
-function isKafka(k: MessageConsumerOptions<unknown>['kafka']): k is Kafka {
-  return typeof (k as Partial<Kafka>).consumer === 'function';
 }
