@@ -25,6 +25,8 @@ export const CDC_ERRORS = {
   CDC_ERR_POSTGRES_UNREACHABLE: { status: 503, retriable: true },
   /** A Kafka message is not a Debezium change event we can read; dead-letter it, never retry it. */
   CDC_ERR_EVENT_MALFORMED: { status: 422, retriable: false },
+  /** The service's applied CDC positions could not be read from its database (`GET /cdc/applied` answers 503). */
+  CDC_ERR_APPLIED_UNAVAILABLE: { status: 503, retriable: true },
 } as const satisfies Record<string, ErrorCatalogEntry>;
 
 /** One of the codes in {@link CDC_ERRORS}. */

@@ -9,9 +9,20 @@ import {
   type HandlerContext,
   type KafkaOrBrokers,
 } from '@warmhouse/messaging';
-import type { ConsumerConfig } from 'kafkajs';
+import type { Admin, ConsumerConfig } from 'kafkajs';
 import { parseChangeEvent, type ChangeEvent, type ChangeEventOf, type TableSpecs } from '../events';
+import type { Queryable } from '@warmhouse/shared';
 import { AppliedPositions, type AppliedPosition, type PartitionOffsets } from './applied';
+import type { AppliedStore } from './applied-store';
+
+/** What a change handler learns besides the event. */
+export interface ChangeHandlerContext extends HandlerContext {
+  /**
+   * Records the change as applied in `tx`, the transaction that applies it (with an `appliedStore`; a no-op
+   * without). A handler that does not call it has the position recorded right after it resolved.
+   */
+  applied(tx: Queryable): Promise<void>;
+}
 
 type ParsedEvent = ChangeEvent<unknown, unknown>;
 
@@ -27,7 +38,7 @@ export interface ChangeEventConsumerOptions<E> {
    * Throw a retriable error (or any error without `retriable: false` that is not a programmer error) to have
    * it retried with backoff; a non-retriable error dead-letters the message.
    */
-  handle: (event: E, ctx: HandlerContext) => Promise<void>;
+  handle: (event: E, ctx: ChangeHandlerContext) => Promise<void>;
   /** dead-letter topic for a source topic; default `<topic>.dlq` */
   deadLetterTopic?: string | ((topic: string) => string);
   /** start a new group at the earliest offset (to see the snapshot); default true */
@@ -45,8 +56,14 @@ export interface ChangeEventConsumerOptions<E> {
    * moving while the business tables are idle.
    */
   heartbeatTopic?: string;
-  /** how often a consumed heartbeat is checked against the business topics' end offsets, ms; default 500 */
+  /** how often a consumed heartbeat is checked against the business topics' end offsets, ms; default 100 */
   watermarkEveryMs?: number;
+  /**
+   * The service's applied-positions table: every applied change is recorded there (in the handler's transaction,
+   * see {@link ChangeHandlerContext.applied}) and the heartbeat watermark waits for what the whole service (every
+   * replica) has applied, so `GET /cdc/applied` can answer from the database for the whole service.
+   */
+  appliedStore?: AppliedStore;
 }
 
 /** A running change-event consumer. */
@@ -77,11 +94,33 @@ export function createChangeEventConsumer(
 ): ChangeEventConsumer {
   const logger = options.logger.child({ module: 'cdc-consumer', groupId: options.groupId });
   const kafka = kafkaClientOf(options.kafka, { clientId: options.groupId, logger });
-  const { tables, heartbeatTopic, watermarkEveryMs, ...rest } = options;
+  const { tables, heartbeatTopic, watermarkEveryMs, appliedStore: store, ...rest } = options;
   const businessTopics = options.topics.filter((t) => t !== heartbeatTopic);
   const applied = new AppliedPositions(heartbeatTopic);
-  const handle = options.handle as (event: ParsedEvent, ctx: HandlerContext) => Promise<void>;
+  const handleChange = options.handle as (event: ParsedEvent, ctx: ChangeHandlerContext) => Promise<void>;
   const stopping = new AbortController();
+
+  /** Runs the handler with `ctx.applied`; records the position itself when the handler did not. */
+  const handle = async (event: ParsedEvent, ctx: HandlerContext): Promise<void> => {
+    if (store === undefined) return handleChange(event, { ...ctx, applied: () => Promise.resolve() });
+    const position = (): AppliedPosition => ({
+      lsn: event.lsn.toString(),
+      sourceTsMs: event.sourceTsMs,
+      appliedAtMs: Date.now(),
+      partition: ctx.partition,
+      offset: ctx.offset,
+    });
+    let recorded = false;
+    await handleChange(event, {
+      ...ctx,
+      applied: async (tx) => {
+        await store.record(tx, ctx.topic, position());
+        recorded = true;
+      },
+    });
+    if (!recorded) await store.record(store.pool, ctx.topic, position());
+  };
+
   const consumer = createMessageConsumer<ParsedEvent>({
     ...rest,
     kafka,
@@ -92,32 +131,50 @@ export function createChangeEventConsumer(
     module: 'cdc-consumer',
   });
 
-  /** Offers consumed heartbeats with end and committed offsets of the business topics read after them. */
+  /** Offers the consumed heartbeat with end and committed offsets of the business topics read after it. */
+  const offerPending = async (admin: Admin): Promise<void> => {
+    const heartbeat = applied.pendingHeartbeat();
+    if (heartbeat === undefined) return;
+    const ends: PartitionOffsets[] = [];
+    for (const topic of businessTopics) {
+      for (const p of await admin.fetchTopicOffsets(topic)) {
+        ends.push({ topic, partition: p.partition, end: BigInt(p.high) });
+      }
+    }
+    const committed = await admin.fetchOffsets({ groupId: options.groupId, topics: businessTopics });
+    for (const t of committed) {
+      for (const p of t.partitions) {
+        const end = ends.find((e) => e.topic === t.topic && e.partition === p.partition);
+        if (end && BigInt(p.offset) >= 0n) end.committed = BigInt(p.offset);
+      }
+    }
+    applied.offer(heartbeat, ends);
+  };
+
+  /** With a store: settles the candidate on what every replica applied, and records a new watermark there. */
+  let persisted: string | undefined;
+  const syncStore = async (): Promise<void> => {
+    if (store === undefined || heartbeatTopic === undefined) return;
+    if (applied.waiting()) applied.progress(await store.nextOffsets(businessTopics));
+    const w = applied.watermark();
+    if (w && w.offset !== persisted) {
+      await store.record(store.pool, heartbeatTopic, w);
+      persisted = w.offset;
+    }
+  };
+
   const watermarks = async (): Promise<void> => {
     const admin = kafka.admin();
     await admin.connect();
     try {
       while (!stopping.signal.aborted) {
-        await sleep(watermarkEveryMs ?? 500, stopping.signal);
-        const heartbeat = applied.pendingHeartbeat();
-        if (heartbeat === undefined || stopping.signal.aborted) continue;
+        await sleep(watermarkEveryMs ?? 100, stopping.signal);
+        if (stopping.signal.aborted) break;
         try {
-          const ends: PartitionOffsets[] = [];
-          for (const topic of businessTopics) {
-            for (const p of await admin.fetchTopicOffsets(topic)) {
-              ends.push({ topic, partition: p.partition, end: BigInt(p.high) });
-            }
-          }
-          const committed = await admin.fetchOffsets({ groupId: options.groupId, topics: businessTopics });
-          for (const t of committed) {
-            for (const p of t.partitions) {
-              const end = ends.find((e) => e.topic === t.topic && e.partition === p.partition);
-              if (end && BigInt(p.offset) >= 0n) end.committed = BigInt(p.offset);
-            }
-          }
-          applied.offer(heartbeat, ends);
+          await offerPending(admin);
+          await syncStore();
         } catch (err) {
-          logger.warn({ event: 'cdc_watermark_failed', err }, 'could not read end offsets for the heartbeat watermark');
+          logger.warn({ event: 'cdc_watermark_failed', err }, 'could not advance the heartbeat watermark');
         }
       }
     } finally {

@@ -70,7 +70,7 @@ export function createMetrics() {
     }),
     retentionSweeps: new Counter({
       name: 'telemetry_retention_sweeps_total',
-      help: 'Retention sweeps run, by result (ok, failed)',
+      help: 'Retention sweep ticks, by result (ok, failed, skipped: another replica holds the sweep lease)',
       labelNames: ['result'] as const,
       registers: [registry],
     }),

@@ -6,7 +6,7 @@ import type { Admin } from 'kafkajs';
 import { createEventProducer, defaultDeadLetterTopic, ensureTopics, type MessageConsumer } from '@warmhouse/messaging';
 import type { Pool } from 'pg';
 import { createApp, type ReadinessCheck } from './app';
-import { createCdcFeed } from './cdc/feed';
+import { appliedStoreOf, createCdcFeed } from './cdc/feed';
 import { deadLetterTopicOf, type TelemetryConfig } from './config';
 import { ProjectionStore } from './data/projection-store';
 import { ReadModels } from './data/read-models';
@@ -104,6 +104,7 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
       stoppers.push(() => retentionSweeper!.stop());
     }
 
+    const appliedStore = appliedStoreOf(pool);
     let cdcFeed: ChangeEventConsumer | undefined;
     if (roles.has('cdc')) {
       cdcFeed = createCdcFeed({
@@ -117,6 +118,7 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
         heartbeatTopic: config.CDC_HEARTBEAT_TOPIC,
         logger,
         metrics,
+        appliedStore,
       });
       await cdcFeed.start();
       stoppers.push(() => cdcFeed!.stop());
@@ -193,7 +195,8 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
     const app = createApp({
       logger,
       metrics,
-      cdcSources: () => (cdcFeed ? [cdcFeed] : []),
+      // the whole service's positions, from its database: the same answer from every replica and every role
+      cdcSources: () => [appliedStore],
       openapi,
       document,
       commandLog: roles.has('api')

@@ -6,11 +6,18 @@ export interface RoleSpec {
   password: string;
 }
 
-/** Creates a login role and a database it owns (idempotent); nobody else may connect to that database. */
+/** Advisory lock key serialising {@link ensureDatabase} across processes (replicas prepared together). */
+export const ENSURE_DATABASE_LOCK = 4_711_001;
+
+/**
+ * Creates a login role and a database it owns (idempotent); nobody else may connect to that database. Processes
+ * doing it at once wait for each other (a session advisory lock), so the second one finds both already there.
+ */
 export async function ensureDatabase(superuserUrl: string, database: string, owner: RoleSpec): Promise<void> {
   const client = new Client({ connectionString: superuserUrl });
   await client.connect();
   try {
+    await client.query('SELECT pg_advisory_lock($1)', [ENSURE_DATABASE_LOCK]);
     const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
     const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [owner.user]);
     await client.query(

@@ -1,12 +1,14 @@
 import {
+  createAppliedStore,
   createChangeEventConsumer,
   formatLsn,
   monolithTables,
   parseLsn,
+  type AppliedStore,
   type ChangeEventConsumer,
   type ChangeEventOf,
+  type ChangeHandlerContext,
 } from '@warmhouse/cdc';
-import type { HandlerContext } from '@warmhouse/messaging';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { withTransaction } from '@warmhouse/shared';
@@ -22,19 +24,23 @@ export type HeatingChangeEvent = ChangeEventOf<typeof heatingTables>;
 
 const fromMonolith = { origin: 'monolith' as const };
 
+/** Device management's applied CDC positions (`GET /cdc/applied` for every replica). */
+export const appliedStoreOf = (pool: Pool): AppliedStore => createAppliedStore({ pool, table: 'public.cdc_applied' });
+
 /**
  * Applies one `heating_systems` change event to the devices table, idempotently (by position), in one
- * transaction with the domain event it causes. Resolves only once committed: the consumer commits the Kafka
- * offset after that.
+ * transaction with the domain event it causes and its applied position. Resolves only once committed: the consumer
+ * commits the Kafka offset after that.
  */
 export function createHeatingSyncHandler({ pool, metrics }: { pool: Pool; metrics: DeviceMetrics }) {
-  return async (event: HeatingChangeEvent, ctx: Pick<HandlerContext, 'logger'>): Promise<void> => {
+  return async (event: HeatingChangeEvent, ctx: Pick<ChangeHandlerContext, 'logger' | 'applied'>): Promise<void> => {
     const op = event.op;
     if (op === 't') {
-      await applyTruncate(event);
+      await applyTruncate(event, ctx);
     } else {
       const legacyId = BigInt(event.key?.id ?? event.before?.id ?? event.after?.id ?? NaN);
       const result = await withTransaction(pool, async (tx) => {
+        await ctx.applied(tx);
         const device = await devicesRepository.findByLegacyId(tx, legacyId, { forUpdate: true });
         const inFlight = device ? await writeBackRepository.inFlight(tx, legacyId) : [];
         const decision = projectHeatingChange(
@@ -109,9 +115,10 @@ export function createHeatingSyncHandler({ pool, metrics }: { pool: Pool; metric
   };
 
   /** TRUNCATE heating_systems: every legacy device synced before it is deleted. */
-  async function applyTruncate(event: HeatingChangeEvent): Promise<void> {
+  async function applyTruncate(event: HeatingChangeEvent, ctx: Pick<ChangeHandlerContext, 'applied'>): Promise<void> {
     const position = formatLsn(event.lsn);
     const n = await withTransaction(pool, async (tx) => {
+      await ctx.applied(tx);
       const ids = await devicesRepository.legacyIdsBelow(tx, position);
       for (const id of ids) {
         const deleted = await devicesRepository.applyLegacyDelete(tx, id, position);
@@ -135,6 +142,8 @@ export function createHeatingSyncConsumer(opts: {
   deadLetterTopic?: string;
   logger: Logger;
   metrics: DeviceMetrics;
+  /** where applied positions are recorded, in each change's transaction */
+  appliedStore?: AppliedStore;
 }): ChangeEventConsumer {
   const consumer = createChangeEventConsumer({
     kafka: { brokers: opts.brokers, clientId: opts.clientId },
@@ -146,6 +155,7 @@ export function createHeatingSyncConsumer(opts: {
     deadLetterTopic: opts.deadLetterTopic,
     heartbeatTopic: opts.heartbeatTopic || undefined,
     fromBeginning: true,
+    ...(opts.appliedStore ? { appliedStore: opts.appliedStore } : {}),
   });
   opts.metrics.collect('device_management_cdc_dead_lettered', async () => consumer.stats().deadLettered);
   return consumer;

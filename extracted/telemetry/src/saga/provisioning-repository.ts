@@ -105,7 +105,9 @@ export const provisioningRepository = {
 
   /**
    * Watched devices whose first reading through the ingest API is now in the read models (and not reported yet),
-   * with its measuredAt. Readings of the CDC feed do not count.
+   * with its measuredAt. Readings of the CDC feed do not count. Inside a transaction the devices are claimed
+   * (`FOR UPDATE SKIP LOCKED`): another replica's scan skips them until this transaction ends, by when they are
+   * marked reported.
    */
   async firstReadingsToReport(db: Db, limit: number) {
     const { rows } = await db.query<{ device_id: string; saga_id: string; measured_at: Date }>(
@@ -117,7 +119,8 @@ export const provisioningRepository = {
        ) f
        WHERE p.status = 'provisioned' AND p.watch_first_reading AND p.first_reading_reported_at IS NULL
          AND f.measured_at IS NOT NULL
-       LIMIT $1`,
+       LIMIT $1
+       FOR UPDATE OF p SKIP LOCKED`,
       [limit],
     );
     return rows.map((r) => ({ deviceId: r.device_id, sagaId: r.saga_id, measuredAt: r.measured_at }));
