@@ -51,3 +51,20 @@ describe('PROXY_WORKERS', () => {
     expect(parseWorkers('many', 2)).toBeUndefined();
   });
 });
+
+describe('PROXY_TRUSTED_PEERS', () => {
+  it('is empty by default: no client is trusted', () => {
+    expect(loadProxyConfig(base).PROXY_TRUSTED_PEERS.trusts('127.0.0.1')).toBe(false);
+  });
+
+  it('takes addresses and CIDR blocks', () => {
+    const peers = loadProxyConfig({ ...base, PROXY_TRUSTED_PEERS: '10.0.0.0/8, ::1' }).PROXY_TRUSTED_PEERS;
+    expect([peers.trusts('10.9.9.9'), peers.trusts('::1'), peers.trusts('127.0.0.1')]).toEqual([true, true, false]);
+  });
+
+  it('refuses a bad entry, naming the variable and the entry', () => {
+    expect(problemsOf({ ...base, PROXY_TRUSTED_PEERS: '10.0.0.0/8,gateway.local' })).toMatch(
+      /^PROXY_TRUSTED_PEERS: "gateway.local" is not an IPv4 or IPv6 address \(got "10.0.0.0\/8,gateway.local"\)$/m,
+    );
+  });
+});

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, env, loadConfig } from '@warmhouse/shared';
 import { z } from 'zod';
+import { parsePeers, TrustedPeers } from './inbound/trusted-peers';
 
 /** Repository root (the proxy package lives in `<root>/proxy`). */
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -115,6 +116,18 @@ export const PROXY_ENV = {
       message: `must be "auto", 0 (one per CPU) or a whole number from 1 to ${MAX_WORKERS}`,
     })
     .transform((v) => parseWorkers(v)!),
+  /**
+   * Peers whose `X-Strangler-*` request fields the proxy forwards (comma-separated addresses or CIDR blocks, such
+   * as `10.0.0.0/8,::1`): another proxy of the system in front of this one. Every other client's copies are removed,
+   * so nobody outside can ask for a dry run or claim an identity. Default: none.
+   */
+  PROXY_TRUSTED_PEERS: z
+    .string()
+    .default('')
+    .superRefine((v, c) => {
+      for (const problem of parsePeers(v).problems) c.addIssue({ code: 'custom', message: problem });
+    })
+    .transform((v) => new TrustedPeers(parsePeers(v).entries)),
   LOG_LEVEL: env.logLevel(),
 };
 

@@ -2,7 +2,9 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { requestIdOf, type Logger } from '@warmhouse/shared';
 import { CircuitBreakers } from './forward/breaker';
+import { ownHeadersFor } from './forward/headers';
 import { UpstreamPools } from './forward/pools';
+import { NO_TRUSTED_PEERS, type TrustedPeers } from './inbound/trusted-peers';
 import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
 import { Shadower } from './shadow/shadower';
@@ -48,6 +50,8 @@ export interface ProxyOptions {
   stats?: RouteStats;
   /** CDC-aware reads and read-your-writes pins for routes with `cdc` (absent: such routes route as usual). */
   cdc?: CdcReads;
+  /** Clients whose `X-Strangler-*` request fields are forwarded; default none (every client's are removed). */
+  trustedPeers?: TrustedPeers;
 }
 
 /** A proxy built but not listening: call `server.listen()`. */
@@ -112,6 +116,7 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
     pools,
     maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
     decisionHeaders,
+    trustedPeers: options.trustedPeers ?? NO_TRUSTED_PEERS,
   };
   const upgraded = new Set<Duplex>();
   let inFlight = 0;
@@ -155,7 +160,8 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       refuse(ctx, { req, res, decision, requestId, arrivedAt, code: decision.code, reason: decision.reason });
       return;
     }
-    pipeline({ req, res, expectContinue, arrivedAt, requestId, decision, forward: {} }, ignoreEnd);
+    const own = ownHeadersFor(ctx.trustedPeers, req.socket.remoteAddress);
+    pipeline({ req, res, expectContinue, arrivedAt, requestId, decision, forward: {}, own }, ignoreEnd);
   };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => handle(req, res, false));

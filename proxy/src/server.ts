@@ -179,6 +179,7 @@ export async function startStrangler(
       keepAliveMs: config.PROXY_KEEP_ALIVE_TIMEOUT_MS,
     },
     decisionHeaders: config.PROXY_DECISION_HEADERS,
+    trustedPeers: config.PROXY_TRUSTED_PEERS,
     cdc,
   });
   store.onChange((table, _entries, meta) => {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { requestIdOf } from '@warmhouse/shared';
 import { PROXY_ERRORS, type ProxyErrorCode } from '../errors';
+import { ownHeadersFor } from '../forward/headers';
 import { rawErrorResponse } from '../forward/respond';
 import { forwardUpgrade } from '../forward/upgrade';
 import { LOG_EVENTS } from '../log-events';
@@ -71,6 +72,7 @@ export function upgradeHandler(
       target: decision.target,
       requestId,
       responseHeaders: responseHeaders({ requestId, decision }, decisionHeaders),
+      own: ownHeadersFor(ctx.trustedPeers, req.socket.remoteAddress),
     };
     const up = forwardUpgrade(job, (outcome) => {
       metrics.observe(decision.routeId, decision.upstream.name, outcome.status, (performance.now() - t0) / 1000);
