@@ -68,3 +68,27 @@ describe('PROXY_TRUSTED_PEERS', () => {
     );
   });
 });
+
+describe('PROXY_OIDC_*', () => {
+  const oidc = { ...base, PROXY_OIDC_ISSUER: 'http://127.0.0.1:9/oidc', PROXY_OIDC_AUDIENCE: 'warm-house-api' };
+
+  it('takes an issuer with its audience; asymmetric algorithms by default', () => {
+    const c = loadProxyConfig(oidc);
+    expect([c.PROXY_OIDC_ISSUER, c.PROXY_OIDC_AUDIENCE, c.PROXY_OIDC_CLOCK_SKEW_SECONDS]).toEqual([
+      'http://127.0.0.1:9/oidc',
+      'warm-house-api',
+      30,
+    ]);
+    expect(c.PROXY_OIDC_ALGORITHMS).toContain('RS256');
+    expect(c.PROXY_OIDC_ALGORITHMS).not.toContain('HS256');
+  });
+
+  it.each([
+    [{ ...base, PROXY_OIDC_ISSUER: 'http://i' }, /^PROXY_OIDC_AUDIENCE: not set/m],
+    [{ ...base, PROXY_OIDC_AUDIENCE: 'a' }, /^PROXY_OIDC_ISSUER: not set/m],
+    [{ ...oidc, PROXY_OIDC_ISSUER: 'not a url' }, /^PROXY_OIDC_ISSUER: /m],
+    [{ ...oidc, PROXY_OIDC_ALGORITHMS: 'RS256,HS256' }, /^PROXY_OIDC_ALGORITHMS: must list only asymmetric/m],
+    [{ ...oidc, PROXY_OIDC_ALGORITHMS: 'none' }, /^PROXY_OIDC_ALGORITHMS: /m],
+    [{ ...oidc, PROXY_OIDC_CLOCK_SKEW_SECONDS: '3600' }, /^PROXY_OIDC_CLOCK_SKEW_SECONDS: /m],
+  ])('refuses %j naming the variable', (env, problem) => expect(problemsOf(env)).toMatch(problem));
+});

@@ -12,7 +12,9 @@ import { RouteStats } from './stats/route-stats';
 import type { CdcReads } from './cdc/cdc-reads';
 import { decide } from './routing/decide';
 import type { TableSource } from './table/store';
+import { NO_AUTHENTICATOR, type Authenticator } from './auth/authenticator';
 import { admission } from './pipeline/admit';
+import { authentication } from './pipeline/authenticate';
 import { refuse } from './pipeline/answer';
 import { breakerFallback } from './pipeline/breaker-fallback';
 import { cdcPinning, cdcRouting } from './pipeline/cdc';
@@ -52,6 +54,8 @@ export interface ProxyOptions {
   cdc?: CdcReads;
   /** Clients whose `X-Strangler-*` request fields are forwarded; default none (every client's are removed). */
   trustedPeers?: TrustedPeers;
+  /** Bearer-token checks of routes with `auth`; default none configured (such routes answer 500 when required). */
+  authenticator?: Authenticator;
 }
 
 /** A proxy built but not listening: call `server.listen()`. */
@@ -117,6 +121,7 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
     maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
     decisionHeaders,
     trustedPeers: options.trustedPeers ?? NO_TRUSTED_PEERS,
+    authenticator: options.authenticator ?? NO_AUTHENTICATOR,
   };
   const upgraded = new Set<Duplex>();
   let inFlight = 0;
@@ -131,6 +136,7 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
   const recorder = new Recorder(ctx);
   const cdc = options.cdc;
   const policies: Policy[] = [
+    authentication(ctx),
     ...(cdc ? [cdcRouting(ctx, cdc)] : []),
     admission(ctx),
     ...(cdc ? [cdcPinning(cdc)] : []),

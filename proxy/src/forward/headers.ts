@@ -24,23 +24,25 @@ export const OWN_PREFIX = 'x-strangler-';
 
 /**
  * What the proxy does with its own request fields on the way upstream: the client's `X-Strangler-*` copies are
- * removed unless the client is a trusted peer, the fields in `set` are added (any client copy of them removed
- * first, trusted or not), and `Authorization` is removed when the proxy verified it and forwards identity instead.
+ * removed unless the client is a trusted peer (whose copies of the `owned` fields are removed all the same), the
+ * fields in `set` are added, and `Authorization` is removed when the proxy verified it and forwards identity instead.
  */
 export interface OwnHeaders {
-  /** The client is a trusted peer: its `X-Strangler-*` fields pass (except those in `set`). */
+  /** The client is a trusted peer: its `X-Strangler-*` fields pass, except the `owned` ones. */
   readonly trusted: boolean;
-  /** Fields the proxy sets itself, flat `[name, value, ...]`, names lowercase. */
+  /** Names (lowercase) whose client copies are removed even from a trusted peer: the proxy decides them here. */
+  readonly owned: readonly string[];
+  /** Fields the proxy sets itself, flat `[name, value, ...]`, names lowercase (each one of `owned`). */
   readonly set: readonly string[];
   /** Remove the client's `Authorization` (the proxy verified the token and forwards the identity in `set`). */
   readonly dropAuthorization: boolean;
 }
 
 /** An untrusted client, nothing added: every `X-Strangler-*` field of the request is removed. */
-export const UNTRUSTED: OwnHeaders = Object.freeze({ trusted: false, set: [], dropAuthorization: false });
+export const UNTRUSTED: OwnHeaders = Object.freeze({ trusted: false, owned: [], set: [], dropAuthorization: false });
 
 /** A trusted peer, nothing added: its `X-Strangler-*` fields pass. */
-export const TRUSTED: OwnHeaders = Object.freeze({ trusted: true, set: [], dropAuthorization: false });
+export const TRUSTED: OwnHeaders = Object.freeze({ trusted: true, owned: [], set: [], dropAuthorization: false });
 
 /** The starting point for a client at `address`: trusted peer or not. */
 export function ownHeadersFor(peers: TrustedPeers, address: string | undefined): OwnHeaders {
@@ -52,8 +54,7 @@ function removedAsOwn(lower: string, own: OwnHeaders): boolean {
   if (lower === 'authorization') return own.dropAuthorization;
   if (!lower.startsWith(OWN_PREFIX)) return false;
   if (!own.trusted) return true;
-  for (let i = 0; i < own.set.length; i += 2) if (own.set[i] === lower) return true;
-  return false;
+  return own.owned.includes(lower);
 }
 
 /** Field names listed in `Connection` (lowercased); they are hop-by-hop too. */

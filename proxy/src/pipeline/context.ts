@@ -1,4 +1,5 @@
 import type { Logger } from '@warmhouse/shared';
+import type { Authenticator } from '../auth/authenticator';
 import type { UpstreamPools } from '../forward/pools';
 import type { TrustedPeers } from '../inbound/trusted-peers';
 import type { ProxyMetrics } from '../metrics';
@@ -18,4 +19,6 @@ export interface PipelineContext {
   readonly decisionHeaders: boolean;
   /** Clients whose `X-Strangler-*` request fields are forwarded (everyone else's are removed). */
   readonly trustedPeers: TrustedPeers;
+  /** Bearer-token checks of routes with `auth`. */
+  readonly authenticator: Authenticator;
 }
