@@ -9,6 +9,7 @@
  *   npm run bench:proxy -- [--backend standin|trivial|both] [--seconds 5] [--rounds 2] [--connections 50]
  *                           [--workers 1|auto|N[,…]] [--nginx-workers auto|1] [--generator autocannon|wrk]
  *                           [--warmup 5]
+ *   npm run bench:proxy -- --scenario auth [--seconds 5] [--rounds 3] [--connections 50]   (see ./auth.ts)
  *   npm run bench:proxy -- --scenario shadow [--seconds 5] [--rounds 2] [--connections 50] [--sample-rate 1] [--copies-per-second N]
  *     (see ./shadow.ts)
  *
@@ -337,6 +338,14 @@ function summarise(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
+  if (arg('scenario', 'forwarding') === 'auth') {
+    const { runAuthScenario } = await import('./auth');
+    return runAuthScenario({
+      seconds: Number(arg('seconds', '5')),
+      rounds: Number(arg('rounds', '3')),
+      connections: Number(arg('connections', '50')),
+    });
+  }
   if (arg('scenario', 'forwarding') === 'shadow') {
     const { runShadowScenario } = await import('./shadow');
     return runShadowScenario({

@@ -2,6 +2,7 @@
  * What the scenarios of the proxy benchmark share (./run.ts, ./shadow.ts): the load generator, the request mix,
  * the port base, and the processes they start (the strangler proxy, the trivial backend).
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
@@ -19,6 +20,10 @@ type Autocannon = (opts: {
   duration: number;
   pipelining: number;
   requests: Array<{ method: string; path: string }>;
+  /** Called for each connection (such as to give it requests with its own headers). */
+  setupClient?: (client: {
+    setRequests: (requests: Array<{ method: string; path: string; headers?: Record<string, string> }>) => void;
+  }) => void;
 }) => Promise<AutocannonResult>;
 export const autocannon = require('autocannon') as Autocannon;
 
@@ -54,7 +59,14 @@ export function startProxyProcess(
   dir: string,
   routesFile: string,
   token: string,
-  options: { workers?: string; ports?: { proxy: number; admin: number }; name?: string; controlUrl?: string } = {},
+  options: {
+    workers?: string;
+    ports?: { proxy: number; admin: number };
+    name?: string;
+    controlUrl?: string;
+    /** Extra environment (such as the PROXY_OIDC_* settings). */
+    env?: Record<string, string>;
+  } = {},
 ): ManagedProcess {
   const ports = options.ports ?? PROXY_PORTS;
   const name = options.name ?? 'strangler-proxy';
@@ -74,6 +86,7 @@ export function startProxyProcess(
       PROXY_WORKERS: options.workers ?? '1',
       ...(options.controlUrl ? { PROXY_CONTROL_DATABASE_URL: options.controlUrl } : {}),
       LOG_LEVEL: 'warn',
+      ...options.env,
     },
   });
 }
@@ -87,3 +100,14 @@ export function startTrivialBackend(name: string, port: number, logFile: string,
     env: { ...process.env, PORT: String(port), DELAY_MS: String(delayMs) },
   });
 }
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the whole line)
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/** Clock ticks per second of /proc figures (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;

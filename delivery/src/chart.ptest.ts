@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConnectorConfigs } from '../../cdc/src/connectors/load';
 import { compileTable } from '../../proxy/src/table/compile';
-import { RouteSchema, ShadowSchema } from '../../proxy/src/table/schema';
+import { AuthSchema, RouteSchema, ShadowSchema } from '../../proxy/src/table/schema';
 import { runHelm, type CaseResult, type HelmReport } from './helm/runner';
 import { CHART_DIR, REPO_ROOT, STRIMZI_SCHEMAS_DIR, VALUES_DIR } from './paths';
 import { parseManifests, type Manifest } from './validate/manifests';
@@ -204,6 +204,7 @@ describe('routes from values reach the proxy', () => {
     expect(Object.keys(route.properties).sort()).toEqual(proxyFields.sort());
     expect([...route.properties.mode.enum].sort()).toEqual([...RouteSchema.shape.mode.unwrap().options].sort());
     expect(Object.keys(route.properties.shadow.properties).sort()).toEqual(Object.keys(ShadowSchema.shape).sort());
+    expect(Object.keys(route.properties.auth.properties).sort()).toEqual(Object.keys(AuthSchema.shape).sort());
   });
 });
 

@@ -51,3 +51,44 @@ describe('PROXY_WORKERS', () => {
     expect(parseWorkers('many', 2)).toBeUndefined();
   });
 });
+
+describe('PROXY_TRUSTED_PEERS', () => {
+  it('is empty by default: no client is trusted', () => {
+    expect(loadProxyConfig(base).PROXY_TRUSTED_PEERS.trusts('127.0.0.1')).toBe(false);
+  });
+
+  it('takes addresses and CIDR blocks', () => {
+    const peers = loadProxyConfig({ ...base, PROXY_TRUSTED_PEERS: '10.0.0.0/8, ::1' }).PROXY_TRUSTED_PEERS;
+    expect([peers.trusts('10.9.9.9'), peers.trusts('::1'), peers.trusts('127.0.0.1')]).toEqual([true, true, false]);
+  });
+
+  it('refuses a bad entry, naming the variable and the entry', () => {
+    expect(problemsOf({ ...base, PROXY_TRUSTED_PEERS: '10.0.0.0/8,gateway.local' })).toMatch(
+      /^PROXY_TRUSTED_PEERS: "gateway.local" is not an IPv4 or IPv6 address \(got "10.0.0.0\/8,gateway.local"\)$/m,
+    );
+  });
+});
+
+describe('PROXY_OIDC_*', () => {
+  const oidc = { ...base, PROXY_OIDC_ISSUER: 'http://127.0.0.1:9/oidc', PROXY_OIDC_AUDIENCE: 'warm-house-api' };
+
+  it('takes an issuer with its audience; asymmetric algorithms by default', () => {
+    const c = loadProxyConfig(oidc);
+    expect([c.PROXY_OIDC_ISSUER, c.PROXY_OIDC_AUDIENCE, c.PROXY_OIDC_CLOCK_SKEW_SECONDS]).toEqual([
+      'http://127.0.0.1:9/oidc',
+      'warm-house-api',
+      30,
+    ]);
+    expect(c.PROXY_OIDC_ALGORITHMS).toContain('RS256');
+    expect(c.PROXY_OIDC_ALGORITHMS).not.toContain('HS256');
+  });
+
+  it.each([
+    [{ ...base, PROXY_OIDC_ISSUER: 'http://i' }, /^PROXY_OIDC_AUDIENCE: not set/m],
+    [{ ...base, PROXY_OIDC_AUDIENCE: 'a' }, /^PROXY_OIDC_ISSUER: not set/m],
+    [{ ...oidc, PROXY_OIDC_ISSUER: 'not a url' }, /^PROXY_OIDC_ISSUER: /m],
+    [{ ...oidc, PROXY_OIDC_ALGORITHMS: 'RS256,HS256' }, /^PROXY_OIDC_ALGORITHMS: must list only asymmetric/m],
+    [{ ...oidc, PROXY_OIDC_ALGORITHMS: 'none' }, /^PROXY_OIDC_ALGORITHMS: /m],
+    [{ ...oidc, PROXY_OIDC_CLOCK_SKEW_SECONDS: '3600' }, /^PROXY_OIDC_CLOCK_SKEW_SECONDS: /m],
+  ])('refuses %j naming the variable', (env, problem) => expect(problemsOf(env)).toMatch(problem));
+});

@@ -2,6 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, env, loadConfig } from '@warmhouse/shared';
 import { z } from 'zod';
+import { DEFAULT_ALGORITHMS } from './auth/verifier';
+import { parsePeers, TrustedPeers } from './inbound/trusted-peers';
 
 /** Repository root (the proxy package lives in `<root>/proxy`). */
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -115,6 +117,51 @@ export const PROXY_ENV = {
       message: `must be "auto", 0 (one per CPU) or a whole number from 1 to ${MAX_WORKERS}`,
     })
     .transform((v) => parseWorkers(v)!),
+  /**
+   * Peers whose `X-Strangler-*` request fields the proxy forwards (comma-separated addresses or CIDR blocks, such
+   * as `10.0.0.0/8,::1`): another proxy of the system in front of this one. Every other client's copies are removed,
+   * so nobody outside can ask for a dry run or claim an identity. Default: none.
+   */
+  PROXY_TRUSTED_PEERS: z
+    .string()
+    .default('')
+    .superRefine((v, c) => {
+      for (const problem of parsePeers(v).problems) c.addIssue({ code: 'custom', message: problem });
+    })
+    .transform((v) => new TrustedPeers(parsePeers(v).entries)),
+  /**
+   * OpenID issuer whose JWT access tokens routes with `auth` accept (`iss` must equal it); its keys are found by
+   * discovery (`<issuer>/.well-known/openid-configuration`) unless PROXY_OIDC_JWKS_URI names them. Without it a
+   * route requiring authentication answers 500 PROXY_ERR_AUTH_NOT_CONFIGURED.
+   */
+  PROXY_OIDC_ISSUER: env.url().optional(),
+  /** Audience a token must name (`aud`) on routes that list none of their own; required with the issuer. */
+  PROXY_OIDC_AUDIENCE: z.string().min(1).max(256).optional(),
+  /** The issuer's JWKS URL (default: from discovery). */
+  PROXY_OIDC_JWKS_URI: env.url().optional(),
+  /** Signature algorithms accepted, comma-separated; asymmetric only (no `none`, no HS*). */
+  PROXY_OIDC_ALGORITHMS: z
+    .string()
+    .default(DEFAULT_ALGORITHMS.join(','))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.length > 0 && list.every((a) => DEFAULT_ALGORITHMS.includes(a)), {
+      message: `must list only asymmetric algorithms among ${DEFAULT_ALGORITHMS.join(', ')}`,
+    }),
+  /** Tolerance on a token's `exp`, `nbf` and `iat` (seconds, at most 300). */
+  PROXY_OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** The cached key set is refreshed in the background when older than this (seconds); its keys keep serving. */
+  PROXY_OIDC_JWKS_REFRESH_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** A token with an unknown `kid` fetches the keys again at most this often (ms): rotation without a flood. */
+  PROXY_OIDC_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** Each fetch of the discovery document or the keys at most (ms): a slow endpoint counts as down. */
+  PROXY_OIDC_JWKS_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
+  /** Verified tokens remembered (until their expiry) per process; 0 verifies every request. */
+  PROXY_OIDC_TOKEN_CACHE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   LOG_LEVEL: env.logLevel(),
 };
 
@@ -128,6 +175,14 @@ export function loadProxyConfig(source: NodeJS.ProcessEnv = process.env): ProxyC
     throw new ConfigError([
       `PROXY_WORKERS: ${config.PROXY_WORKERS} processes need PROXY_CONTROL_DATABASE_URL (the control store they share); without it run one process`,
     ]);
+  }
+  if (config.PROXY_OIDC_ISSUER && !config.PROXY_OIDC_AUDIENCE) {
+    throw new ConfigError([
+      'PROXY_OIDC_AUDIENCE: not set; with PROXY_OIDC_ISSUER the proxy needs the audience its tokens must name',
+    ]);
+  }
+  if (!config.PROXY_OIDC_ISSUER && (config.PROXY_OIDC_AUDIENCE || config.PROXY_OIDC_JWKS_URI)) {
+    throw new ConfigError(['PROXY_OIDC_ISSUER: not set, but PROXY_OIDC_AUDIENCE or PROXY_OIDC_JWKS_URI is']);
   }
   if (!config.PROXY_ADMIN_TOKEN && !config.PROXY_INSECURE_DEV_ADMIN) {
     throw new ConfigError([

@@ -65,6 +65,22 @@ export const PROXY_ERRORS = {
     retriable: false,
     message: 'PROXY_ADMIN_TOKEN is not set (set PROXY_INSECURE_DEV_ADMIN=true to run the admin API without a token)',
   },
+  /** A route with `auth.required` got a request without a bearer token (`WWW-Authenticate` says so). */
+  PROXY_ERR_AUTH_REQUIRED: { status: 401, retriable: false, message: 'a bearer token is required' },
+  /**
+   * The bearer token was refused: malformed, unsigned or wrongly signed, expired or not yet valid, another issuer
+   * or audience, an unknown signing key (or the issuer's keys unreachable). `WWW-Authenticate: Bearer
+   * error="invalid_token"` carries the reason; nothing was sent upstream.
+   */
+  PROXY_ERR_INVALID_TOKEN: { status: 401, retriable: false, message: 'invalid bearer token' },
+  /** The token is valid but lacks a scope the route requires (`WWW-Authenticate` names the scopes). */
+  PROXY_ERR_INSUFFICIENT_SCOPE: { status: 403, retriable: false, message: 'the token lacks a required scope' },
+  /** A route requires authentication but the proxy has no issuer configured (PROXY_OIDC_ISSUER). */
+  PROXY_ERR_AUTH_NOT_CONFIGURED: {
+    status: 500,
+    retriable: false,
+    message: 'the route requires authentication but PROXY_OIDC_ISSUER is not set',
+  },
   /** Anything else: a bug in the proxy. */
   PROXY_ERR_INTERNAL: { status: 500, retriable: false, message: 'internal proxy error' },
 } as const satisfies Record<string, { status: number; retriable: boolean; message: string }>;

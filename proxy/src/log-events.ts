@@ -12,6 +12,7 @@ export const LOG_EVENTS = {
   clientAborted: 'client_aborted',
   clientError: 'client_protocol_error',
   requestRefused: 'request_refused',
+  jwksUnavailable: 'jwks_unavailable',
   requestForwarded: 'request_forwarded',
   upgradeForwarded: 'upgrade_forwarded',
   adminUnauthorized: 'admin_unauthorized',

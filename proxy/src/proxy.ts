@@ -2,7 +2,9 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { requestIdOf, type Logger } from '@warmhouse/shared';
 import { CircuitBreakers } from './forward/breaker';
+import { ownHeadersFor } from './forward/headers';
 import { UpstreamPools } from './forward/pools';
+import { NO_TRUSTED_PEERS, type TrustedPeers } from './inbound/trusted-peers';
 import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
 import { Shadower } from './shadow/shadower';
@@ -10,7 +12,9 @@ import { RouteStats } from './stats/route-stats';
 import type { CdcReads } from './cdc/cdc-reads';
 import { decide } from './routing/decide';
 import type { TableSource } from './table/store';
+import { NO_AUTHENTICATOR, type Authenticator } from './auth/authenticator';
 import { admission } from './pipeline/admit';
+import { authentication } from './pipeline/authenticate';
 import { refuse } from './pipeline/answer';
 import { breakerFallback } from './pipeline/breaker-fallback';
 import { cdcPinning, cdcRouting } from './pipeline/cdc';
@@ -48,6 +52,10 @@ export interface ProxyOptions {
   stats?: RouteStats;
   /** CDC-aware reads and read-your-writes pins for routes with `cdc` (absent: such routes route as usual). */
   cdc?: CdcReads;
+  /** Clients whose `X-Strangler-*` request fields are forwarded; default none (every client's are removed). */
+  trustedPeers?: TrustedPeers;
+  /** Bearer-token checks of routes with `auth`; default none configured (such routes answer 500 when required). */
+  authenticator?: Authenticator;
 }
 
 /** A proxy built but not listening: call `server.listen()`. */
@@ -112,6 +120,8 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
     pools,
     maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
     decisionHeaders,
+    trustedPeers: options.trustedPeers ?? NO_TRUSTED_PEERS,
+    authenticator: options.authenticator ?? NO_AUTHENTICATOR,
   };
   const upgraded = new Set<Duplex>();
   let inFlight = 0;
@@ -126,6 +136,7 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
   const recorder = new Recorder(ctx);
   const cdc = options.cdc;
   const policies: Policy[] = [
+    authentication(ctx),
     ...(cdc ? [cdcRouting(ctx, cdc)] : []),
     admission(ctx),
     ...(cdc ? [cdcPinning(cdc)] : []),
@@ -155,7 +166,8 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
       refuse(ctx, { req, res, decision, requestId, arrivedAt, code: decision.code, reason: decision.reason });
       return;
     }
-    pipeline({ req, res, expectContinue, arrivedAt, requestId, decision, forward: {} }, ignoreEnd);
+    const own = ownHeadersFor(ctx.trustedPeers, req.socket.remoteAddress);
+    pipeline({ req, res, expectContinue, arrivedAt, requestId, decision, forward: {}, own }, ignoreEnd);
   };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => handle(req, res, false));

@@ -10,6 +10,7 @@ import type { ProxyConfig } from './config';
 import { localLink, type FleetLink } from './fleet/link';
 import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
+import { authenticatorFromConfig } from './auth/from-config';
 import { createProxy, type StranglerProxy } from './proxy';
 import { PlanProgressStore } from './plan/progress';
 import { PlanRunner } from './plan/runner';
@@ -179,6 +180,8 @@ export async function startStrangler(
       keepAliveMs: config.PROXY_KEEP_ALIVE_TIMEOUT_MS,
     },
     decisionHeaders: config.PROXY_DECISION_HEADERS,
+    trustedPeers: config.PROXY_TRUSTED_PEERS,
+    authenticator: authenticatorFromConfig(config, logger.child({ module: 'auth' })),
     cdc,
   });
   store.onChange((table, _entries, meta) => {

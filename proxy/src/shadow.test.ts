@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { createLogger, waitFor } from '@warmhouse/shared';
 import { UpstreamPools } from './forward/pools';
-import { Shadower } from './shadow/shadower';
+import { Shadower, type ShadowCopy } from './shadow/shadower';
 import { RouteStats } from './stats/route-stats';
 import { startTestProxy, type TestProxy } from './testing/harness';
 import { startUpstream, tableOf, type TestUpstream, type UpstreamHandler } from './testing/upstreams';
@@ -34,6 +34,14 @@ const SERVICE = {
   '/api/heating/2': '{"id":2,"targetTemperature":21,"on":false}',
   '/api/heating/1/turn-on': '{"ok":true}',
 };
+
+/** What `Shadower.begin` gets for a request to path `/r` of `route`. */
+const copyOf = (
+  route: ReturnType<typeof tableOf>['routes'][number],
+  req: IncomingMessage,
+  routeId: string,
+  requestId: string,
+): ShadowCopy => ({ routeId, shadow: route.shadow!, target: route.upstream, req, path: '/r', requestId });
 
 const shadowCounters = (p: TestProxy, routeId: string) => p.proxy.shadower.route(routeId).counters;
 /** Resolves once no shadow copy of the proxy is in flight. */
@@ -295,8 +303,7 @@ describe('Shadower sampling order', () => {
       maxInFlight: 0,
     });
     const n = 4_000;
-    for (let i = 0; i < n; i++)
-      expect(shadower.begin('r', route.shadow!, route.upstream, get, '/r', `id-${i}`)).toBeUndefined();
+    for (let i = 0; i < n; i++) expect(shadower.begin(copyOf(route, get, 'r', `id-${i}`))).toBeUndefined();
     const c = shadower.route('r').counters;
     expect(c.sampledOut + c.dropped).toBe(n);
     // binomial(4000, 0.25): mean 1000, standard deviation ≈ 27; ±150 is over 5 deviations
@@ -336,7 +343,7 @@ describe('Shadower copy budget and target circuit', () => {
     const burst = () => {
       let copied = 0;
       for (let i = 0; i < 10; i++) {
-        const copy = shadower.begin('r', route.shadow!, route.upstream, get, '/r', `id-${t}-${i}`);
+        const copy = shadower.begin(copyOf(route, get, 'r', `id-${t}-${i}`));
         if (copy) {
           copied++;
           copy.done(false); // the client's exchange failed: nothing sent, the slot is freed
@@ -385,7 +392,7 @@ describe('Shadower copy budget and target circuit', () => {
     afterAll(() => target.close());
 
     const copyOne = async (id: string): Promise<boolean> => {
-      const copy = shadower.begin('r', route.shadow!, route.upstream, get, '/r', id);
+      const copy = shadower.begin(copyOf(route, get, 'r', id));
       if (!copy) return false;
       answered(copy);
       await waitFor('copy settled', () => (shadower.pending() === 0 ? true : undefined), { timeoutMs: 5_000 });
@@ -400,9 +407,9 @@ describe('Shadower copy budget and target circuit', () => {
       expect(shadower.route('r').counters).toMatchObject({ serviceErrors: 3, breakerOpen: 5 });
       // after openMs one probe goes; while it runs nothing else does; it fails: open again
       t += 2_000;
-      const probe = shadower.begin('r', route.shadow!, route.upstream, get, '/r', 'probe-1');
+      const probe = shadower.begin(copyOf(route, get, 'r', 'probe-1'));
       expect(probe).toBeDefined();
-      expect(shadower.begin('r', route.shadow!, route.upstream, get, '/r', 'beside-probe')).toBeUndefined();
+      expect(shadower.begin(copyOf(route, get, 'r', 'beside-probe'))).toBeUndefined();
       answered(probe);
       await waitFor('probe settled', () => (shadower.pending() === 0 ? true : undefined), { timeoutMs: 5_000 });
       expect(shadower.circuits.snapshot()['device-management']!.state).toBe('open');
@@ -433,7 +440,7 @@ describe('Shadower copy budget and target circuit', () => {
     });
     const route = table.routes[0]!;
     const shadower = new Shadower({ pools: new UpstreamPools(), logger });
-    const copy = shadower.begin('big', route.shadow!, route.upstream, get, '/r', 'big-1');
+    const copy = shadower.begin(copyOf(route, get, 'big', 'big-1'));
     answered(copy); // 8 bytes > 4
     expect(shadower.pending()).toBe(0);
     expect(shadower.route('big').counters).toMatchObject({ tooLarge: 1, notCompared: 0, compared: 0 });

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { ProxyError, type ProxyErrorCode, type ProxyStage } from '../errors';
 import { failedStatus } from '../pipeline/failure';
 import type { CompiledUpstream } from '../table/compile';
-import { clientResponseHeaders, trailerObject, upstreamRequestHeaders } from './headers';
+import { clientResponseHeaders, trailerObject, upstreamRequestHeaders, type OwnHeaders } from './headers';
 import type { UpstreamPools } from './pools';
 import { RequestBody } from './request-body';
 import { sendError } from './respond';
@@ -36,6 +36,8 @@ export interface ForwardJob {
   readonly retryAfterSeconds?: number;
   /** Sees the request body and the upstream's response as they stream through (shadow comparison). */
   readonly tap?: Tap;
+  /** The proxy's own request fields (default: every client `X-Strangler-*` field removed, nothing added). */
+  readonly own?: OwnHeaders;
 }
 
 /** Observer of one exchange; must not throw and must not hold on to the stream. */
@@ -217,7 +219,7 @@ export function forward(pools: UpstreamPools, job: ForwardJob, done: (outcome: F
       {
         path: job.target,
         method: req.method!,
-        headers: upstreamRequestHeaders(req, upstream.host, job.requestId),
+        headers: upstreamRequestHeaders(req, upstream.host, job.requestId, job.own),
         body,
         headersTimeout: upstream.timeouts.headersMs,
         bodyTimeout: upstream.timeouts.bodyMs,

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { TrustedPeers } from '../inbound/trusted-peers';
 
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1, RFC 9112) plus `Expect`, which the proxy answers itself, and
@@ -17,6 +18,44 @@ const HOP_BY_HOP = new Set([
 
 /** Request fields the proxy sets itself. */
 const SET_BY_PROXY = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+
+/** Prefix of the request fields that belong to the proxy (`X-Strangler-Dry-Run`, the identity it verified...). */
+export const OWN_PREFIX = 'x-strangler-';
+
+/**
+ * What the proxy does with its own request fields on the way upstream: the client's `X-Strangler-*` copies are
+ * removed unless the client is a trusted peer (whose copies of the `owned` fields are removed all the same), the
+ * fields in `set` are added, and `Authorization` is removed when the proxy verified it and forwards identity instead.
+ */
+export interface OwnHeaders {
+  /** The client is a trusted peer: its `X-Strangler-*` fields pass, except the `owned` ones. */
+  readonly trusted: boolean;
+  /** Names (lowercase) whose client copies are removed even from a trusted peer: the proxy decides them here. */
+  readonly owned: readonly string[];
+  /** Fields the proxy sets itself, flat `[name, value, ...]`, names lowercase (each one of `owned`). */
+  readonly set: readonly string[];
+  /** Remove the client's `Authorization` (the proxy verified the token and forwards the identity in `set`). */
+  readonly dropAuthorization: boolean;
+}
+
+/** An untrusted client, nothing added: every `X-Strangler-*` field of the request is removed. */
+export const UNTRUSTED: OwnHeaders = Object.freeze({ trusted: false, owned: [], set: [], dropAuthorization: false });
+
+/** A trusted peer, nothing added: its `X-Strangler-*` fields pass. */
+export const TRUSTED: OwnHeaders = Object.freeze({ trusted: true, owned: [], set: [], dropAuthorization: false });
+
+/** The starting point for a client at `address`: trusted peer or not. */
+export function ownHeadersFor(peers: TrustedPeers, address: string | undefined): OwnHeaders {
+  return peers.trusts(address) ? TRUSTED : UNTRUSTED;
+}
+
+/** Whether a client field is removed by the {@link OwnHeaders} rules (`lower`: its lowercase name). */
+function removedAsOwn(lower: string, own: OwnHeaders): boolean {
+  if (lower === 'authorization') return own.dropAuthorization;
+  if (!lower.startsWith(OWN_PREFIX)) return false;
+  if (!own.trusted) return true;
+  return own.owned.includes(lower);
+}
 
 /** Field names listed in `Connection` (lowercased); they are hop-by-hop too. */
 function connectionListed(value: string | undefined): Set<string> | undefined {
@@ -37,13 +76,14 @@ function clientAddress(req: IncomingMessage): string {
 /**
  * Headers to send upstream, as a flat `[name, value, ...]` list keeping the client's order, case and
  * duplicates: hop-by-hop fields dropped, `Host` set to the upstream, `X-Forwarded-For` appended to,
- * `X-Forwarded-Proto`/`X-Forwarded-Host` set from what this proxy saw, `X-Request-Id` set.
- * With `upgrade`, `Connection: Upgrade` and the `Upgrade` field are kept (WebSocket pass-through).
+ * `X-Forwarded-Proto`/`X-Forwarded-Host` set from what this proxy saw, `X-Request-Id` set, the proxy's own
+ * fields handled as `own` says (by default every client `X-Strangler-*` field removed). With `upgrade`, `Connection: Upgrade` and the `Upgrade` field are kept (WebSocket pass-through).
  */
 export function upstreamRequestHeaders(
   req: IncomingMessage,
   upstreamHost: string,
   requestId: string,
+  own: OwnHeaders = UNTRUSTED,
   upgrade = false,
 ): string[] {
   const raw = req.rawHeaders;
@@ -58,8 +98,10 @@ export function upstreamRequestHeaders(
         forwardedFor = forwardedFor === undefined ? raw[i + 1]! : `${forwardedFor}, ${raw[i + 1]!}`;
       continue;
     }
+    if (removedAsOwn(lower, own)) continue;
     out.push(name, raw[i + 1]!);
   }
+  for (const field of own.set) out.push(field);
   const client = clientAddress(req);
   out.push('host', upstreamHost);
   out.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);

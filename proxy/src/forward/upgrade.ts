@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ProxyErrorCode, ProxyStage } from '../errors';
 import type { CompiledUpstream } from '../table/compile';
-import { upstreamRequestHeaders } from './headers';
+import { upstreamRequestHeaders, type OwnHeaders } from './headers';
 import { rawErrorResponse } from './respond';
 
 /** One upgrade request (WebSocket, h2c...) to pass through. */
@@ -18,6 +18,8 @@ export interface UpgradeJob {
   readonly requestId: string;
   /** Added to the proxy's own error responses. */
   readonly responseHeaders: readonly string[];
+  /** The proxy's own request fields (whether the client's `X-Strangler-*` pass, what the proxy sets). */
+  readonly own: OwnHeaders;
 }
 
 /** How an upgrade ended: the upstream's status (101 when switched) or the proxy's error. */
@@ -68,7 +70,7 @@ export function forwardUpgrade(job: UpgradeJob, done: (outcome: UpgradeOutcome) 
   up.once(secure ? 'secureConnect' : 'connect', () => {
     clearTimeout(timer);
     timer = setTimeout(() => fail('PROXY_ERR_UPSTREAM_TIMEOUT', 'response-headers'), upstream.timeouts.headersMs);
-    const headers = upstreamRequestHeaders(req, upstream.host, job.requestId, true);
+    const headers = upstreamRequestHeaders(req, upstream.host, job.requestId, job.own, true);
     let head = `${req.method} ${job.target} HTTP/1.1\r\n`;
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     up.write(`${head}\r\n`, 'latin1');

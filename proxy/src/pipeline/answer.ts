@@ -42,6 +42,15 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
 }
 
+/** Refusals after which a well-formed connection stays usable (when no unread body is on it). */
+const KEEP_CONNECTION: ReadonlySet<ProxyErrorCode> = new Set<ProxyErrorCode>([
+  'PROXY_ERR_ROUTE_UNAVAILABLE',
+  'PROXY_ERR_CIRCUIT_OPEN',
+  'PROXY_ERR_AUTH_REQUIRED',
+  'PROXY_ERR_INVALID_TOKEN',
+  'PROXY_ERR_INSUFFICIENT_SCOPE',
+]);
+
 /** A request the proxy answers itself with one of its errors. */
 export interface Refusal extends HeaderFacts {
   readonly req: IncomingMessage;
@@ -69,9 +78,9 @@ export function refuse(ctx: PipelineContext, r: Refusal): void {
   const upstream = decision.action === 'forward' ? decision.upstream.name : decision.upstream;
   const headers = responseHeaders(r, ctx.decisionHeaders);
   if (r.extraHeaders) headers.push(...r.extraHeaders);
-  // Refused requests close the connection (suspicious input, unread body); a switched-off route keeps it
-  // open unless the client is sending a body nobody will read.
-  const close = (code !== 'PROXY_ERR_ROUTE_UNAVAILABLE' && code !== 'PROXY_ERR_CIRCUIT_OPEN') || hasBody(r.req);
+  // Refused requests close the connection (suspicious input, unread body); a switched-off route and an
+  // authentication refusal keep it open unless the client is sending a body nobody will read.
+  const close = !KEEP_CONNECTION.has(code) || hasBody(r.req);
   if (ctx.decisionHeaders) headers.push(PROXY_LATENCY_HEADER, formatLatency(performance.now() - r.arrivedAt));
   sendError(
     r.res,

@@ -1,5 +1,7 @@
 import type { Logger } from '@warmhouse/shared';
+import type { Authenticator } from '../auth/authenticator';
 import type { UpstreamPools } from '../forward/pools';
+import type { TrustedPeers } from '../inbound/trusted-peers';
 import type { ProxyMetrics } from '../metrics';
 import type { RouteStats } from '../stats/route-stats';
 import type { TableSource } from '../table/store';
@@ -15,4 +17,8 @@ export interface PipelineContext {
   readonly maxBodyBytes: number;
   /** Add `X-Strangler-Route`, `-Upstream` and `-Proxy-Latency` to responses. */
   readonly decisionHeaders: boolean;
+  /** Clients whose `X-Strangler-*` request fields are forwarded (everyone else's are removed). */
+  readonly trustedPeers: TrustedPeers;
+  /** Bearer-token checks of routes with `auth`. */
+  readonly authenticator: Authenticator;
 }

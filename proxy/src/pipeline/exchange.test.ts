@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { compose, type Exchange, type Policy } from './exchange';
 import { responseHeaders } from './answer';
+import { UNTRUSTED } from '../forward/headers';
 import type { ForwardDecision } from './exchange';
 
 const decision = {
@@ -20,6 +21,7 @@ const exchange = (): Exchange => ({
   requestId: 'r-1',
   decision,
   forward: {},
+  own: UNTRUSTED,
 });
 
 describe('pipeline composition', () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PreparedPins } from '../cdc/cdc-reads';
 import type { ForwardOutcome, Tap } from '../forward/forwarder';
+import type { OwnHeaders } from '../forward/headers';
 import type { Decision } from '../routing/decide';
 
 /** A decision to forward (the table found an upstream for the request). */
@@ -39,6 +40,8 @@ export interface Exchange {
   fallbackReason?: string;
   /** Forwarding settings added by the policies. */
   forward: ForwardPolicy;
+  /** The proxy's own request fields: whether the client's `X-Strangler-*` pass, what the proxy sets (identity). */
+  own: OwnHeaders;
 }
 
 /**

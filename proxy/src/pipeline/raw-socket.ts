@@ -2,12 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { requestIdOf } from '@warmhouse/shared';
 import { PROXY_ERRORS, type ProxyErrorCode } from '../errors';
+import { challengeOf, ownWithIdentity, type Verdict } from '../auth/verdict';
+import { ownHeadersFor, type OwnHeaders } from '../forward/headers';
 import { rawErrorResponse } from '../forward/respond';
 import { forwardUpgrade } from '../forward/upgrade';
 import { LOG_EVENTS } from '../log-events';
 import { decide } from '../routing/decide';
 import { NO_ROUTE, NO_TARGET, responseHeaders } from './answer';
 import type { PipelineContext } from './context';
+import type { ForwardDecision } from './exchange';
 import type { FlightTracker } from './send';
 
 /*
@@ -59,40 +62,92 @@ export function upgradeHandler(
       );
       return;
     }
-    tracker.started();
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-    const job = {
-      req,
-      socket,
-      head,
-      routeId: decision.routeId,
-      upstream: decision.upstream,
-      target: decision.target,
-      requestId,
-      responseHeaders: responseHeaders({ requestId, decision }, decisionHeaders),
+    const own = ownHeadersFor(ctx.trustedPeers, req.socket.remoteAddress);
+    const auth = decision.route?.auth;
+    if (auth === undefined) return tunnel(own);
+    const settle = (verdict: Verdict): void => {
+      if (verdict.ok) return tunnel(ownWithIdentity(own, verdict.claims));
+      const headers = responseHeaders({ requestId, decision }, decisionHeaders);
+      headers.push('www-authenticate', challengeOf(verdict));
+      const message = `${PROXY_ERRORS[verdict.code].message}: ${verdict.reason}`;
+      socket.end(
+        rawErrorResponse(
+          verdict.code,
+          { route: decision.routeId, upstream: decision.upstream.name, requestId, message },
+          headers,
+        ),
+      );
+      metrics.observe(decision.routeId, decision.upstream.name, PROXY_ERRORS[verdict.code].status, 0);
+      log.info(
+        {
+          event: LOG_EVENTS.requestRefused,
+          code: verdict.code,
+          reason: verdict.reason,
+          route: decision.routeId,
+          requestId,
+        },
+        'upgrade refused',
+      );
     };
-    const up = forwardUpgrade(job, (outcome) => {
-      metrics.observe(decision.routeId, decision.upstream.name, outcome.status, (performance.now() - t0) / 1000);
-      if (outcome.error) {
-        metrics.upstreamError(decision.upstream.name, outcome.error.stage, outcome.error.code);
-        log.error(
-          {
-            event: LOG_EVENTS.upstreamError,
-            route: decision.routeId,
-            upstream: decision.upstream.name,
-            ...outcome.error,
-            err: outcome.error.cause,
-            requestId,
-          },
-          'upgrade failed',
-        );
-      }
-      tracker.ended();
-    });
-    open.add(up);
-    up.once('close', () => open.delete(up));
+    const verdict = ctx.authenticator.check(req.rawHeaders, auth);
+    if (verdict instanceof Promise) void verdict.then(settle);
+    else settle(verdict);
+
+    function tunnel(own: OwnHeaders): void {
+      if (decision.action !== 'forward') return;
+      tunnelUpgrade(ctx, { req, socket, head, t0, requestId, decision, own }, tracker, open);
+    }
   };
+}
+
+/** One upgrade to tunnel once decided (and authenticated). */
+interface UpgradeRequest {
+  readonly req: IncomingMessage;
+  readonly socket: Duplex;
+  readonly head: Buffer;
+  readonly t0: number;
+  readonly requestId: string;
+  readonly decision: ForwardDecision;
+  readonly own: OwnHeaders;
+}
+
+function tunnelUpgrade(ctx: PipelineContext, u: UpgradeRequest, tracker: FlightTracker, open: Set<Duplex>): void {
+  const { metrics, log, decisionHeaders } = ctx;
+  const { req, socket, head, t0, requestId, decision } = u;
+  tracker.started();
+  open.add(socket);
+  socket.once('close', () => open.delete(socket));
+  const job = {
+    req,
+    socket,
+    head,
+    routeId: decision.routeId,
+    upstream: decision.upstream,
+    target: decision.target,
+    requestId,
+    responseHeaders: responseHeaders({ requestId, decision }, decisionHeaders),
+    own: u.own,
+  };
+  const up = forwardUpgrade(job, (outcome) => {
+    metrics.observe(decision.routeId, decision.upstream.name, outcome.status, (performance.now() - t0) / 1000);
+    if (outcome.error) {
+      metrics.upstreamError(decision.upstream.name, outcome.error.stage, outcome.error.code);
+      log.error(
+        {
+          event: LOG_EVENTS.upstreamError,
+          route: decision.routeId,
+          upstream: decision.upstream.name,
+          ...outcome.error,
+          err: outcome.error.cause,
+          requestId,
+        },
+        'upgrade failed',
+      );
+    }
+    tracker.ended();
+  });
+  open.add(up);
+  up.once('close', () => open.delete(up));
 }
 
 /** The server's `connect` listener: CONNECT is not proxied (405). */

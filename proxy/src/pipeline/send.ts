@@ -37,6 +37,7 @@ export function sendUpstream(ctx: PipelineContext, recorder: Recorder, tracker: 
         maxBodyBytes: bodyLimitOf(ctx, ex),
         responseHeaders: responseHeaders(ex, ctx.decisionHeaders),
         arrivedAt: ctx.decisionHeaders ? ex.arrivedAt : undefined,
+        own: ex.own,
         ...ex.forward,
       },
       (outcome) => {

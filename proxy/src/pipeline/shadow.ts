@@ -11,7 +11,15 @@ export function shadowing(shadower: Shadower): Policy {
     const route = ex.decision.route;
     const copy =
       route?.shadow && !guardedByBreaker(ex)
-        ? shadower.begin(ex.decision.routeId, route.shadow, route.upstream, ex.req, ex.decision.target, ex.requestId)
+        ? shadower.begin({
+            routeId: ex.decision.routeId,
+            shadow: route.shadow,
+            target: route.upstream,
+            req: ex.req,
+            path: ex.decision.target,
+            requestId: ex.requestId,
+            own: ex.own,
+          })
         : undefined;
     if (copy === undefined) return next(ex, done);
     ex.forward.tap = copy.tap;

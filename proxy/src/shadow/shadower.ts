@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '@warmhouse/shared';
-import { upstreamRequestHeaders } from '../forward/headers';
+import { upstreamRequestHeaders, type OwnHeaders } from '../forward/headers';
 import type { Tap } from '../forward/forwarder';
 import type { UpstreamPools } from '../forward/pools';
 import { CircuitBreakers, type BreakerState } from '../forward/breaker';
@@ -110,6 +110,20 @@ class Capture {
   }
 }
 
+/** One client exchange to copy to a shadow route's target. */
+export interface ShadowCopy {
+  readonly routeId: string;
+  readonly shadow: CompiledShadow;
+  /** The route's target, which gets the copy. */
+  readonly target: CompiledUpstream;
+  readonly req: IncomingMessage;
+  /** Request target sent (path and query). */
+  readonly path: string;
+  readonly requestId: string;
+  /** The proxy's own fields, as on the client's exchange (the copy's `X-Strangler-Dry-Run` is added after them). */
+  readonly own?: OwnHeaders;
+}
+
 /**
  * Shadow traffic: copies a request of a route in mode `shadow` to its target after the client has had the
  * baseline's answer, and compares the two answers. What is copied is explicit: the route's `sampleRate` and
@@ -172,14 +186,8 @@ export class Shadower {
    * the client's exchange ended (`ok`: a complete answer was relayed), or `undefined` when the request is
    * not shadowed (counted).
    */
-  begin(
-    routeId: string,
-    shadow: CompiledShadow,
-    target: CompiledUpstream,
-    req: IncomingMessage,
-    path: string,
-    requestId: string,
-  ): { tap: Tap; done: (ok: boolean) => void } | undefined {
+  begin(copy: ShadowCopy): { tap: Tap; done: (ok: boolean) => void } | undefined {
+    const { routeId, shadow, target, req, path, requestId } = copy;
     const mutating = !['GET', 'HEAD', 'OPTIONS'].includes(req.method!);
     if (mutating && !shadow.spec.dryRun) {
       this.count(routeId, 'skipped');
@@ -221,7 +229,7 @@ export class Shadower {
       },
       responseChunk: (c) => response.add(c),
     };
-    const headers = upstreamRequestHeaders(req, target.host, requestId);
+    const headers = upstreamRequestHeaders(req, target.host, requestId, copy.own);
     if (mutating) headers.push(DRY_RUN_HEADER, '1');
     const method = req.method!;
     const url = req.url!;

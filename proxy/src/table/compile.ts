@@ -1,3 +1,4 @@
+import { compileAuth } from './compile/auth';
 import { compileCanary } from './compile/canary';
 import { compileCdc } from './compile/cdc';
 import type { RouteContext } from './compile/context';
@@ -168,6 +169,7 @@ function compileRoute(r: RouteSpec, index: number, base: Omit<RouteContext, 'pat
     fallback: fallback.value,
     shadow: shadow.value,
     cdc: cdc.value,
+    auth: compileAuth(r),
   };
   return { value, issues };
 }

@@ -122,6 +122,28 @@ export const ShadowSchema = z
   })
   .strict();
 
+/** An OAuth scope token (RFC 6749 §3.3: printable ASCII without space, quote or backslash). */
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
+
+/**
+ * Authentication of a route's requests at the proxy: bearer tokens (JWT access tokens) verified against the
+ * issuer's keys (PROXY_OIDC_ISSUER); the verified identity is forwarded in `X-Strangler-Subject`,
+ * `X-Strangler-Client-Id` and `X-Strangler-Scopes` (docs/proxy/identity.md). Without `auth` a route is anonymous.
+ */
+export const AuthSchema = z
+  .object({
+    /**
+     * `true`: a request without a token is refused (401). `false`: anonymous requests pass without identity, and a
+     * token that is sent must be valid (a bad one is refused, 401).
+     */
+    required: z.boolean().default(true),
+    /** The token's `aud` must name one of these; default PROXY_OIDC_AUDIENCE. */
+    audiences: z.array(z.string().min(1).max(256)).min(1).max(16).optional(),
+    /** Scopes the token must all carry (`scope` claim, or `scp`); a token without one of them is refused with 403. */
+    scopes: z.array(z.string().regex(SCOPE, 'must be a scope token (no spaces)')).max(32).default([]),
+  })
+  .strict();
+
 const CDC_TABLE = /^[a-z_][a-z0-9_$]*\.[a-z_][a-z0-9_$]*$/;
 
 /**
@@ -205,6 +227,8 @@ export const RouteSchema = z
     plan: PlanSchema.optional(),
     /** CDC-aware reads and read-your-writes pins (see {@link CdcSchema}); optional. */
     cdc: CdcSchema.optional(),
+    /** Bearer-token authentication at the proxy (see {@link AuthSchema}); absent: anonymous, as the monolith is. */
+    auth: AuthSchema.optional(),
     /** Free text for people: what the route is and where it stands in the migration. */
     notes: z.string().max(2_000).default(''),
   })
@@ -243,6 +267,8 @@ export type RouteMode = (typeof ROUTE_MODES)[number];
 export type CanarySpec = z.output<typeof CanarySchema>;
 /** Shadow settings with defaults applied. */
 export type ShadowSpec = z.output<typeof ShadowSchema>;
+/** Authentication settings of a route with defaults applied. */
+export type AuthSpec = z.output<typeof AuthSchema>;
 /** CDC settings of a route with defaults applied. */
 export type CdcSpec = z.output<typeof CdcSchema>;
 /** Input shape of a route (defaults not yet applied). */

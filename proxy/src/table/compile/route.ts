@@ -7,6 +7,7 @@ import {
 } from '../../routing/pattern';
 import { unknownUpstream, type TableIssue } from '../issues';
 import type { RouteSpec } from '../schema';
+import type { CompiledAuth } from './auth';
 import type { CompiledCanary } from './canary';
 import type { CompiledCdc } from './cdc';
 import type { RouteContext } from './context';
@@ -33,6 +34,8 @@ export interface CompiledRoute {
   readonly shadow: CompiledShadow | undefined;
   /** Set when the route declares `cdc` (CDC-aware reads, read-your-writes pins). */
   readonly cdc?: CompiledCdc;
+  /** Set when the route declares `auth` (bearer tokens verified at the proxy). */
+  readonly auth?: CompiledAuth;
 }
 
 /** What a request is matched on, and where it goes; `pattern` and `upstream` are unset when they do not compile. */
