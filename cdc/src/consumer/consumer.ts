@@ -8,10 +8,12 @@ import {
   type ConsumerStats,
   type HandlerContext,
   type KafkaOrBrokers,
+  type UnitOfWork,
 } from '@warmhouse/messaging';
 import type { Admin, ConsumerConfig } from 'kafkajs';
 import { parseChangeEvent, type ChangeEvent, type ChangeEventOf, type TableSpecs } from '../events';
 import type { Queryable } from '@warmhouse/shared';
+import type { Pool, PoolClient } from 'pg';
 import { AppliedPositions, type AppliedPosition, type PartitionOffsets } from './applied';
 import type { AppliedStore } from './applied-store';
 
@@ -22,6 +24,20 @@ export interface ChangeHandlerContext extends HandlerContext {
    * without). A handler that does not call it has the position recorded right after it resolved.
    */
   applied(tx: Queryable): Promise<void>;
+  /**
+   * With `transactions`: the transaction this change is applied in, shared with the changes before and after it
+   * in the same unit; the handler must do its work there (and neither commit nor roll back).
+   */
+  tx?: PoolClient;
+}
+
+/** Options of grouped transactions (see {@link ChangeEventConsumerOptions.transactions}). */
+export interface ChangeTransactions {
+  pool: Pool;
+  /** most changes in one transaction; default 100 */
+  maxMessages?: number;
+  /** a transaction open this long takes no more changes, ms; default 20 */
+  maxMs?: number;
 }
 
 type ParsedEvent = ChangeEvent<unknown, unknown>;
@@ -64,6 +80,12 @@ export interface ChangeEventConsumerOptions<E> {
    * replica) has applied, so `GET /cdc/applied` can answer from the database for the whole service.
    */
   appliedStore?: AppliedStore;
+  /**
+   * Applies consecutive changes of a partition in one database transaction (`ctx.tx`) instead of one each, the
+   * applied position recorded in it: one commit for many changes. A failure rolls the transaction back and its
+   * changes are applied again one transaction each (retries and dead letters stay per change).
+   */
+  transactions?: ChangeTransactions;
 }
 
 /** A running change-event consumer. */
@@ -94,31 +116,66 @@ export function createChangeEventConsumer(
 ): ChangeEventConsumer {
   const logger = options.logger.child({ module: 'cdc-consumer', groupId: options.groupId });
   const kafka = kafkaClientOf(options.kafka, { clientId: options.groupId, logger });
-  const { tables, heartbeatTopic, watermarkEveryMs, appliedStore: store, ...rest } = options;
+  const { tables, heartbeatTopic, watermarkEveryMs, appliedStore: store, transactions, ...rest } = options;
   const businessTopics = options.topics.filter((t) => t !== heartbeatTopic);
   const applied = new AppliedPositions(heartbeatTopic);
   const handleChange = options.handle as (event: ParsedEvent, ctx: ChangeHandlerContext) => Promise<void>;
   const stopping = new AbortController();
 
+  const positionOf = (event: ParsedEvent, message: { partition: number; offset: string }): AppliedPosition => ({
+    lsn: event.lsn.toString(),
+    sourceTsMs: event.sourceTsMs,
+    appliedAtMs: Date.now(),
+    partition: message.partition,
+    offset: message.offset,
+  });
+  const noop = () => Promise.resolve();
+
   /** Runs the handler with `ctx.applied`; records the position itself when the handler did not. */
   const handle = async (event: ParsedEvent, ctx: HandlerContext): Promise<void> => {
-    if (store === undefined) return handleChange(event, { ...ctx, applied: () => Promise.resolve() });
-    const position = (): AppliedPosition => ({
-      lsn: event.lsn.toString(),
-      sourceTsMs: event.sourceTsMs,
-      appliedAtMs: Date.now(),
-      partition: ctx.partition,
-      offset: ctx.offset,
-    });
+    // in a unit of work, the position is recorded once, when the unit commits
+    if (ctx.unit !== undefined) return handleChange(event, { ...ctx, tx: ctx.unit as PoolClient, applied: noop });
+    if (store === undefined) return handleChange(event, { ...ctx, applied: noop });
     let recorded = false;
     await handleChange(event, {
       ...ctx,
       applied: async (tx) => {
-        await store.record(tx, ctx.topic, position());
+        await store.record(tx, ctx.topic, positionOf(event, ctx));
         recorded = true;
       },
     });
-    if (!recorded) await store.record(store.pool, ctx.topic, position());
+    if (!recorded) await store.record(store.pool, ctx.topic, positionOf(event, ctx));
+  };
+
+  const unitOfWork: UnitOfWork<ParsedEvent> | undefined = transactions && {
+    maxMessages: transactions.maxMessages ?? 100,
+    maxMs: transactions.maxMs ?? 20,
+    async begin() {
+      const client = await transactions.pool.connect();
+      try {
+        await client.query('BEGIN');
+      } catch (err) {
+        client.release(err as Error);
+        throw err;
+      }
+      return client;
+    },
+    async commit(unit, items) {
+      const client = unit as PoolClient;
+      const last = [...items].reverse().find((i) => i.event !== undefined && i.message.topic !== heartbeatTopic);
+      if (store && last?.event) await store.record(client, last.message.topic, positionOf(last.event, last.message));
+      await client.query('COMMIT');
+      client.release();
+    },
+    async rollback(unit) {
+      const client = unit as PoolClient;
+      try {
+        await client.query('ROLLBACK');
+        client.release();
+      } catch (err) {
+        client.release(err as Error); // the connection is broken: drop it from the pool
+      }
+    },
   };
 
   const consumer = createMessageConsumer<ParsedEvent>({
@@ -128,6 +185,7 @@ export function createChangeEventConsumer(
     parse: (m) => (tables && m.topic !== heartbeatTopic ? parseChangeEvent(m, tables) : parseChangeEvent(m)),
     handle: (event, ctx) => (ctx.topic === heartbeatTopic ? Promise.resolve() : handle(event, ctx)),
     onDone: (m, event) => applied.record(m.topic, m.partition, m.offset, event),
+    ...(unitOfWork ? { unitOfWork } : {}),
     module: 'cdc-consumer',
   });
 

@@ -25,6 +25,12 @@ export const deviceManagementConfigShape = {
   CDC_DEAD_LETTER_TOPIC: z.string().min(1).optional(),
   CDC_SYNC_ENABLED: env.bool(true),
   /**
+   * consecutive changes of heating_systems applied in one transaction (one commit, the applied position recorded
+   * in it); 1: a transaction per change. Off (1) by default until the cdc-sync integration test passes with it:
+   * see docs/benchmarks/cdc-to-service.md
+   */
+  CDC_CHANGES_PER_TRANSACTION: env.positiveInt(1),
+  /**
    * Debezium heartbeat topic, consumed only to advance the applied position served at `GET /cdc/applied` while
    * heating_systems is idle; empty turns it off
    */

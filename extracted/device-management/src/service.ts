@@ -122,6 +122,7 @@ export async function startDeviceManagement(
         logger,
         metrics,
         appliedStore,
+        changesPerTransaction: config.CDC_CHANGES_PER_TRANSACTION,
       });
       await sync.start();
       syncRunning = true;

@@ -9,7 +9,7 @@ import {
   type ChangeEventOf,
   type ChangeHandlerContext,
 } from '@warmhouse/cdc';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { withTransaction } from '@warmhouse/shared';
 import { devicesRepository } from '../data/devices-repository';
@@ -33,13 +33,20 @@ export const appliedStoreOf = (pool: Pool): AppliedStore => createAppliedStore({
  * commits the Kafka offset after that.
  */
 export function createHeatingSyncHandler({ pool, metrics }: { pool: Pool; metrics: DeviceMetrics }) {
-  return async (event: HeatingChangeEvent, ctx: Pick<ChangeHandlerContext, 'logger' | 'applied'>): Promise<void> => {
+  /** the consumer's transaction when it groups changes (`transactions`), else one of the change's own */
+  const inTransaction = <T>(ctx: Pick<ChangeHandlerContext, 'tx'>, work: (tx: PoolClient) => Promise<T>) =>
+    ctx.tx ? work(ctx.tx) : withTransaction(pool, work);
+
+  return async (
+    event: HeatingChangeEvent,
+    ctx: Pick<ChangeHandlerContext, 'logger' | 'applied' | 'tx'>,
+  ): Promise<void> => {
     const op = event.op;
     if (op === 't') {
       await applyTruncate(event, ctx);
     } else {
       const legacyId = BigInt(event.key?.id ?? event.before?.id ?? event.after?.id ?? NaN);
-      const result = await withTransaction(pool, async (tx) => {
+      const result = await inTransaction(ctx, async (tx) => {
         await ctx.applied(tx);
         const device = await devicesRepository.findByLegacyId(tx, legacyId, { forUpdate: true });
         const inFlight = device ? await writeBackRepository.inFlight(tx, legacyId) : [];
@@ -115,9 +122,12 @@ export function createHeatingSyncHandler({ pool, metrics }: { pool: Pool; metric
   };
 
   /** TRUNCATE heating_systems: every legacy device synced before it is deleted. */
-  async function applyTruncate(event: HeatingChangeEvent, ctx: Pick<ChangeHandlerContext, 'applied'>): Promise<void> {
+  async function applyTruncate(
+    event: HeatingChangeEvent,
+    ctx: Pick<ChangeHandlerContext, 'applied' | 'tx'>,
+  ): Promise<void> {
     const position = formatLsn(event.lsn);
-    const n = await withTransaction(pool, async (tx) => {
+    const n = await inTransaction(ctx, async (tx) => {
       await ctx.applied(tx);
       const ids = await devicesRepository.legacyIdsBelow(tx, position);
       for (const id of ids) {
@@ -144,6 +154,8 @@ export function createHeatingSyncConsumer(opts: {
   metrics: DeviceMetrics;
   /** where applied positions are recorded, in each change's transaction */
   appliedStore?: AppliedStore;
+  /** consecutive changes applied in one transaction (one commit for up to this many); default 1: one each */
+  changesPerTransaction?: number;
 }): ChangeEventConsumer {
   const consumer = createChangeEventConsumer({
     kafka: { brokers: opts.brokers, clientId: opts.clientId },
@@ -156,6 +168,9 @@ export function createHeatingSyncConsumer(opts: {
     heartbeatTopic: opts.heartbeatTopic || undefined,
     fromBeginning: true,
     ...(opts.appliedStore ? { appliedStore: opts.appliedStore } : {}),
+    ...((opts.changesPerTransaction ?? 1) > 1
+      ? { transactions: { pool: opts.pool, maxMessages: opts.changesPerTransaction } }
+      : {}),
   });
   opts.metrics.collect('device_management_cdc_dead_lettered', async () => consumer.stats().deadLettered);
   return consumer;

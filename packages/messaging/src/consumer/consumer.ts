@@ -3,7 +3,13 @@ import type { ConsumerConfig } from 'kafkajs';
 import { kafkaClientOf, type KafkaOrBrokers } from '../kafka-client';
 import { defaultDeadLetterTopic } from './dead-letter';
 import type { ParsedMessage, SourceMessage } from './message';
-import { createBatchProcessor, type CommitPolicy, type ConsumerStats, type HandlerContext } from './process-batch';
+import {
+  createBatchProcessor,
+  type CommitPolicy,
+  type ConsumerStats,
+  type HandlerContext,
+  type UnitOfWork,
+} from './process-batch';
 import { isRetriableError } from './retriable';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './retry';
 
@@ -38,6 +44,8 @@ export interface MessageConsumerOptions<E> {
   module?: string;
   /** called once a message is done: with the event when its handler resolved, without when skipped or dead-lettered */
   onDone?: (message: SourceMessage, event?: E) => void;
+  /** applies consecutive messages of a partition in one unit (one database transaction, one commit) */
+  unitOfWork?: UnitOfWork<E>;
 }
 
 /** A running consumer. */
@@ -79,6 +87,7 @@ export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): Me
     isRetriable: options.isRetriable ?? isRetriableError,
     ...(options.isMalformed ? { isMalformed: options.isMalformed } : {}),
     ...(options.onDone ? { onDone: options.onDone } : {}),
+    ...(options.unitOfWork ? { unitOfWork: options.unitOfWork } : {}),
     backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     commitPolicy: { maxMessages: 100, maxMs: 1_000, ...options.commitPolicy },
     logger,
