@@ -24,11 +24,15 @@ describe('callerOf', () => {
       { subject: 'alice', scopes: ['a', 'b'] },
     ],
     [{ 'x-strangler-scopes': 'a' }, undefined],
+    [
+      { 'x-strangler-subject': 'gw-1', 'x-strangler-client-id': 'gw-1', 'x-strangler-scopes': 'telemetry:ingest' },
+      { subject: 'gw-1', clientId: 'gw-1', scopes: ['telemetry:ingest'] },
+    ],
   ])('%j -> %j', (headers, expected) => {
     const r = callerOf(headers);
     expect(r.ok).toBe(true);
     const caller = r.ok ? r.caller : undefined;
-    expect(caller && { subject: caller.subject, scopes: [...caller.scopes] }).toEqual(expected);
+    expect(caller && { ...caller, scopes: [...caller.scopes] }).toEqual(expected);
   });
 
   it.each([
@@ -36,6 +40,7 @@ describe('callerOf', () => {
     [{ 'x-strangler-subject': 'x'.repeat(101) }, 'x-strangler-subject', 'at most 100'],
     [{ 'x-strangler-subject': ['a', 'b'] }, 'x-strangler-subject', 'must be sent once'],
     [{ 'x-strangler-subject': 'a', 'x-strangler-scopes': ['a', 'b'] }, 'x-strangler-scopes', 'must be sent once'],
+    [{ 'x-strangler-subject': 'a', 'x-strangler-client-id': ' ' }, 'x-strangler-client-id', 'must not be empty'],
   ])('refuses %j, naming %s', (headers, header, message) => {
     const r = callerOf(headers);
     expect(r).toMatchObject({ ok: false, header });

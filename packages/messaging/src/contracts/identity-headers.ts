@@ -3,14 +3,17 @@ import { z } from 'zod';
 /**
  * Contract of the identity the proxy forwards to the services after it verified a bearer token (docs/identity-headers.md).
  * The proxy removes every client copy of `X-Strangler-*` and sets these fields itself, so a service may trust them;
- * a service never reads a token. Services parse them with {@link callerOf}; the proxy builds them with the same names.
+ * a service never reads a token. Services parse them with {@link callerOf}. The names are those the proxy sets
+ * (`IDENTITY_HEADERS` of proxy/src/auth/verdict.ts, docs/proxy/identity.md), which can import this object instead.
  */
 export const IDENTITY_HEADERS = Object.freeze({
-  /** the token's `sub`: a user, or the client id of a gateway's client-credentials token */
+  /** the token's `sub`: the user, or the client itself for a client-credentials token (a gateway) */
   subject: 'x-strangler-subject',
-  /** the token's scopes, space-separated (`scope` claim of RFC 8693 / RFC 9068) */
+  /** the OAuth client the token was issued to (`client_id`, else `azp`); absent when the token names none */
+  clientId: 'x-strangler-client-id',
+  /** the token's scopes, space-separated (`scope`, or `scp`) */
   scopes: 'x-strangler-scopes',
-});
+} as const);
 
 /** Scopes the services decide on. */
 export const IDENTITY_SCOPES = Object.freeze({
@@ -30,12 +33,15 @@ export const identityHeadersSchema = z.object({
     .min(1, 'must not be empty')
     .max(SUBJECT_MAX_LENGTH, `must be at most ${SUBJECT_MAX_LENGTH} characters`)
     .optional(),
+  [IDENTITY_HEADERS.clientId]: z.string().trim().min(1, 'must not be empty').optional(),
   [IDENTITY_HEADERS.scopes]: z.string().optional(),
 });
 
 /** Who is calling, as the proxy verified it. */
 export interface Caller {
   readonly subject: string;
+  /** the OAuth client, when the token names one */
+  readonly clientId?: string;
   readonly scopes: ReadonlySet<string>;
 }
 
@@ -52,6 +58,7 @@ const single = (v: unknown): unknown => (Array.isArray(v) ? (v.length === 1 ? v[
 export function callerOf(headers: Readonly<Record<string, unknown>>): CallerResult {
   const parsed = identityHeadersSchema.safeParse({
     [IDENTITY_HEADERS.subject]: single(headers[IDENTITY_HEADERS.subject]),
+    [IDENTITY_HEADERS.clientId]: single(headers[IDENTITY_HEADERS.clientId]),
     [IDENTITY_HEADERS.scopes]: single(headers[IDENTITY_HEADERS.scopes]),
   });
   if (!parsed.success) {
@@ -63,13 +70,19 @@ export function callerOf(headers: Readonly<Record<string, unknown>>): CallerResu
   const subject = parsed.data[IDENTITY_HEADERS.subject];
   if (subject === undefined) return { ok: true, caller: undefined };
   const scopes = new Set((parsed.data[IDENTITY_HEADERS.scopes] ?? '').split(/\s+/).filter((s) => s !== ''));
-  return { ok: true, caller: { subject, scopes } };
+  const clientId = parsed.data[IDENTITY_HEADERS.clientId];
+  return { ok: true, caller: { subject, scopes, ...(clientId !== undefined ? { clientId } : {}) } };
 }
 
 /** The headers that name `caller` (the proxy's side, and tests). */
-export function identityHeadersOf(caller: { subject: string; scopes?: readonly string[] }): Record<string, string> {
+export function identityHeadersOf(caller: {
+  subject: string;
+  clientId?: string;
+  scopes?: readonly string[];
+}): Record<string, string> {
   return {
     [IDENTITY_HEADERS.subject]: caller.subject,
+    ...(caller.clientId !== undefined ? { [IDENTITY_HEADERS.clientId]: caller.clientId } : {}),
     ...(caller.scopes && caller.scopes.length > 0 ? { [IDENTITY_HEADERS.scopes]: caller.scopes.join(' ') } : {}),
   };
 }
