@@ -24,6 +24,8 @@ export interface AppDeps {
   orchestrator?: Orchestrator;
   /** default deadline of a connect request for the first reading, s */
   firstReadingWithinSeconds?: number;
+  /** ownership on `/api/v1` (DEVICE_MANAGEMENT_REQUIRE_IDENTITY) */
+  requireIdentity?: boolean;
 }
 
 const DOCS = { jsonPath: '/api/v1/openapi.json', uiPath: '/docs', title: 'Device management API' };
@@ -41,6 +43,7 @@ export async function createApp({
   cdcSources = [],
   orchestrator,
   firstReadingWithinSeconds = 600,
+  requireIdentity = false,
 }: AppDeps): Promise<ReturnType<typeof createServiceApp>> {
   const log = logger.child({ module: 'http' });
   const service = createDevicesService({ pool });
@@ -71,7 +74,14 @@ export async function createApp({
   // what the CDC consumers have applied, per topic: read by the proxy's CDC-aware reads and the CDC monitor
   app.get(CDC_APPLIED_PATH, route('cdc_applied'), cdcAppliedHandler('device-management', cdcSources));
 
-  const v1 = await createV1Router({ service, document, logger: log, orchestrator, firstReadingWithinSeconds });
+  const v1 = await createV1Router({
+    service,
+    document,
+    logger: log,
+    orchestrator,
+    firstReadingWithinSeconds,
+    requireIdentity,
+  });
   app.use('/api/v1', route('/api/v1'), v1);
 
   const legacy = createLegacyHeatingRouter({ service, logger: log });

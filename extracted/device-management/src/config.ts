@@ -59,6 +59,13 @@ export const deviceManagementConfigShape = {
   /** default time a new device has to send its first reading (the request may set its own), seconds */
   SAGA_FIRST_READING_WITHIN_S: env.positiveInt(600),
 
+  /**
+   * ownership on `/api/v1`: a request without `X-Strangler-Subject` (set by the proxy after it verified a token)
+   * answers 401, and every read and write is scoped to the caller's devices (docs/identity-headers.md); off by
+   * default, for a deployment whose proxy does not authenticate yet. The legacy `/api/heating` routes stay anonymous.
+   */
+  DEVICE_MANAGEMENT_REQUIRE_IDENTITY: env.bool(false),
+
   /** how long a graceful stop waits for in-flight requests and handlers, ms */
   SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
 };

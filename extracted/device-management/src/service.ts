@@ -164,6 +164,7 @@ export async function startDeviceManagement(
       cdcSources: [appliedStore],
       orchestrator,
       firstReadingWithinSeconds: config.SAGA_FIRST_READING_WITHIN_S,
+      requireIdentity: config.DEVICE_MANAGEMENT_REQUIRE_IDENTITY,
     });
     const server = app.listen(config.PORT, config.HOST);
     await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));

@@ -14,6 +14,7 @@ import type { TimeWindow } from './domain/reading';
 import { isTelemetryError, problemOf } from './errors';
 import { ingestHandler, type IngestDeps } from './http/ingest';
 import { legacyRouter } from './http/legacy';
+import { identityGate, type OwnershipDeps } from './http/ownership';
 import { queryHandlers } from './http/queries';
 import { ingestBodyProblems } from './http/validation';
 import type { CommandLog } from './kafka/command-log';
@@ -44,6 +45,8 @@ export interface AppDeps {
    * readings are on the command log; the projector's lag behind that is `telemetry_projection_lag_*`)
    */
   cdcSources?: () => readonly AppliedSource[];
+  /** ownership of `/api/v1/telemetry` (TELEMETRY_REQUIRE_IDENTITY); default: off, everything readable */
+  ownership?: OwnershipDeps;
 }
 
 const API_PREFIX = '/api/v1/telemetry';
@@ -79,7 +82,7 @@ export function createApp(deps: AppDeps): express.Express {
     provisioning: deps.provisioning,
   });
   openapi.register({
-    ...queryHandlers(deps.readModels, now),
+    ...queryHandlers(deps.readModels, now, deps.ownership?.ownersOf),
     ingestTelemetry: ingest,
     validationFail: async (c, req: Request, res: Response) => {
       const all = fieldProblems((c.validation.errors ?? []) as AjvError[]);
@@ -115,6 +118,7 @@ export function createApp(deps: AppDeps): express.Express {
     },
   });
 
+  app.use(API_PREFIX, identityGate(deps.ownership?.required ?? false, API_PREFIX));
   const { maxBatch, maxBodyBytes } = deps.limits;
   const json = express.json({ limit: maxBodyBytes, type: () => true });
   app.post(API_PREFIX, (req: Request, res: Response, next: NextFunction) => {

@@ -209,6 +209,10 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
           },
       readModels,
       provisioning: (deviceIds) => provisioningRepository.ingestProvisioning(pool, deviceIds),
+      ownership: {
+        required: config.TELEMETRY_REQUIRE_IDENTITY,
+        ownersOf: (deviceIds) => provisioningRepository.owners(pool, deviceIds),
+      },
       limits: {
         maxBatch: config.TELEMETRY_MAX_BATCH,
         maxBodyBytes: config.TELEMETRY_MAX_BODY_BYTES,

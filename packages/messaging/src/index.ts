@@ -15,3 +15,5 @@ export * from './contracts/connect-device-saga';
 export * from './contracts/proxy-stats';
 export * from './contracts/cdc-applied';
 export * from './verified-send';
+export * from './contracts/identity-headers';
+export * from './ownership';

@@ -16,6 +16,7 @@ import { decodeCursor, deviceJson, encodeCursor } from './device-json';
 import { createOpenApiBackend } from './openapi-document';
 import { fieldProblems, problemHandler, type AjvError } from '@warmhouse/service-kit';
 import { describeFields } from '@warmhouse/shared';
+import { accessOf, mayAccess, ownerFilterOf, ownerToRecord, type Access } from '@warmhouse/messaging';
 
 export const DRY_RUN_HEADER = 'x-strangler-dry-run';
 const MAX_BODY = '64kb';
@@ -58,12 +59,15 @@ export async function createV1Router({
   logger,
   orchestrator,
   firstReadingWithinSeconds = 600,
+  requireIdentity = false,
 }: {
   service: DevicesService;
   document: Document;
   logger: Logger;
   orchestrator?: Orchestrator;
   firstReadingWithinSeconds?: number;
+  /** ownership: a request must name its caller, and sees and changes only the caller's devices */
+  requireIdentity?: boolean;
 }): Promise<express.Router> {
   const api: OpenAPIBackend = await createOpenApiBackend(document);
   const dryRunOf = (c: Context) => one(c.request.headers[DRY_RUN_HEADER]) === '1';
@@ -71,19 +75,34 @@ export async function createV1Router({
     if (value === undefined) throw deviceError('DEVICE_ERR_NOT_FOUND', `no device ${id}`);
     return value;
   };
-  type Handler = (c: Context, req: Request) => Promise<Reply>;
-  /** Unknown query parameters are rejected for every operation, like unknown body properties. */
+  type Handler = (c: Context, req: Request, access: Access) => Promise<Reply>;
+  /**
+   * Every operation: the caller is known when ownership is on (else 401), and unknown query parameters are
+   * rejected, like unknown body properties.
+   */
   const op =
     (handler: Handler) =>
     (c: Context, req: Request): Promise<Reply> => {
+      const decided = accessOf(req.headers, requireIdentity);
+      if (!decided.ok) {
+        throw deviceError('DEVICE_ERR_UNAUTHENTICATED', decided.detail, {
+          fields: [{ in: 'header', field: decided.header, message: 'must name the authenticated caller' }],
+        });
+      }
       const unknown = unknownQueryParameters(c);
       if (unknown.length > 0) throw validationError(unknown);
-      return handler(c, req);
+      return handler(c, req, decided.access);
     };
+  /** The owner a register or connect request records (the caller, under ownership). */
+  const ownerFor = (access: Access, requested: string | undefined) => {
+    const decided = ownerToRecord(access, requested);
+    if (!decided.ok) throw validationError([{ in: 'body', field: 'ownerId', message: decided.message }]);
+    return decided.ownerId;
+  };
   const requestId = (req: Request) => String(req.headers['x-request-id'] ?? '') || null;
 
   api.register({
-    listDevices: op(async (c) => {
+    listDevices: op(async (c, _req, access) => {
       const q = c.request.query as Record<string, string | undefined>;
       let afterSeq: string | undefined;
       if (q.cursor !== undefined) {
@@ -94,6 +113,7 @@ export async function createV1Router({
       }
       const page = await service.list({
         houseId: q.houseId,
+        ownerId: ownerFilterOf(access),
         type: q.type as DeviceType | undefined,
         status: q.status as DeviceStatus | undefined,
         afterSeq,
@@ -108,7 +128,7 @@ export async function createV1Router({
       };
     }),
 
-    registerDevice: op(async (c, req) => {
+    registerDevice: op(async (c, req, access) => {
       const body = c.request.requestBody as {
         type: DeviceType;
         name: string;
@@ -129,7 +149,7 @@ export async function createV1Router({
           type: body.type,
           name: body.name,
           houseId: body.houseId,
-          ownerId: body.ownerId ?? null,
+          ownerId: ownerFor(access, body.ownerId),
           settings: {
             on: (given.on as boolean | undefined) ?? defaults.on,
             targetTemperature: (given.targetTemperature as number | undefined) ?? defaults.targetTemperature,
@@ -140,25 +160,26 @@ export async function createV1Router({
       return { status: 201, body: deviceJson(device), headers: { Location: `/api/v1/devices/${device.id}` } };
     }),
 
-    getDevice: op(async (c) => {
+    getDevice: op(async (c, _req, access) => {
       const id = String(c.request.params.deviceId);
-      return { status: 200, body: deviceJson(found(await service.find({ id }), id)) };
+      return { status: 200, body: deviceJson(found(await service.find({ id }, access), id)) };
     }),
 
-    deleteDevice: op(async (c, req) => {
+    deleteDevice: op(async (c, req, access) => {
       const id = String(c.request.params.deviceId);
-      found(await service.delete({ id }, { dryRun: dryRunOf(c), requestId: requestId(req) }), id);
+      found(await service.delete({ id }, { dryRun: dryRunOf(c), requestId: requestId(req), access }), id);
       return { status: 204 };
     }),
 
-    updateDeviceSettings: op(async (c, req) => {
+    updateDeviceSettings: op(async (c, req, access) => {
       const id = String(c.request.params.deviceId);
       const patch = c.request.requestBody as SettingsPatch;
-      const device = await service.changeSettings({ id }, patch, { dryRun: dryRunOf(c), requestId: requestId(req) });
+      const ctx = { dryRun: dryRunOf(c), requestId: requestId(req), access };
+      const device = await service.changeSettings({ id }, patch, ctx);
       return { status: 200, body: deviceJson(found(device, id)) };
     }),
 
-    sendDeviceCommand: op(async (c, req) => {
+    sendDeviceCommand: op(async (c, req, access) => {
       const id = String(c.request.params.deviceId);
       const body = c.request.requestBody as { type: DeviceCommand['type']; targetTemperature?: number };
       if (body.type === 'set-target-temperature' && body.targetTemperature === undefined) {
@@ -175,11 +196,12 @@ export async function createV1Router({
       const device = await service.changeSettings({ id }, commandSettings(command), {
         dryRun: dryRunOf(c),
         requestId: requestId(req),
+        access,
       });
       return { status: 200, body: deviceJson(found(device, id)) };
     }),
 
-    connectDevice: op(async (c, req) => {
+    connectDevice: op(async (c, req, access) => {
       if (!orchestrator) throw deviceError('DEVICE_ERR_UNAVAILABLE', 'the connect saga does not run here');
       const body = c.request.requestBody as {
         type: DeviceType;
@@ -194,7 +216,7 @@ export async function createV1Router({
           type: body.type,
           name: body.name,
           houseId: body.houseId,
-          ownerId: body.ownerId ?? null,
+          ownerId: ownerFor(access, body.ownerId),
           retentionDays: body.retentionDays ?? 30,
           firstReadingWithinSeconds: body.firstReadingWithinSeconds ?? firstReadingWithinSeconds,
         },
@@ -207,11 +229,12 @@ export async function createV1Router({
       };
     }),
 
-    getConnectSaga: op(async (c) => {
+    getConnectSaga: op(async (c, _req, access) => {
       if (!orchestrator) throw deviceError('DEVICE_ERR_UNAVAILABLE', 'the connect saga does not run here');
       const id = String(c.request.params.sagaId);
       const view = await orchestrator.view(id);
-      if (!view) throw deviceError('DEVICE_ERR_SAGA_NOT_FOUND', `no connect saga ${id}`);
+      if (!view || !mayAccess(access, view.device?.ownerId))
+        throw deviceError('DEVICE_ERR_SAGA_NOT_FOUND', `no connect saga ${id}`);
       return { status: 200, body: sagaJson(view) };
     }),
 

@@ -89,6 +89,7 @@ async function applyCommand(
         metrics: decision.metrics,
         retentionDays: decision.retentionDays,
         sagaId,
+        ownerId: command.data.ownerId ?? null,
       });
       return replyTo(command, {
         type: 'connect-device.telemetry-provisioned',
