@@ -22,15 +22,6 @@ export interface ConnectImageSpec {
 }
 export type ImageSpec = NodeImageSpec | ConnectImageSpec;
 
-/** Components built from docker/Dockerfile that no workflow pushes (yet): run by `npm start`, so imaged here too. */
-export const EXTRA_NODE_COMPONENTS: Record<string, Omit<NodeImageSpec, 'kind' | 'component'>> = {
-  'cdc-monitor': {
-    image: 'warm-house-cdc-monitor',
-    entry: 'cdc/src/monitor-main.ts',
-    healthUrl: 'http://127.0.0.1:9470/healthz',
-  },
-};
-
 /** The images to build, from docker/components.json's text (its `$comment` left out). */
 export function imageSpecs(componentsJson: string): ImageSpec[] {
   const parsed = JSON.parse(componentsJson) as Record<string, unknown>;
@@ -40,12 +31,7 @@ export function imageSpecs(componentsJson: string): ImageSpec[] {
       const { image, entry, healthUrl } = v as { image: string; entry: string; healthUrl: string };
       return { kind: 'node' as const, component, image, entry, healthUrl };
     });
-  const extra = Object.entries(EXTRA_NODE_COMPONENTS).map(([component, v]) => ({
-    kind: 'node' as const,
-    component,
-    ...v,
-  }));
-  return [...listed, ...extra, { kind: 'connect', component: 'connect', image: 'warm-house-connect' }];
+  return [...listed, { kind: 'connect', component: 'connect', image: 'warm-house-connect' }];
 }
 
 export function readImageSpecs(root: string): ImageSpec[] {

@@ -14,12 +14,12 @@ describe('images to build', () => {
       'proxy',
       'device-management',
       'telemetry',
-      'monolith-standin',
       'cdc-monitor',
+      'monolith-standin',
       'connect',
     ]);
     expect(specs.map(localImage)).toContain('localhost/warm-house-proxy:local');
-    expect(imageSpecs('{"$comment":"x"}').map((s) => s.component)).toEqual(['cdc-monitor', 'connect']);
+    expect(imageSpecs('{"$comment":"x"}').map((s) => s.component)).toEqual(['connect']);
   });
 
   it.each([
