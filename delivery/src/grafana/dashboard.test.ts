@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ProxyMetrics } from '../../../proxy/src/metrics';
-import { CDC_METRICS } from '../../../cdc/src/monitor/metrics';
+import { CDC_METRICS, createMetrics as createMonitorMetrics } from '../../../cdc/src/monitor/metrics';
+import { createMetrics as createDeviceManagementMetrics } from '../../../extracted/device-management/src/metrics';
+import { createMetrics as createTelemetryMetrics } from '../../../extracted/telemetry/src/metrics';
+import { mergeMetrics } from '../../../proxy/src/fleet/merge';
 import { CDC_ALERTS_FILE, DASHBOARD_FILE, PROXY_ALERTS_FILE } from '../paths';
 import { buildDashboard, dashboardQueries, ROWS } from './dashboard';
 import { dashboardJson } from './generate';
@@ -71,6 +74,26 @@ describe('the Grafana dashboard', () => {
     for (const q of dashboardQueries()) {
       expect({ ...q, names: metricNames(withoutGrafanaVariables(q.expr)).length > 0 }).toMatchObject({ names: true });
     }
+  });
+
+  it('every panel query names only metrics declared by the registries of the proxy (one worker and a fleet), the services and the monitor', async () => {
+    const fleet = mergeMetrics({
+      expected: 2,
+      answers: [],
+      missing: [],
+      slots: [{ slot: 0, pid: 1, state: 'ready', startedAt: null, restarts: 0 } as never],
+    });
+    const expositions = await Promise.all([
+      new ProxyMetrics({ defaultMetrics: true }).registry.metrics(),
+      fleet.metrics(),
+      createDeviceManagementMetrics().registry.metrics(),
+      createTelemetryMetrics().registry.metrics(),
+      createMonitorMetrics().registry.metrics(),
+    ]);
+    const declared = new Set(expositions.flatMap((text) => [...exposedNames(text)]));
+    for (const q of dashboardQueries())
+      for (const name of metricNames(withoutGrafanaVariables(q.expr)))
+        expect({ panel: q.panel, name, declared: declared.has(name) }).toMatchObject({ declared: true });
   });
 
   it('lays panels out on the 24-column grid without overlap, with unique ids', () => {
