@@ -41,6 +41,8 @@ export const deviceManagementConfigShape = {
   OUTBOX_RELAY_ENABLED: env.bool(true),
   /** fallback poll of the outbox when no NOTIFY arrives, ms */
   OUTBOX_POLL_MS: env.positiveInt(500),
+  /** how often a standby relay (another replica is the active one) tries to take over, ms */
+  OUTBOX_LOCK_RETRY_MS: env.positiveInt(500),
 
   WRITE_BACK_ENABLED: env.bool(true),
   WRITE_BACK_GROUP_ID: z.string().min(1).default('device-management.write-back'),

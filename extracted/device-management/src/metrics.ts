@@ -62,7 +62,7 @@ export function createMetrics({ defaultMetrics = false }: { defaultMetrics?: boo
     ),
     writeBacks: new Counter({
       name: 'device_management_write_backs_total',
-      help: 'Domain events handled by the write-back worker, by result (applied, no_change, duplicate, not_ours, unknown)',
+      help: 'Domain events handled by the write-back worker, by result (applied, no_change, duplicate, stale, not_ours, unknown)',
       labelNames: ['result'] as const,
       registers: [registry],
     }),

@@ -82,6 +82,7 @@ export async function startDeviceManagement(
         logger,
         metrics,
         pollMs: config.OUTBOX_POLL_MS,
+        lockRetryMs: config.OUTBOX_LOCK_RETRY_MS,
       });
       await relay.start();
       stops.push(() => relay!.stop());

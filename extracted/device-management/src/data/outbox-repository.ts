@@ -58,8 +58,9 @@ export const outboxRepository = {
   },
 
   /**
-   * The oldest unpublished rows, locked so a second relay instance skips them instead of publishing them twice
-   * (a second instance then only takes over when the first stops).
+   * The oldest unpublished rows, in id order, locked until the batch commits. Not SKIP LOCKED: a relay that finds
+   * rows locked waits for them instead of publishing later ones first (only one relay is active anyway, see
+   * outbox/relay.ts; this keeps the order during a hand-over too).
    */
   async lockBatch(db: Queryable, limit: number): Promise<OutboxRow[]> {
     const { rows } = await db.query<{
@@ -72,7 +73,7 @@ export const outboxRepository = {
       topic: string | null;
     }>(
       `SELECT id, event_id, aggregate_id, event_type, payload, headers, topic FROM outbox
-       WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+       WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE`,
       [limit],
     );
     return rows.map((r) => ({
@@ -98,7 +99,7 @@ export const outboxRepository = {
   },
 };
 
-export type WriteBackState = 'pending' | 'applied' | 'echoed' | 'no_change';
+export type WriteBackState = 'pending' | 'applied' | 'echoed' | 'no_change' | 'superseded';
 
 export interface WriteBack {
   eventId: string;
@@ -109,6 +110,8 @@ export interface WriteBack {
   settings: Settings;
   state: WriteBackState;
   monolithTxid: bigint | null;
+  /** full 64-bit id of that monolith transaction (txid_status), null before it */
+  monolithXact: bigint | null;
 }
 
 interface WriteBackRow {
@@ -121,6 +124,7 @@ interface WriteBackRow {
   target_temperature: number | null;
   state: WriteBackState;
   monolith_txid: string | null;
+  monolith_xact: string | null;
 }
 
 const toWriteBack = (r: WriteBackRow): WriteBack => ({
@@ -132,10 +136,11 @@ const toWriteBack = (r: WriteBackRow): WriteBack => ({
   settings: { on: r.is_on, targetTemperature: r.target_temperature },
   state: r.state,
   monolithTxid: r.monolith_txid === null ? null : BigInt(r.monolith_txid),
+  monolithXact: r.monolith_xact === null ? null : BigInt(r.monolith_xact),
 });
 
 const WB_COLUMNS =
-  'event_id, device_id, legacy_id, device_version, fields, is_on, target_temperature, state, monolith_txid';
+  'event_id, device_id, legacy_id, device_version, fields, is_on, target_temperature, state, monolith_txid, monolith_xact';
 
 /** The `write_backs` table: local changes of legacy devices on their way to the monolith, and their echoes. */
 export const writeBackRepository = {
@@ -165,10 +170,12 @@ export const writeBackRepository = {
     );
   },
 
-  async find(db: Queryable, eventId: string): Promise<WriteBack | undefined> {
-    const { rows } = await db.query<WriteBackRow>(`SELECT ${WB_COLUMNS} FROM write_backs WHERE event_id = $1`, [
-      eventId,
-    ]);
+  /** `forUpdate`: locked until the caller's transaction ends (concurrent deliveries of one event wait here). */
+  async find(db: Queryable, eventId: string, { forUpdate = false } = {}): Promise<WriteBack | undefined> {
+    const { rows } = await db.query<WriteBackRow>(
+      `SELECT ${WB_COLUMNS} FROM write_backs WHERE event_id = $1 ${forUpdate ? 'FOR UPDATE' : ''}`,
+      [eventId],
+    );
     return rows[0] && toWriteBack(rows[0]);
   },
 
@@ -181,20 +188,45 @@ export const writeBackRepository = {
     return rows.map(toWriteBack);
   },
 
-  /** Recorded before the monolith transaction commits, so its echo can never arrive unrecognised. */
-  async recordTxid(db: Queryable, eventId: string, txid: bigint): Promise<void> {
-    await db.query(`UPDATE write_backs SET monolith_txid = $2 WHERE event_id = $1 AND state = 'pending'`, [
-      eventId,
-      txid.toString(),
-    ]);
+  /**
+   * The outcome of a write-back, committed before the monolith transaction commits (so its CDC echo can never arrive
+   * unrecognised): its monolith transaction (low 32 bits for echo recognition, the full id for txid_status) and
+   * whether that transaction changed the row.
+   */
+  async recordApplied(db: Queryable, w: { eventId: string; xact: bigint; changedRow: boolean }): Promise<void> {
+    await db.query(
+      `UPDATE write_backs SET monolith_txid = $2, monolith_xact = $3, state = $4, applied_at = now() WHERE event_id = $1`,
+      [w.eventId, (w.xact % 4294967296n).toString(), w.xact.toString(), w.changedRow ? 'applied' : 'no_change'],
+    );
   },
 
-  /** After the monolith committed; never overwrites `echoed` (the echo may have been faster). */
-  async markApplied(db: Queryable, eventId: string, changedRow: boolean): Promise<void> {
-    await db.query(`UPDATE write_backs SET state = $2, applied_at = now() WHERE event_id = $1 AND state = 'pending'`, [
-      eventId,
-      changedRow ? 'applied' : 'no_change',
-    ]);
+  /** Refused by the version guard: a newer change of every one of its fields was already written back. */
+  async markSuperseded(db: Queryable, eventId: string): Promise<void> {
+    await db.query(`UPDATE write_backs SET state = 'superseded' WHERE event_id = $1`, [eventId]);
+  },
+
+  /** The device version last written back per field of `deviceId`, locked until the transaction ends. */
+  async appliedVersions(db: Queryable, deviceId: string, fields: SettingField[]): Promise<Map<SettingField, number>> {
+    const { rows } = await db.query<{ field: SettingField; device_version: number }>(
+      `SELECT field, device_version FROM write_back_versions WHERE device_id = $1 AND field = ANY($2) FOR UPDATE`,
+      [deviceId, fields],
+    );
+    return new Map(rows.map((r) => [r.field, r.device_version]));
+  },
+
+  /** Records `deviceVersion` as written back for `fields` (never lowers a version). */
+  async recordVersions(
+    db: Queryable,
+    w: { deviceId: string; deviceVersion: number; eventId: string; fields: SettingField[] },
+  ): Promise<void> {
+    await db.query(
+      `INSERT INTO write_back_versions (device_id, field, device_version, event_id)
+       SELECT $1, f, $2, $3 FROM unnest($4::text[]) AS f
+       ON CONFLICT (device_id, field) DO UPDATE
+         SET device_version = EXCLUDED.device_version, event_id = EXCLUDED.event_id, updated_at = now()
+         WHERE write_back_versions.device_version <= EXCLUDED.device_version`,
+      [w.deviceId, w.deviceVersion, w.eventId, w.fields],
+    );
   },
 
   async markEchoed(db: Queryable, eventIds: string[], position: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { deviceRegistered } from '../domain/events';
 import { SAMPLE_DEVICE } from '../testing/sample-device';
-import { parseWriteBackMessage } from './write-back';
+import type { SettingField } from '../domain/device';
+import { fieldsToWrite, parseWriteBackMessage } from './write-back';
 
 const device = SAMPLE_DEVICE;
 const event = deviceRegistered(device, { origin: 'device-management', now: new Date(0), requestId: null });
@@ -28,5 +29,27 @@ describe('write-back parsing of the device events topic', () => {
     expect(() => parseWriteBackMessage(record(raw))).toThrow(
       expect.objectContaining({ code: 'MESSAGE_ERR_MALFORMED' }),
     );
+  });
+});
+
+describe('write-back version guard (fieldsToWrite)', () => {
+  const applied = (entries: Array<[SettingField, number]>) => new Map(entries);
+  it.each<[string, SettingField[], number, Array<[SettingField, number]>, SettingField[]]>([
+    ['nothing written back yet', ['on', 'targetTemperature'], 3, [], ['on', 'targetTemperature']],
+    ['newer than what was written', ['targetTemperature'], 5, [['targetTemperature', 4]], ['targetTemperature']],
+    ['the same version again (a retry)', ['targetTemperature'], 5, [['targetTemperature', 5]], ['targetTemperature']],
+    ['older: refused', ['targetTemperature'], 4, [['targetTemperature', 5]], []],
+    [
+      'per field: the older field dropped, the other kept',
+      ['on', 'targetTemperature'],
+      4,
+      [
+        ['targetTemperature', 6],
+        ['on', 2],
+      ],
+      ['on'],
+    ],
+  ])('%s', (_what, fields, deviceVersion, entries, expected) => {
+    expect(fieldsToWrite({ fields, deviceVersion }, applied(entries))).toEqual(expected);
   });
 });

@@ -6,21 +6,38 @@ import {
   type ParsedMessage,
   type SourceMessage,
 } from '@warmhouse/messaging';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { withTransaction } from '@warmhouse/shared';
 import type { Logger } from 'pino';
-import { writeBackRepository } from '../data/outbox-repository';
+import { writeBackRepository, type WriteBack } from '../data/outbox-repository';
+import type { SettingField } from '../domain/device';
 import { parseDeviceEvent, type DeviceEvent } from '../domain/events';
 import type { DeviceMetrics } from '../metrics';
 
-export type WriteBackResult = 'applied' | 'no_change' | 'duplicate' | 'not_ours' | 'unknown';
+export type WriteBackResult = 'applied' | 'no_change' | 'duplicate' | 'stale' | 'not_ours' | 'unknown';
+
+/** Fields of a write-back that are not older than what was already written back for them (the version guard). */
+export function fieldsToWrite(
+  wb: Pick<WriteBack, 'fields' | 'deviceVersion'>,
+  applied: ReadonlyMap<SettingField, number>,
+): SettingField[] {
+  return wb.fields.filter((f) => (applied.get(f) ?? Number.NEGATIVE_INFINITY) <= wb.deviceVersion);
+}
 
 /**
  * Applies one domain event to the monolith database, if it is a settings change this service made to a device
  * that came from the monolith. The values come from the `write_backs` row written in the same transaction as the
  * change (exact doubles, NaN included), and only the settings the change set are written.
  *
- * The monolith transaction's id is recorded on the write-back *before* that transaction commits, so the CDC echo
- * of this write (same `source.txId`) is always recognised as ours (see heating-projection.ts).
+ * Safe with several replicas and concurrent deliveries of one event (docs/service-replicas.md):
+ * - the monolith transaction first locks the heating system's row, so write-backs of one device run one at a time;
+ * - the write-back row is read `FOR UPDATE` in device management's database: a delivery of an event already handled
+ *   (applied, no_change, superseded, echoed) is a `duplicate` — unless the monolith transaction it recorded was
+ *   rolled back (txid_status), then it is applied again;
+ * - version guard: a field already written back at a newer device version is not written; an event with no field
+ *   left is refused as `stale` (state `superseded`);
+ * - the outcome (state, the monolith transaction's id) commits before the monolith transaction does, so the CDC
+ *   echo of this write (same `source.txId`) is always recognised as ours (see heating-projection.ts).
  */
 export function createWriteBackHandler({
   pool,
@@ -42,59 +59,81 @@ export function createWriteBackHandler({
     if (event.type !== 'device.settings-changed' || event.origin !== 'device-management' || event.legacyId === null) {
       return 'not_ours';
     }
-    const wb = await writeBackRepository.find(pool, event.eventId);
-    if (!wb) {
-      ctx.logger.warn({ event: 'write_back_unknown', eventId: event.eventId }, 'no write-back record for this event');
-      return 'unknown';
-    }
-    if (wb.state !== 'pending') return 'duplicate';
-
-    const values: unknown[] = [wb.legacyId.toString()];
-    const sets: string[] = [];
-    const differs: string[] = [];
-    if (wb.fields.includes('on')) {
-      values.push(wb.settings.on);
-      sets.push(`is_on = $${values.length}`);
-      differs.push(`is_on IS DISTINCT FROM $${values.length}`);
-    }
-    if (wb.fields.includes('targetTemperature')) {
-      values.push(wb.settings.targetTemperature);
-      sets.push(`target_temperature = $${values.length}::float8`);
-      differs.push(`target_temperature IS DISTINCT FROM $${values.length}::float8`);
-    }
-
     const client = await monolithPool.connect();
-    let changed: boolean;
+    let outcome: { result: WriteBackResult; wb?: WriteBack; fields?: SettingField[] };
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<{ xid: string }>(`SELECT (txid_current() % 4294967296)::bigint AS xid`);
-      await writeBackRepository.recordTxid(pool, wb.eventId, BigInt(rows[0]?.xid ?? 0));
-      // like the monolith's save-if-changed: an unchanged row is not written (and produces no CDC event)
-      const update = await client.query(
-        `UPDATE heating_systems SET ${sets.join(', ')} WHERE id = $1 AND (${differs.join(' OR ')})`,
-        values,
-      );
-      await client.query('COMMIT');
-      changed = (update.rowCount ?? 0) > 0;
+      const { rows } = await client.query<{ xact: string }>(`SELECT txid_current()::text AS xact`);
+      const xact = BigInt(rows[0]?.xact ?? 0);
+      await client.query('SELECT 1 FROM heating_systems WHERE id = $1 FOR UPDATE', [event.legacyId.toString()]);
+      outcome = await withTransaction(pool, async (tx) => {
+        const wb = await writeBackRepository.find(tx, event.eventId, { forUpdate: true });
+        if (!wb) return { result: 'unknown' as const };
+        if (wb.state !== 'pending' && !(await rolledBack(client, wb))) return { result: 'duplicate' as const, wb };
+        const fields = fieldsToWrite(wb, await writeBackRepository.appliedVersions(tx, wb.deviceId, wb.fields));
+        if (fields.length === 0) {
+          await writeBackRepository.markSuperseded(tx, wb.eventId);
+          return { result: 'stale' as const, wb };
+        }
+        const changed = await updateMonolith(client, wb, fields);
+        await writeBackRepository.recordApplied(tx, { eventId: wb.eventId, xact, changedRow: changed });
+        await writeBackRepository.recordVersions(tx, { ...wb, fields });
+        return { result: changed ? ('applied' as const) : ('no_change' as const), wb, fields };
+      });
+      await client.query(outcome.result === 'applied' || outcome.result === 'no_change' ? 'COMMIT' : 'ROLLBACK');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
       client.release();
     }
-    await writeBackRepository.markApplied(pool, wb.eventId, changed);
-    ctx.logger.info(
-      {
-        event: 'write_back_applied',
-        eventId: wb.eventId,
-        legacyId: wb.legacyId.toString(),
-        fields: wb.fields,
-        changed,
-      },
-      changed ? 'change written back to the monolith' : 'the monolith already had these values',
-    );
-    return changed ? 'applied' : 'no_change';
+    const { result, wb, fields } = outcome;
+    if (result === 'unknown') {
+      ctx.logger.warn({ event: 'write_back_unknown', eventId: event.eventId }, 'no write-back record for this event');
+    } else if (result === 'stale') {
+      ctx.logger.warn(
+        { event: 'write_back_stale', eventId: event.eventId, deviceVersion: wb?.deviceVersion, fields: wb?.fields },
+        'refused: a newer change of these settings was already written back to the monolith',
+      );
+    } else if (result !== 'duplicate') {
+      ctx.logger.info(
+        { event: 'write_back_applied', eventId: event.eventId, legacyId: event.legacyId.toString(), fields },
+        result === 'applied' ? 'change written back to the monolith' : 'the monolith already had these values',
+      );
+    }
+    return result;
   }
+}
+
+/** Whether the monolith transaction a handled write-back recorded was rolled back (then it must be applied again). */
+async function rolledBack(monolith: PoolClient, wb: WriteBack): Promise<boolean> {
+  if (wb.state === 'echoed' || wb.state === 'superseded' || wb.monolithXact === null) return false;
+  const { rows } = await monolith.query<{ status: string | null }>('SELECT txid_status($1) AS status', [
+    wb.monolithXact.toString(),
+  ]);
+  return rows[0]?.status === 'aborted';
+}
+
+/** Like the monolith's save-if-changed: writes `fields` only when one differs (no CDC event otherwise). */
+async function updateMonolith(monolith: PoolClient, wb: WriteBack, fields: SettingField[]): Promise<boolean> {
+  const values: unknown[] = [wb.legacyId.toString()];
+  const sets: string[] = [];
+  const differs: string[] = [];
+  if (fields.includes('on')) {
+    values.push(wb.settings.on);
+    sets.push(`is_on = $${values.length}`);
+    differs.push(`is_on IS DISTINCT FROM $${values.length}`);
+  }
+  if (fields.includes('targetTemperature')) {
+    values.push(wb.settings.targetTemperature);
+    sets.push(`target_temperature = $${values.length}::float8`);
+    differs.push(`target_temperature IS DISTINCT FROM $${values.length}::float8`);
+  }
+  const update = await monolith.query(
+    `UPDATE heating_systems SET ${sets.join(', ')} WHERE id = $1 AND (${differs.join(' OR ')})`,
+    values,
+  );
+  return (update.rowCount ?? 0) > 0;
 }
 
 /**
