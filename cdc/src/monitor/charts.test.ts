@@ -3,6 +3,7 @@ import { chartsOf, markersOf, progressOf, sampleOf, totalsOf, type RouteInputs }
 import { downsample } from './history';
 import type { CdcSnapshot } from './monitor';
 import type { ProxyAuditEntry, ProxyRoute, StatsResult } from './proxy-admin';
+import { quietCdcSnapshot } from './testing/cdc-snapshot';
 
 const target = (requests: number, errors = 0, p99Ms: number | null = requests ? 10 : null) => ({
   requests,
@@ -30,19 +31,7 @@ const ROUTES: ProxyRoute[] = [
 ];
 const inputs = (stats: StatsResult, routes = ROUTES): RouteInputs => ({ routes, stats, monolith: 'monolith' });
 
-const cdc = (over: Partial<CdcSnapshot> = {}): CdcSnapshot => ({
-  at: '2026-12-05T05:00:00.000Z',
-  healthy: true,
-  problems: [],
-  connectors: [],
-  slots: { ok: true, value: [] },
-  lag: { ok: true, value: [] },
-  freshness: [],
-  heartbeat: { ok: true, value: { lastBeatAt: null, ageSeconds: null, overThreshold: false } },
-  drift: null,
-  probes: null,
-  ...over,
-});
+const cdc = quietCdcSnapshot;
 
 describe('progressOf', () => {
   it.each([

@@ -160,6 +160,44 @@ export function markersOf(audit: readonly ProxyAuditEntry[]): ChartMarker[] {
     .sort((a, b) => a.t - b.t);
 }
 
+/** The charts of each route: id suffix, title, unit, and the series (key after `route:<id>:`, label). */
+const ROUTE_CHARTS: ReadonlyArray<{
+  id: string;
+  title: string;
+  unit: ChartSpec['unit'];
+  series: Array<[string, string]>;
+}> = [
+  {
+    id: 'rps',
+    title: 'requests per second',
+    unit: 'req/s',
+    series: [
+      ['rps:monolith', 'monolith'],
+      ['rps:service', 'service'],
+      ['rps:shadow', 'shadow compared'],
+    ],
+  },
+  {
+    id: 'errors',
+    title: 'error rate and shadow diff rate',
+    unit: '%',
+    series: [
+      ['err:monolith', 'monolith errors'],
+      ['err:service', 'service errors'],
+      ['diff', 'shadow diff'],
+    ],
+  },
+  {
+    id: 'p99',
+    title: 'p99 latency',
+    unit: 'ms',
+    series: [
+      ['p99:monolith', 'monolith'],
+      ['p99:service', 'service'],
+    ],
+  },
+];
+
 const hasData = (data: SeriesView, keys: readonly string[]) =>
   keys.some((k) => (data.series[k] ?? []).some((v) => v !== null));
 
@@ -217,49 +255,19 @@ export function chartsOf(options: {
     proxyEmpty(routes, 'no requests through the proxy yet'),
   );
   for (const r of routes?.routes ?? []) {
-    const k = (m: string) => `route:${r.id}:${m}`;
     const noTraffic = proxyEmpty(routes, 'no requests on this route yet');
-    add(
-      {
-        id: `${r.id}-rps`,
-        title: `${r.id}: requests per second`,
-        unit: 'req/s',
-        routeId: r.id,
-        series: [
-          { key: k('rps:monolith'), label: 'monolith' },
-          { key: k('rps:service'), label: 'service' },
-          { key: k('rps:shadow'), label: 'shadow compared' },
-        ],
-      },
-      noTraffic,
-    );
-    add(
-      {
-        id: `${r.id}-errors`,
-        title: `${r.id}: error rate and shadow diff rate`,
-        unit: '%',
-        routeId: r.id,
-        series: [
-          { key: k('err:monolith'), label: 'monolith errors' },
-          { key: k('err:service'), label: 'service errors' },
-          { key: k('diff'), label: 'shadow diff' },
-        ],
-      },
-      noTraffic,
-    );
-    add(
-      {
-        id: `${r.id}-p99`,
-        title: `${r.id}: p99 latency`,
-        unit: 'ms',
-        routeId: r.id,
-        series: [
-          { key: k('p99:monolith'), label: 'monolith' },
-          { key: k('p99:service'), label: 'service' },
-        ],
-      },
-      noTraffic,
-    );
+    for (const chart of ROUTE_CHARTS) {
+      add(
+        {
+          id: `${r.id}-${chart.id}`,
+          title: `${r.id}: ${chart.title}`,
+          unit: chart.unit,
+          routeId: r.id,
+          series: chart.series.map(([m, label]) => ({ key: `route:${r.id}:${m}`, label })),
+        },
+        noTraffic,
+      );
+    }
   }
   add(
     { id: 'freshness', title: 'CDC freshness per table', unit: 's', series: seriesWithPrefix(data, 'fresh:') },

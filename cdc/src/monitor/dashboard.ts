@@ -38,7 +38,9 @@ table{border-collapse:collapse;margin:.3rem 0}td,th{border:1px solid #ccc;paddin
 td.num{text-align:right;font-variant-numeric:tabular-nums}th.group{text-align:center}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:.6rem;margin:.5rem 0}
 .chart{border:1px solid #ddd;padding:.2rem .4rem;min-width:0}.chart h4{margin:.2rem 0;font-size:.9rem}
-.chart ul.markers{margin:.1rem 0;padding-left:1rem;font-size:.8rem}.chart .empty{margin:.5rem 0}`;
+.chart ul.markers{margin:.1rem 0;padding-left:1rem;font-size:.8rem}.chart .empty{margin:.5rem 0}
+.chart .u-legend{font-size:.8rem}.chart .u-legend td,.chart .u-legend th{border:0;padding:0 .2rem}
+#routes,#audit{overflow-x:auto}`;
 
 /** The login page, answered with 401 to any request without the token. */
 export const LOGIN_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warm House migration – sign in</title>

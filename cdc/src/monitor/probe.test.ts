@@ -5,6 +5,7 @@ import { createLogger } from '@warmhouse/shared';
 import { closedPort } from '../connectors/fake-connect';
 import { createMetrics } from './metrics';
 import { createHeartbeatProbe, fetchApplied, parseServices, PROBE_SQL, reachedBy, type AppliedPosition } from './probe';
+import { quietCdcSnapshot } from './testing/cdc-snapshot';
 
 const TOPIC = 'monolith.public.cdc_heartbeat';
 const logger = createLogger('probe-test', 'silent');
@@ -172,18 +173,7 @@ describe('heartbeat probe per service', () => {
 
     // the same report as Prometheus metrics
     const metrics = createMetrics();
-    metrics.update({
-      at: '',
-      healthy: true,
-      problems: [],
-      connectors: [],
-      slots: { ok: true, value: [] },
-      lag: { ok: true, value: [] },
-      freshness: [],
-      heartbeat: { ok: true, value: { lastBeatAt: null, ageSeconds: null, overThreshold: false } },
-      drift: null,
-      probes: report,
-    });
+    metrics.update(quietCdcSnapshot({ at: '', probes: report }));
     const text = await metrics.registry.metrics();
     expect(text).toContain('cdc_probe_latency_seconds{service="telemetry"} 0.5');
     expect(text).toContain('cdc_probe_pending{service="telemetry"} 0');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,6 @@ import path from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Client, Pool } from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { stringify } from 'yaml';
 import { createLogger, waitFor } from '@warmhouse/shared';
 import {
   startService,
@@ -17,7 +16,13 @@ import {
 import { startStandIn, type StandInUnderTest } from '../../../monolith-standin/test/standin-harness';
 import { prepareControlDatabase } from '../../../proxy/src/control/prepare';
 import { startControlledService } from '../../../proxy/test/integration/controlled-service';
-import { startProxyProcess, type ProxyProcess } from '../../../proxy/test/integration/fleet-support';
+import {
+  FAST_PLAN_FLEET_ENV,
+  HEATING_GET_PLAN_ROUTE,
+  startProxyProcess,
+  writeFleetRoutes,
+  type ProxyProcess,
+} from '../../../proxy/test/integration/fleet-support';
 import { createHeartbeatProbe, createMonitor, createMonitorHandler, startFreshnessTail } from '../../src/monitor';
 
 const TOKEN = 'dashboard-charts-itest-token-0123456789';
@@ -25,23 +30,9 @@ const PROXY_TOKEN = 'dashboard-charts-proxy-token-0123456789';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'test-artifacts');
 
-/** The plan of heating-get: shadow, then a canary at 10 %, 50 %, 100 %. */
-const PLAN = {
-  service: 'device-management',
-  shadow: { minComparisons: 20, minEqualRate: 1 },
-  canary: [10, 50, 100],
-  dwellSeconds: 3,
-  gates: { minRequests: 10, maxErrorRateIncrease: 0.05, maxP99IncreasePercent: 400, p99SlackMs: 250 },
-};
 const ROUTES = [
-  {
-    id: 'heating-get',
-    methods: ['GET'],
-    path: '/api/heating/:id',
-    target: 'monolith',
-    canary: { key: { header: 'x-house-id' } },
-    plan: PLAN,
-  },
+  // from the monolith through shadow into a canary, run by the proxies' plan runner
+  HEATING_GET_PLAN_ROUTE,
   // already moved: every request goes to the service
   { id: 'heating-list', methods: ['GET'], path: '/api/heating', target: 'device-management' },
   { id: 'users', methods: ['GET'], path: '/api/users/:id', target: 'monolith' },
@@ -127,28 +118,11 @@ describe('CDC monitor dashboard: charts and fleet view in a browser', () => {
       { database: controlDb },
     );
     dir = mkdtempSync(path.join(tmpdir(), 'dashboard-charts-'));
-    const routesFile = path.join(dir, 'routes.yaml');
-    writeFileSync(
-      routesFile,
-      stringify({
-        defaultTarget: 'monolith',
-        upstreams: [
-          { name: 'monolith', url: '${MONOLITH_URL}' },
-          { name: 'device-management', url: '${DEVICE_MANAGEMENT_URL}' },
-        ],
-        routes: ROUTES,
-      }),
-    );
     const proxyEnv = {
+      ...FAST_PLAN_FLEET_ENV,
       PROXY_ADMIN_TOKEN: PROXY_TOKEN,
-      PROXY_ROUTES_FILE: routesFile,
-      PROXY_WATCH_ROUTES_FILE: 'false',
+      PROXY_ROUTES_FILE: writeFleetRoutes(dir, ROUTES),
       PROXY_CONTROL_DATABASE_URL: controlUrl,
-      PROXY_CONTROL_POLL_MS: '500',
-      PROXY_FLEET_HEARTBEAT_MS: '500',
-      PROXY_PLAN_TICK_MS: '200',
-      PROXY_PLAN_LEASE_MS: '2000',
-      PROXY_EVIDENCE_PUBLISH_MS: '200',
       // longer than the test: every request sent stays in the window, so the fleet's sum can be checked exactly
       PROXY_STATS_WINDOW_SECONDS: '900',
       MONOLITH_URL: standIn.baseUrl,

@@ -1,35 +1,26 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { waitFor } from '@warmhouse/shared';
 import { Client } from 'pg';
-import { stringify } from 'yaml';
 import { startStandIn, type StandInUnderTest } from '../../../monolith-standin/test/standin-harness';
 import { readTestEndpoints } from '../../../test/stack-endpoints';
 import { prepareControlDatabase } from '../../src/control/prepare';
 import type { AuditEntry } from '../../src/table/audit';
 import type { RouteSpec } from '../../src/table/schema';
 import { startControlledService } from './controlled-service';
-import { startProxyProcess, type ProxyProcess } from './fleet-support';
+import {
+  FAST_PLAN_FLEET_ENV,
+  HEATING_GET_PLAN_ROUTE,
+  startProxyProcess,
+  writeFleetRoutes,
+  type ProxyProcess,
+} from './fleet-support';
 
 const TOKEN = 'fleet-plan-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
-const PLAN = {
-  service: 'device-management',
-  shadow: { minComparisons: 30, minEqualRate: 1 },
-  canary: [10, 50, 100],
-  dwellSeconds: 2,
-  gates: { minRequests: 15, maxErrorRateIncrease: 0.05, maxP99IncreasePercent: 400, p99SlackMs: 250 },
-};
-const ROUTE = {
-  id: 'heating-get',
-  methods: ['GET'],
-  path: '/api/heating/:id',
-  target: 'monolith',
-  canary: { key: { header: 'x-house-id' } },
-  plan: PLAN,
-};
+const ROUTE = HEATING_GET_PLAN_ROUTE;
 
 /**
  * Route plans run by the fleet: three real proxy processes, one plan runner at a time (the lease), its decisions
@@ -100,28 +91,11 @@ describe('route plans run by the proxy fleet', () => {
       { database: 'strangler_plan_test' },
     );
     dir = mkdtempSync(path.join(tmpdir(), 'strangler-fleet-plan-'));
-    const routesFile = path.join(dir, 'routes.yaml');
-    writeFileSync(
-      routesFile,
-      stringify({
-        defaultTarget: 'monolith',
-        upstreams: [
-          { name: 'monolith', url: '${MONOLITH_URL}' },
-          { name: 'device-management', url: '${DEVICE_MANAGEMENT_URL}' },
-        ],
-        routes: [ROUTE],
-      }),
-    );
     const env = {
+      ...FAST_PLAN_FLEET_ENV,
       PROXY_ADMIN_TOKEN: TOKEN,
-      PROXY_ROUTES_FILE: routesFile,
-      PROXY_WATCH_ROUTES_FILE: 'false',
+      PROXY_ROUTES_FILE: writeFleetRoutes(dir, [ROUTE]),
       PROXY_CONTROL_DATABASE_URL: controlUrl,
-      PROXY_CONTROL_POLL_MS: '500',
-      PROXY_FLEET_HEARTBEAT_MS: '500',
-      PROXY_PLAN_TICK_MS: '200',
-      PROXY_PLAN_LEASE_MS: '2000',
-      PROXY_EVIDENCE_PUBLISH_MS: '200',
       PROXY_STATS_WINDOW_SECONDS: '5',
       MONOLITH_URL: standIn.baseUrl,
       DEVICE_MANAGEMENT_URL: service.url,

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { waitFor } from '@warmhouse/shared';
+import { stringify } from 'yaml';
 import { startProcess, tail, type ManagedProcess } from '../../../cdc/src/runtime/processes';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -75,6 +76,55 @@ function listeningUrls(logFile: string): { proxyUrl: string; adminUrl: string } 
   }
   return undefined;
 }
+
+/**
+ * Writes `routes.yaml` into `dir` for a fleet test: upstreams `monolith` and `device-management` (their URLs from
+ * MONOLITH_URL and DEVICE_MANAGEMENT_URL), default target the monolith, and `routes`. Returns its path.
+ */
+export function writeFleetRoutes(dir: string, routes: readonly unknown[]): string {
+  const file = path.join(dir, 'routes.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      defaultTarget: 'monolith',
+      upstreams: [
+        { name: 'monolith', url: '${MONOLITH_URL}' },
+        { name: 'device-management', url: '${DEVICE_MANAGEMENT_URL}' },
+      ],
+      routes,
+    }),
+  );
+  return file;
+}
+
+/**
+ * Route heating-get (GET /api/heating/:id) on the monolith with a plan to device management: shadow until 30
+ * equal comparisons, then a canary at 10, 50 and 100 % (keys from `x-house-id`), 2 s dwell, gates on 15 requests.
+ */
+export const HEATING_GET_PLAN_ROUTE = {
+  id: 'heating-get',
+  methods: ['GET'],
+  path: '/api/heating/:id',
+  target: 'monolith',
+  canary: { key: { header: 'x-house-id' } },
+  plan: {
+    service: 'device-management',
+    shadow: { minComparisons: 30, minEqualRate: 1 },
+    canary: [10, 50, 100],
+    dwellSeconds: 2,
+    gates: { minRequests: 15, maxErrorRateIncrease: 0.05, maxP99IncreasePercent: 400, p99SlackMs: 250 },
+  },
+};
+
+/** Env of a fleet whose plans run fast: store polled and heartbeats every 0.5 s, plan ticks and evidence every 0.2 s. */
+export const FAST_PLAN_FLEET_ENV = {
+  PROXY_WATCH_ROUTES_FILE: 'false',
+  PROXY_CONTROL_POLL_MS: '500',
+  PROXY_FLEET_HEARTBEAT_MS: '500',
+  PROXY_PLAN_TICK_MS: '200',
+  PROXY_PLAN_LEASE_MS: '2000',
+  PROXY_EVIDENCE_PUBLISH_MS: '200',
+} as const;
 
 /** An upstream answering every request with its own name as JSON (and `X-Upstream`). */
 export async function startNamedUpstream(name: string): Promise<{ url: string; server: Server }> {
