@@ -15,6 +15,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   messaging: ['shared'],
   'monolith-contract': ['shared'],
   'monolith-standin': ['shared', 'monolith-contract'],
+  'identity-provider': ['shared'],
   proxy: ['shared', 'messaging'],
   cdc: ['shared', 'messaging'],
   'device-management': ['shared', 'messaging', 'cdc', 'monolith-contract'],
@@ -24,7 +25,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
 };
 
 /** Workspaces that exist only to stand in for something in tests and local runs. */
-const TEST_DOUBLES = new Set(['monolith-standin']);
+const TEST_DOUBLES = new Set(['monolith-standin', 'identity-provider']);
 
 interface Workspace {
   dir: string;
