@@ -1,8 +1,10 @@
 /**
  * CDC freshness benchmark (not a test): drives row updates into the monolith database at fixed rates, consumes the
  * Debezium topic, and prints commit→consume latency percentiles, events seen vs written, missing and duplicates.
+ * With `--to-service`, commit → applied in device management's database by 2 device-management processes and
+ * visible through its API (see bench/cdc/to-service.ts).
  *
- *   npm run bench:cdc -- [rates=200,1000] [seconds=20]
+ *   npm run bench:cdc -- [rates=200,1000] [seconds=20] [--to-service]
  *
  * Each round first drives 5 s of warm-up (not measured), then the measured period.
  *
@@ -12,17 +14,12 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
-import { delay, waitFor } from '@warmhouse/shared';
+import { waitFor } from '@warmhouse/shared';
 import { startBackbone } from '../scripts/stack/backbone';
 import { exitOnPortsInUse } from '../cdc/src/runtime/processes';
 import { STATE_ROOT } from '../scripts/stack/layout';
-
-const ROWS = 500;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
+import { drive, insertRows, loadAverage, summarise } from './cdc/common';
+import { runServiceRound, startServiceFleet } from './cdc/to-service';
 
 async function runRound(opts: {
   pool: Pool;
@@ -58,47 +55,19 @@ async function runRound(opts: {
   });
   await waitFor('bench consumer to join its group', () => (joined ? true : undefined), { timeoutMs: 30_000 });
 
-  // One transaction per 10 ms tick updating rate/100 rows: the row-change rate is exact without needing
-  // a thousand round trips a second from one Node process.
-  const tickMs = 10;
-  const drive = async (seconds: number, seqBase: number, record: boolean) => {
-    const total = opts.rate * seconds;
-    const perTick = opts.rate / (1000 / tickMs);
-    const inFlight = new Set<Promise<void>>();
-    let sent = 0;
-    let failed = 0;
-    const started = Date.now();
-    while (sent < total) {
-      const due = Math.min(total, Math.floor(((Date.now() - started) / tickMs + 1) * perTick));
-      const ids: number[] = [];
-      const seqs: number[] = [];
-      for (; sent < due; sent++) {
-        ids.push(opts.firstId + (sent % ROWS));
-        seqs.push(seqBase + sent + 1);
-      }
-      if (ids.length > 0) {
-        const p = opts.pool
-          .query(
-            `UPDATE heating_systems h SET target_temperature = v.seq
-             FROM unnest($1::bigint[], $2::float8[]) AS v(id, seq) WHERE h.id = v.id`,
-            [ids, seqs],
-          )
-          .then(() => {
-            const now = Date.now();
-            if (record) for (const seq of seqs) committedAt.set(seq, now);
-          })
-          .catch(() => void (failed += ids.length))
-          .finally(() => inFlight.delete(p));
-        inFlight.add(p);
-      }
-      await delay(tickMs);
-    }
-    await Promise.all(inFlight);
-    return { failed, seconds: (Date.now() - started) / 1000 };
+  const record = (_ids: number[], seqs: number[], at: number) => {
+    for (const seq of seqs) committedAt.set(seq, at);
   };
-
-  await drive(opts.warmupSeconds, opts.firstId * 1_000_000, false);
-  const { failed, seconds } = await drive(opts.seconds, opts.firstId * 1_000_000 + 500_000, true);
+  const base = opts.firstId * 1_000_000;
+  await drive({ pool: opts.pool, rate: opts.rate, seconds: opts.warmupSeconds, firstId: opts.firstId, seqBase: base });
+  const { failed, seconds } = await drive({
+    pool: opts.pool,
+    rate: opts.rate,
+    seconds: opts.seconds,
+    firstId: opts.firstId,
+    seqBase: base + 500_000,
+    onCommitted: record,
+  });
   await waitFor(
     'every written change to be consumed',
     () => ([...committedAt.keys()].every((seq) => consumedAt.has(seq)) ? true : undefined),
@@ -106,66 +75,54 @@ async function runRound(opts: {
   ).catch(() => undefined);
   await consumer.disconnect();
 
-  // An event can arrive before its UPDATE's acknowledgement does: that latency counts as 0.
-  const latencies = [...committedAt]
-    .filter(([seq]) => consumedAt.has(seq))
-    .map(([seq, at]) => Math.max(0, (consumedAt.get(seq) ?? at) - at));
-  const sorted = latencies.sort((a, b) => a - b);
-  const seen = latencies.length;
   return {
     rate: opts.rate,
     achievedRate: Math.round(committedAt.size / seconds),
-    written: committedAt.size,
     failedWrites: failed,
-    seen,
-    missing: committedAt.size - seen,
     duplicates,
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    p99: percentile(sorted, 99),
-    max: sorted[sorted.length - 1] ?? NaN,
+    ...summarise(committedAt, consumedAt),
+    load: loadAverage(),
   };
 }
 
 async function main(): Promise<void> {
-  const rates = (process.argv[2] ?? '200,1000').split(',').map(Number);
-  const seconds = Number(process.argv[3] ?? 20);
+  const toService = process.argv.includes('--to-service');
+  const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const rates = (args[0] ?? '200,1000').split(',').map(Number);
+  const seconds = Number(args[1] ?? 20);
   const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
+  const stateDir = path.join(STATE_ROOT, 'bench');
   const backbone = await startBackbone({
-    stateDir: path.join(STATE_ROOT, 'bench'),
+    stateDir,
     portBase: Number(process.env.BENCH_PORT_BASE ?? 25000),
     fresh: true,
     log,
     portHint: 'choose another port base (BENCH_PORT_BASE)',
   });
   const pool = new Pool({ connectionString: backbone.monolithUrl, max: 16 });
+  const fleet = toService ? await startServiceFleet({ backbone, replicas: 2, stateDir, log }) : undefined;
   try {
     const results = [];
     for (const [i, rate] of rates.entries()) {
       const firstId = (i + 1) * 1000;
-      await pool.query(
-        `INSERT INTO heating_systems (id, is_on, target_temperature, current_temperature)
-         SELECT g, false, 0, 20 FROM generate_series($1::bigint, $1::bigint + $2 - 1) g`,
-        [firstId, ROWS],
-      );
-      log(`round: ${rate} updates/s for ${seconds} s`);
+      await insertRows(pool, firstId);
+      log(`round: ${rate} updates/s for ${seconds} s (load average ${loadAverage()})`);
+      const round = { pool, rate, seconds, warmupSeconds: 5, firstId };
       results.push(
-        await runRound({
-          pool,
-          brokers: backbone.kafka.brokers,
-          topic: backbone.topics.heatingSystems,
-          rate,
-          seconds,
-          warmupSeconds: 5,
-          firstId,
-        }),
+        fleet
+          ? await runServiceRound({ ...round, fleet })
+          : await runRound({ ...round, brokers: backbone.kafka.brokers, topic: backbone.topics.heatingSystems }),
       );
     }
+    const what = fleet
+      ? `commit → applied in device management's database (${fleet.replicas} replicas) and visible through its API`
+      : 'commit → consumed by a kafkajs consumer';
     process.stdout.write(
-      `\nCDC freshness (commit → consumed by a kafkajs consumer), Kafka ${backbone.jars.kafkaVersion}, Debezium ${backbone.jars.debeziumVersion}\n`,
+      `\nCDC freshness (${what}), Kafka ${backbone.jars.kafkaVersion}, Debezium ${backbone.jars.debeziumVersion}, ms\n`,
     );
     console.table(results);
   } finally {
+    await fleet?.stop();
     await pool.end();
     await backbone.stop({ dropReplicationSlot: true });
   }

@@ -1,4 +1,4 @@
-import { CodedError } from '@warmhouse/shared';
+import { errorCatalog, type CodedError, type ErrorCatalogEntry } from '@warmhouse/shared';
 
 /**
  * Every error code this package raises. `retriable` says whether trying the same thing again can help;
@@ -25,21 +25,21 @@ export const CDC_ERRORS = {
   CDC_ERR_POSTGRES_UNREACHABLE: { status: 503, retriable: true },
   /** A Kafka message is not a Debezium change event we can read; dead-letter it, never retry it. */
   CDC_ERR_EVENT_MALFORMED: { status: 422, retriable: false },
-} as const;
+  /** The service's applied CDC positions could not be read from its database (`GET /cdc/applied` answers 503). */
+  CDC_ERR_APPLIED_UNAVAILABLE: { status: 503, retriable: true },
+} as const satisfies Record<string, ErrorCatalogEntry>;
 
 /** One of the codes in {@link CDC_ERRORS}. */
 export type CdcErrorCode = keyof typeof CDC_ERRORS;
 
+const catalog = errorCatalog(CDC_ERRORS);
+
 /** Creates the coded error for `code` with the registry's status and retriability. */
-export function cdcError(
+export const cdcError: (
   code: CdcErrorCode,
   message: string,
-  options: { cause?: unknown; details?: Record<string, unknown> } = {},
-): CodedError {
-  return new CodedError(code, message, { ...CDC_ERRORS[code], ...options });
-}
+  options?: { cause?: unknown; details?: Record<string, unknown> },
+) => CodedError = catalog.error;
 
 /** True when `err` carries the given code (codes are compared, never classes). */
-export function hasCode(err: unknown, code: CdcErrorCode): err is CodedError {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
-}
+export const hasCode: (err: unknown, code: CdcErrorCode) => err is CodedError = catalog.has;

@@ -79,6 +79,7 @@ runMain('cdc-monitor', async (onStop) => {
     logger,
     proxyAdmin: { url: config.PROXY_ADMIN_URL, token: config.PROXY_ADMIN_TOKEN },
     pushIntervalMs: Math.max(500, config.DASHBOARD_PUSH_SECONDS * 1000),
+    historySampleMs: Math.max(500, config.DASHBOARD_PUSH_SECONDS * 1000),
   });
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(config.MONITOR_PORT, config.MONITOR_HOST, resolve));

@@ -60,30 +60,27 @@ TOKEN=$(kubectl -n "$NS" get secret warm-house-proxy-admin -o jsonpath='{.data.t
 curl -fsS -D - http://127.0.0.1:18080/api/heating/1 | tee /tmp/heating.txt
 grep -qi '^x-strangler-upstream: monolith' /tmp/heating.txt
 
+# polls (every 2 s, up to 180 s) until GET /api/heating/1 through the proxy is served by upstream $1
+until_upstream() {
+  for _ in $(seq 1 90); do
+    if curl -fsS -D - -o /dev/null http://127.0.0.1:18080/api/heating/1 | grep -qi "^x-strangler-upstream: $1"; then
+      return 0
+    fi
+    sleep 2
+  done
+  return 1
+}
+
 if [[ ! " ${disabled[*]} " =~ " device-management " ]]; then
   echo "== route rollout with helm upgrade (ConfigMap reload, no pod restart)"
   pods_before=$(kubectl -n "$NS" get pods -l app.kubernetes.io/name=proxy -o jsonpath='{.items[*].metadata.uid}')
   helm upgrade warm-house helm/warm-house -n "$NS" --reuse-values --set routes.heatingGet.target=device-management --wait
-  for _ in $(seq 1 90); do
-    if curl -fsS -D - -o /dev/null http://127.0.0.1:18080/api/heating/1 | grep -qi '^x-strangler-upstream: device-management'; then
-      moved=1
-      break
-    fi
-    sleep 2
-  done
-  [ "${moved:-0}" = 1 ] || { echo "route did not move to device-management within 180 s"; exit 1; }
+  until_upstream device-management || { echo "route did not move to device-management within 180 s"; exit 1; }
   [ "$(kubectl -n "$NS" get pods -l app.kubernetes.io/name=proxy -o jsonpath='{.items[*].metadata.uid}')" = "$pods_before" ]
   curl -fsS -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:18001/api/audit?limit=5'
 
   echo "== rollback"
   helm rollback warm-house -n "$NS" --wait
-  for _ in $(seq 1 90); do
-    if curl -fsS -D - -o /dev/null http://127.0.0.1:18080/api/heating/1 | grep -qi '^x-strangler-upstream: monolith'; then
-      back=1
-      break
-    fi
-    sleep 2
-  done
-  [ "${back:-0}" = 1 ] || { echo "rollback did not move the route back within 180 s"; exit 1; }
+  until_upstream monolith || { echo "rollback did not move the route back within 180 s"; exit 1; }
 fi
 echo "smoke test passed"

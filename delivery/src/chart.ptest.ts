@@ -1,12 +1,22 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConnectorConfigs } from '../../cdc/src/connectors/load';
 import { compileTable } from '../../proxy/src/table/compile';
 import { AuthSchema, RouteSchema, ShadowSchema } from '../../proxy/src/table/schema';
+import { MONITORING_ON } from './helm/cases';
 import { runHelm, type CaseResult, type HelmReport } from './helm/runner';
-import { CHART_DIR, REPO_ROOT, STRIMZI_SCHEMAS_DIR, VALUES_DIR } from './paths';
+import {
+  CDC_ALERTS_FILE,
+  CHART_DIR,
+  DASHBOARD_FILE,
+  PROXY_ALERTS_FILE,
+  REPO_ROOT,
+  STRIMZI_SCHEMAS_DIR,
+  VALUES_DIR,
+} from './paths';
 import { parseManifests, type Manifest } from './validate/manifests';
 
 // Real Helm (helm-java) renders every case once, in one JVM; the tests read the rendered manifests.
@@ -37,6 +47,9 @@ const BAD: Record<string, Record<string, string | number | boolean>> = {
   'bad-workers-word': { 'proxy.workers': 'many' },
   'bad-workers-plain-env': { 'proxy.env.PROXY_WORKERS': 4 },
   'bad-workers-cpu-unit': { 'proxy.resources.limits.cpu': '1k' },
+  'bad-monitoring-typo': { 'monitoring.serviceMonitor.enabled': true },
+  'bad-monitoring-interval': { 'monitoring.serviceMonitors.interval': '30 seconds' },
+  'bad-cdc-monitor-replicas': { 'cdcMonitor.replicas': 2 },
 };
 const CDC_SOURCE_URL = 'postgres://wal_reader:s3cret@heating-db.legacy:5432/smart_home';
 const CONTROL_URL = 'postgres://strangler:c0ntr0l-pw@strangler-db.infra:5432/strangler';
@@ -111,6 +124,19 @@ beforeAll(() => {
       { name: 'workers-decimal-string', set: { 'proxy.resources.limits.cpu': '1.5' } },
       { name: 'workers-decimal-number', valuesFiles: [CPU_NUMBER_VALUES] },
       { name: 'workers-explicit', set: { 'proxy.workers': 4 } },
+      { name: 'monitoring', set: MONITORING_ON },
+      {
+        name: 'monitoring-no-services',
+        set: {
+          ...MONITORING_ON,
+          'deviceManagement.enabled': false,
+          'telemetry.enabled': false,
+          'cdcMonitor.enabled': false,
+          'routes.devicesApi.target': 'monolith',
+          'routes.telemetryApi.target': 'monolith',
+        },
+      },
+      { name: 'monitoring-demo', valuesFiles: [MINIKUBE], set: MONITORING_ON },
       ...Object.entries(BAD).map(([name, set]) => ({ name, set })),
     ],
   });
@@ -589,6 +615,159 @@ describe('Kafka and CDC (Strimzi)', () => {
   });
 });
 
+describe('the CDC monitor', () => {
+  it('runs as one Deployment with probes on /healthz and its config from values, behind a Service on 9470', () => {
+    const ms = manifests('default');
+    const d = find(ms, 'Deployment', 'warm-house-cdc-monitor') as any;
+    expect(d.spec.replicas).toBe(1);
+    const c = d.spec.template.spec.containers[0];
+    expect(c.image).toBe('ghcr.io/warm-house/warm-house-cdc-monitor:0.1.0');
+    expect(c.ports[0]).toEqual({ name: 'http', containerPort: 9470, protocol: 'TCP' });
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'])
+      expect(c[probe].httpGet).toEqual({ path: '/healthz', port: 'http' });
+    const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom.secretKeyRef]));
+    expect(env).toMatchObject({
+      MONITOR_HOST: '0.0.0.0',
+      MONITOR_PORT: '9470',
+      MONITOR_TOKEN: { name: 'warm-house-cdc-monitor-token', key: 'token' },
+      MONOLITH_DATABASE_URL: { name: 'warm-house-cdc-monitor-db', key: 'MONOLITH_DATABASE_URL' },
+      CONNECT_URL: 'http://warm-house-connect-connect-api:8083',
+      KAFKA_BROKERS: 'warm-house-kafka-bootstrap:9092',
+      CONNECTORS: 'monolith-heating',
+      REPLICATION_SLOTS: 'warmhouse_monolith',
+      CDC_MONITOR_SERVICES:
+        'device-management=http://warm-house-device-management:8080,telemetry=http://warm-house-telemetry:8080',
+      PROXY_ADMIN_URL: 'http://warm-house-proxy-admin:8001',
+      PROXY_ADMIN_TOKEN: { name: 'warm-house-proxy-admin', key: 'token' },
+    });
+    expect(env.CONSUMER_GROUPS.split(',')).toEqual(
+      expect.arrayContaining(['device-management.heating-sync', 'telemetry.projector']),
+    );
+    // every variable the monitor reads from a Secret names one the chart renders
+    for (const ref of Object.values(env).filter((v): v is { name: string } => typeof v === 'object'))
+      expect(find(ms, 'Secret', ref.name)).toBeDefined();
+    const svc = find(ms, 'Service', 'warm-house-cdc-monitor') as any;
+    expect(svc.spec.ports[0]).toMatchObject({ name: 'http', port: 9470, targetPort: 'http' });
+    // the config the chart gives it passes the monitor's own schema
+    const { loadMonitorConfig } =
+      require('../../cdc/src/monitor/config') as typeof import('../../cdc/src/monitor/config');
+    const config = loadMonitorConfig({
+      ...Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')),
+      MONITOR_TOKEN: 'a-token-of-sixteen-chars',
+      MONOLITH_DATABASE_URL: 'postgres://m:pw@db/smart_home',
+      PROXY_ADMIN_TOKEN: 'x',
+    } as NodeJS.ProcessEnv);
+    expect(config.CDC_MONITOR_SERVICES.map((x) => x.name)).toEqual(['device-management', 'telemetry']);
+  });
+
+  it('demo: reads the stand-in database; switched off: not rendered', () => {
+    expect(find(manifests('minikube'), 'Secret', 'warm-house-cdc-monitor-db')).toMatchObject({
+      stringData: { MONOLITH_DATABASE_URL: expect.stringContaining('@warm-house-db:5432/smart_home') },
+    });
+    const noServices = manifests('monitoring-no-services').map((m) => `${m.kind}/${m.metadata.name}`);
+    expect(noServices).not.toContain('Deployment/warm-house-cdc-monitor');
+  });
+});
+
+describe('monitoring (Prometheus Operator, Grafana): every switch off by default', () => {
+  const monitoringKinds = (ms: Manifest[]) =>
+    ms
+      .filter((m) => m.apiVersion.startsWith('monitoring.coreos.com/') || m.metadata.labels?.grafana_dashboard)
+      .map((m) => `${m.kind}/${m.metadata.name}`)
+      .sort();
+
+  it.each(['default', 'production', 'minikube'])('%s renders no monitoring resource and no Strimzi metrics', (name) => {
+    const ms = manifests(name);
+    expect(monitoringKinds(ms)).toEqual([]);
+    expect((find(ms, 'Kafka', 'warm-house') as any).spec.kafka.metricsConfig).toBeUndefined();
+  });
+
+  it('switched on: a ServiceMonitor per component, a PodMonitor for Kafka and Connect, the rules, the dashboard', () => {
+    expect(monitoringKinds(manifests('monitoring'))).toEqual([
+      'ConfigMap/warm-house-grafana-dashboard',
+      'PodMonitor/warm-house-kafka',
+      'PrometheusRule/warm-house-alerts',
+      'ServiceMonitor/warm-house-cdc-monitor',
+      'ServiceMonitor/warm-house-device-management',
+      'ServiceMonitor/warm-house-proxy',
+      'ServiceMonitor/warm-house-telemetry',
+    ]);
+    expect(monitoringKinds(manifests('monitoring-no-services'))).toEqual([
+      'ConfigMap/warm-house-grafana-dashboard',
+      'PodMonitor/warm-house-kafka',
+      'PrometheusRule/warm-house-alerts',
+      'ServiceMonitor/warm-house-proxy',
+    ]);
+  });
+
+  it('each ServiceMonitor selects a Service with its port; those needing a token read it from a rendered Secret', () => {
+    const ms = manifests('monitoring');
+    for (const sm of ms.filter((m) => m.kind === 'ServiceMonitor') as any[]) {
+      expect(sm.metadata.labels.release).toBe('kube-prometheus-stack');
+      const endpoint = sm.spec.endpoints[0];
+      const services = ms.filter(
+        (m: any) =>
+          m.kind === 'Service' &&
+          Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => m.metadata.labels?.[k] === v) &&
+          m.spec.ports.some((p: any) => p.name === endpoint.port),
+      );
+      expect({ sm: sm.metadata.name, services: services.length }).toEqual({ sm: sm.metadata.name, services: 1 });
+      const secret = endpoint.authorization?.credentials?.name;
+      if (['warm-house-proxy', 'warm-house-cdc-monitor'].includes(sm.metadata.name)) {
+        expect(find(ms, 'Secret', secret)).toBeDefined();
+        expect(endpoint.authorization.credentials.key).toBe('token');
+      } else expect(endpoint.authorization).toBeUndefined();
+    }
+  });
+
+  it('Kafka and Connect export metrics through Strimzi’s metrics reporter; the PodMonitor selects both clusters', () => {
+    const ms = manifests('monitoring');
+    const kafka = find(ms, 'Kafka', 'warm-house') as any;
+    const connect = find(ms, 'KafkaConnect', 'warm-house-connect') as any;
+    expect(kafka.spec.kafka.metricsConfig.type).toBe('strimziMetricsReporter');
+    expect(connect.spec.metricsConfig).toEqual(kafka.spec.kafka.metricsConfig);
+    const pm = find(ms, 'PodMonitor', 'warm-house-kafka') as any;
+    expect(pm.spec.selector.matchExpressions[0]).toEqual({
+      key: 'strimzi.io/cluster',
+      operator: 'In',
+      values: ['warm-house', 'warm-house-connect'],
+    });
+    expect(pm.spec.podMetricsEndpoints[0].port).toBe('tcp-prometheus');
+  });
+
+  it('the PrometheusRule holds the groups of cdc/alerts and proxy/alerts unchanged, read through symlinks', () => {
+    const rule = find(manifests('monitoring'), 'PrometheusRule', 'warm-house-alerts') as any;
+    const groups = [CDC_ALERTS_FILE, PROXY_ALERTS_FILE].flatMap((f) => parse(readFileSync(f, 'utf8')).groups);
+    expect(rule.spec.groups).toEqual(groups);
+    for (const f of ['cdc-alerts.yaml', 'proxy-alerts.yaml'])
+      expect(lstatSync(path.join(CHART_DIR, 'files', 'alerts', f)).isSymbolicLink()).toBe(true);
+  });
+
+  it('promtool (Debian’s prometheus package) accepts the rendered rules', () => {
+    const rule = find(manifests('monitoring'), 'PrometheusRule', 'warm-house-alerts') as any;
+    const file = path.join(OUT, 'rendered-rules.yaml');
+    writeFileSync(file, JSON.stringify({ groups: rule.spec.groups }));
+    let out: string;
+    try {
+      out = execFileSync('promtool', ['check', 'rules', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      const e = err as { code?: string; stdout?: string; stderr?: string };
+      if (e.code === 'ENOENT')
+        throw new Error('promtool not found: apt-get install prometheus (Debian), as .ci/run does');
+      throw new Error(`promtool check rules failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    }
+    const count = rule.spec.groups.reduce((n: number, g: any) => n + g.rules.length, 0);
+    expect(out).toContain(`SUCCESS: ${count} rules found`);
+  });
+
+  it('the Grafana dashboard ConfigMap carries the sidecar label and the generated JSON', () => {
+    const cm = find(manifests('monitoring'), 'ConfigMap', 'warm-house-grafana-dashboard') as any;
+    expect(cm.metadata.labels.grafana_dashboard).toBe('1');
+    expect(cm.metadata.annotations.grafana_folder).toBe('Warm House');
+    expect(JSON.parse(cm.data['warm-house-migration.json'])).toEqual(JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')));
+  });
+});
+
 describe('values.schema.json rejects bad values with a clear message', () => {
   it.each<[string, RegExp]>([
     ['bad-mode', /routes\/heatingGet\/mode.*(forward|unavailable|canary)/s],
@@ -613,6 +792,9 @@ describe('values.schema.json rejects bad values with a clear message', () => {
     ['bad-workers-word', /proxy\/workers/],
     ['bad-workers-plain-env', /proxy\.env\.PROXY_WORKERS: set proxy\.workers/],
     ['bad-workers-cpu-unit', /proxy\.resources\.limits\.cpu "1k": .*set proxy\.workers/],
+    ['bad-monitoring-typo', /monitoring.*additional properties.*serviceMonitor/is],
+    ['bad-monitoring-interval', /monitoring\/serviceMonitors\/interval/],
+    ['bad-cdc-monitor-replicas', /cdcMonitor\/replicas/],
   ])('%s', (name, message) => {
     const r = result(name);
     expect(r.ok).toBe(false);

@@ -17,11 +17,12 @@ import { parseManifests, validateManifests, type Finding } from './validate/mani
 async function selfCheck(): Promise<void> {
   const bad = parseManifests(
     'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: x }\nspec:\n  selector: {}\n  template:\n    spec:\n      containers: [{ name: c, ports: [{ containerPort: http }] }]\n' +
-      '---\napiVersion: kafka.strimzi.io/v1\nkind: KafkaTopic\nmetadata: { name: t }\nspec: { partitions: one }\n',
+      '---\napiVersion: kafka.strimzi.io/v1\nkind: KafkaTopic\nmetadata: { name: t }\nspec: { partitions: one }\n' +
+      '---\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: { name: s }\nspec: { endpoints: [{ port: http, intervall: 30s }], selector: {} }\n',
   );
   const findings = await validateManifests(bad);
   const caught = new Set(findings.map((f) => f.resource));
-  if (!caught.has('Deployment/x') || !caught.has('KafkaTopic/t')) {
+  if (!caught.has('Deployment/x') || !caught.has('KafkaTopic/t') || !caught.has('ServiceMonitor/s')) {
     throw new Error(`validator self-check failed: known-bad manifests passed (${JSON.stringify(findings)})`);
   }
 }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, renameSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { watchFile } from '../../proxy/src/table/watch';
-import { strimziValidator, type Manifest } from './validate/manifests';
+import { crdValidator, PROMETHEUS_OPERATOR, strimziValidator, type Manifest } from './validate/manifests';
 
 // The checks of helm:check must find what they claim to find: these feed them known-bad input. The strict field
 // check runs in real Helm (a JVM): helm-strict-fields.ptest.ts, jest `process` project.
@@ -34,6 +34,55 @@ describe('Strimzi custom resources against the generated CRD schemas', () => {
 
   it('leaves free-form maps free (connector config preserves unknown fields)', () => {
     expect(validator.validate(connector({ class: 'X', config: { 'any.key': 'v', nested: { ok: 1 } } }))).toEqual([]);
+  });
+});
+
+describe('Prometheus Operator custom resources against the vendored CRD schemas', () => {
+  const validator = crdValidator(PROMETHEUS_OPERATOR);
+  const msgs = (m: Manifest) => validator.validate(m).map((f) => `${f.path} ${f.message}`);
+  const monitor = (endpoint: Record<string, unknown>): Manifest => ({
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: { name: 'proxy' },
+    spec: { selector: { matchLabels: { a: 'b' } }, endpoints: [{ port: 'admin', ...endpoint }] },
+  });
+  const rule = (r: Record<string, unknown>): Manifest => ({
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PrometheusRule',
+    metadata: { name: 'alerts' },
+    spec: { groups: [{ name: 'g', rules: [{ alert: 'A', expr: 'up == 0', ...r }] }] },
+  });
+
+  it('accepts valid resources (bearer token from a Secret, a rule with for and labels)', () => {
+    expect(
+      msgs(monitor({ interval: '30s', authorization: { type: 'Bearer', credentials: { name: 's', key: 'token' } } })),
+    ).toEqual([]);
+    expect(msgs(rule({ for: '5m', labels: { severity: 'warning' } }))).toEqual([]);
+  });
+
+  it('refuses unknown fields, bad durations, a wrong kind or version', () => {
+    expect(msgs(monitor({ intervall: '30s' }))).toEqual([
+      '/spec/endpoints/0 must NOT have additional properties: intervall',
+    ]);
+    expect(msgs(monitor({ interval: '30 seconds' }))).toEqual([
+      expect.stringMatching(/^\/spec\/endpoints\/0\/interval must match pattern/),
+    ]);
+    expect(msgs(rule({ for: 'soon' }))).toEqual([
+      expect.stringMatching(/^\/spec\/groups\/0\/rules\/0\/for must match pattern/),
+    ]);
+    expect(msgs({ ...rule({}), apiVersion: 'monitoring.coreos.com/v1alpha1' })).toEqual([
+      '/apiVersion must be monitoring.coreos.com/v1 (Prometheus Operator 0.93.0)',
+    ]);
+    expect(msgs({ ...rule({}), kind: 'Probe' })).toEqual(['/kind no Prometheus Operator schema for kind Probe']);
+  });
+
+  it('reads the Go patterns of the CRDs: (?i) is case-insensitive', () => {
+    const group = (v: string): Manifest => ({
+      ...rule({}),
+      spec: { groups: [{ name: 'g', partial_response_strategy: v, rules: [] }] },
+    });
+    expect(msgs(group('WARN'))).toEqual([]);
+    expect(msgs(group('ignore'))).toEqual([expect.stringMatching(/partial_response_strategy must match pattern/)]);
   });
 });
 

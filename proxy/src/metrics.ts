@@ -217,6 +217,17 @@ export class ProxyMetrics {
       for (const l of this.cdcGauges().lag) this.cdcLag.set({ upstream: l.upstream, table: l.table }, l.seconds);
     },
   });
+  private planSource: () => ReadonlyArray<{ route: string; status: string }> = () => [];
+  private readonly planStatus: Gauge<'route' | 'status'> = new Gauge({
+    name: 'strangler_route_plan_status',
+    help: 'Status of each route plan in the table this process serves: value 1 with label status (active, paused, done, rolled-back)',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.planStatus.reset();
+      for (const p of this.planSource()) this.planStatus.set({ route: p.route, status: p.status }, 1);
+    },
+  });
   constructor(options: { defaultMetrics?: boolean } = {}) {
     this.registry.registerMetric(
       this.stats.counter('strangler_requests_total', 'Requests answered, by route id, target upstream and HTTP status'),
@@ -301,6 +312,11 @@ export class ProxyMetrics {
     source: () => { pinnedKeys: number; lag: Array<{ upstream: string; table: string; seconds: number }> },
   ): void {
     this.cdcGauges = source;
+  }
+
+  /** Where the plan status gauge is read when scraped (the routes with a plan in the table served). */
+  planStatusSource(source: () => ReadonlyArray<{ route: string; status: string }>): void {
+    this.planSource = source;
   }
 
   tableApplied(version: number, source: string): void {

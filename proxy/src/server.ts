@@ -167,6 +167,9 @@ export async function startStrangler(
   });
   cdc.sync(store.current);
   metrics.cdcGaugeSource(() => cdc.gauges(store.current));
+  metrics.planStatusSource(() =>
+    store.current.spec.routes.flatMap((r) => (r.plan ? [{ route: r.id, status: r.plan.status }] : [])),
+  );
   const proxy = createProxy({
     stats,
     table: store,

@@ -13,13 +13,14 @@ const ROOT = path.resolve(__dirname, '..', '..');
 export const ALLOWED: Record<string, readonly string[]> = {
   shared: [],
   messaging: ['shared'],
+  'service-kit': ['shared'],
   'monolith-contract': ['shared'],
-  'monolith-standin': ['shared', 'monolith-contract'],
+  'monolith-standin': ['shared', 'service-kit', 'monolith-contract'],
   'identity-provider': ['shared'],
   proxy: ['shared', 'messaging'],
   cdc: ['shared', 'messaging'],
-  'device-management': ['shared', 'messaging', 'cdc', 'monolith-contract'],
-  telemetry: ['shared', 'messaging', 'cdc', 'monolith-contract'],
+  'device-management': ['shared', 'messaging', 'service-kit', 'cdc', 'monolith-contract'],
+  telemetry: ['shared', 'messaging', 'service-kit', 'cdc', 'monolith-contract'],
   delivery: [],
   runtime: [],
 };

@@ -40,3 +40,6 @@ export function kafkaNodeSpecs(ports: StackPorts, count: 1 | 3) {
   ];
   return all.slice(0, count);
 }
+
+/** Container images: base image tarballs by content hash, the staged Connect context, build logs (scripts/images). */
+export const IMAGE_CACHE = path.join(STATE_ROOT, 'images');

@@ -26,17 +26,30 @@ export function postgresTargetOf(
 
 const LOGIN_REJECTED = new Set(['28P01', '28000']);
 
+/** A connection URL as the target it logs in to (a missing port is 5432, a missing password empty). */
+export function postgresTargetOfUrl(url: string): PostgresTarget {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || decodeURIComponent(u.username),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+  };
+}
+
 /**
- * Logs in to PostgreSQL as the connector would and runs `SELECT 1`. Raises `CDC_ERR_POSTGRES_UNREACHABLE`
- * naming host, port, database and user, saying whether nothing answered or the server refused the login.
+ * Logs in to PostgreSQL and returns the connected client. Raises `CDC_ERR_POSTGRES_UNREACHABLE` naming host, port,
+ * database and user, saying whether nothing answered, the server refused the login or the database is missing.
  */
-export async function checkPostgresReachable(target: PostgresTarget, { timeoutMs = 5_000 } = {}): Promise<void> {
+export async function connectPostgres(target: PostgresTarget, { timeoutMs = 5_000 } = {}): Promise<Client> {
   const client = new Client({ ...target, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
   client.on('error', () => undefined);
   try {
     await client.connect();
-    await client.query('SELECT 1');
+    return client;
   } catch (err) {
+    await client.end().catch(() => undefined);
     const sqlState = (err as { code?: unknown }).code;
     const where = `PostgreSQL at ${target.host}:${target.port} (database ${target.database}, user ${target.user})`;
     const what =
@@ -49,6 +62,14 @@ export async function checkPostgresReachable(target: PostgresTarget, { timeoutMs
       cause: err,
       details: { host: target.host, port: target.port, database: target.database, user: target.user, sqlState },
     });
+  }
+}
+
+/** Logs in to PostgreSQL as the connector would and runs `SELECT 1` (errors as {@link connectPostgres}). */
+export async function checkPostgresReachable(target: PostgresTarget, { timeoutMs = 5_000 } = {}): Promise<void> {
+  const client = await connectPostgres(target, { timeoutMs });
+  try {
+    await client.query('SELECT 1');
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -56,16 +56,50 @@ describe('AppliedPositions', () => {
 describe('cdcAppliedHandler', () => {
   const at = (lsn: string): AppliedPosition => ({ lsn, sourceTsMs: 1, appliedAtMs: 2, partition: 0, offset: '5' });
 
-  it('serves {service, topics} with no-store, merging sources (a topic twice keeps the lower position)', () => {
+  it('serves {service, topics} with no-store, merging sources (a topic twice keeps the lower position)', async () => {
     const headers: Record<string, string> = {};
     let body: unknown;
     const handler = cdcAppliedHandler('device-management', () => [
       { applied: () => ({ a: at('10'), b: at('7') }) },
       { applied: () => ({ a: at('9') }) },
     ]);
-    handler({}, { setHeader: (n, v) => (headers[n] = v), json: (b) => (body = b) });
+    await handler({}, { setHeader: (n, v) => (headers[n] = v), status: () => undefined, json: (b) => (body = b) });
     expect(body).toEqual({ service: 'device-management', topics: { a: at('9'), b: at('7') } });
     expect(headers['Cache-Control']).toBe('no-store');
     expect(mergeApplied([])).toEqual({});
+  });
+
+  it('answers 503 with CDC_ERR_APPLIED_UNAVAILABLE when a source cannot be read (never a partial report)', async () => {
+    let status = 200;
+    let body: unknown;
+    const handler = cdcAppliedHandler('telemetry', [
+      { applied: () => ({ a: at('1') }) },
+      { applied: () => Promise.reject(new Error('connection refused')) },
+    ]);
+    await handler({}, { setHeader: () => undefined, status: (s) => (status = s), json: (b) => (body = b) });
+    expect(status).toBe(503);
+    expect(body).toMatchObject({ error: 'CDC_ERR_APPLIED_UNAVAILABLE' });
+  });
+});
+
+describe('AppliedPositions with progress made by other replicas', () => {
+  it('settles a waiting heartbeat once the partitions another replica owns are applied up to their ends', () => {
+    const { t, tick } = tracker();
+    t.record(HB, 0, '7', { lsn: 500n, sourceTsMs: 990 });
+    // heating has two partitions; this process owns neither
+    t.offer(t.pendingHeartbeat()!, [
+      { topic: HEATING, partition: 0, end: 40n },
+      { topic: HEATING, partition: 1, end: 12n },
+    ]);
+    expect(t.waiting()).toBe(true);
+    t.progress([{ topic: HEATING, partition: 0, next: 40n }]);
+    expect(t.watermark()).toBeUndefined();
+    tick(3);
+    t.progress([
+      { topic: HEATING, partition: 0, next: 39n }, // an older reading never moves a partition back
+      { topic: HEATING, partition: 1, next: 12n },
+    ]);
+    expect(t.waiting()).toBe(false);
+    expect(t.watermark()).toEqual({ lsn: '500', sourceTsMs: 990, appliedAtMs: 1_003, partition: 0, offset: '7' });
   });
 });

@@ -5,6 +5,7 @@
 
 // The wire contract (path, schema, types) lives with the other contracts in @warmhouse/messaging.
 import { CDC_APPLIED_PATH, type AppliedPosition, type AppliedReport } from '@warmhouse/messaging';
+import { cdcError } from '../errors';
 
 export { CDC_APPLIED_PATH, type AppliedPosition, type AppliedReport };
 
@@ -93,6 +94,28 @@ export class AppliedPositions {
     this.settle();
   }
 
+  /**
+   * Progress made elsewhere (other replicas of the service, read from its database): partitions applied up to
+   * `next`. A candidate heartbeat waiting for partitions this process does not own settles through it.
+   */
+  progress(parts: ReadonlyArray<{ topic: string; partition: number; next: bigint }>): void {
+    for (const p of parts) {
+      const key = `${p.topic}\u0000${p.partition}`;
+      if ((this.done.get(key) ?? 0n) < p.next) this.done.set(key, p.next);
+    }
+    this.settle();
+  }
+
+  /** whether a heartbeat is offered and waits for business partitions to be applied */
+  waiting(): boolean {
+    return this.candidate !== undefined;
+  }
+
+  /** the heartbeat watermark published last (a copy), if any */
+  watermark(): AppliedPosition | undefined {
+    return this.heartbeat && { ...this.heartbeat };
+  }
+
   /** Every topic's last applied change; the heartbeat topic's entry is the watermark described above. */
   snapshot(): Record<string, AppliedPosition> {
     const out: Record<string, AppliedPosition> = {};
@@ -126,14 +149,18 @@ export function mergeApplied(parts: ReadonlyArray<Record<string, AppliedPosition
   return out;
 }
 
-/** Anything with applied positions: a {@link ChangeEventConsumer}. */
+/**
+ * Anything with applied positions: a {@link ChangeEventConsumer} (what this process applied) or an `AppliedStore`
+ * (what the whole service applied, from its database).
+ */
 export interface AppliedSource {
-  applied(): Record<string, AppliedPosition>;
+  applied(): Record<string, AppliedPosition> | Promise<Record<string, AppliedPosition>>;
 }
 
 /** The minimal response an express (or plain node) handler needs. */
 interface JsonResponse {
   setHeader(name: string, value: string): unknown;
+  status(code: number): unknown;
   json(body: unknown): unknown;
 }
 
@@ -145,11 +172,18 @@ interface JsonResponse {
 export function cdcAppliedHandler(
   service: string,
   sources: readonly AppliedSource[] | (() => readonly AppliedSource[]),
-): (req: unknown, res: JsonResponse) => void {
-  return (_req, res) => {
+): (req: unknown, res: JsonResponse) => Promise<void> {
+  return async (_req, res) => {
     const list = typeof sources === 'function' ? sources() : sources;
-    const report: AppliedReport = { service, topics: mergeApplied(list.map((s) => s.applied())) };
     res.setHeader('Cache-Control', 'no-store');
-    res.json(report);
+    try {
+      const report: AppliedReport = { service, topics: mergeApplied(await Promise.all(list.map((s) => s.applied()))) };
+      res.json(report);
+    } catch (err) {
+      // never an empty or partial report: the proxy and the monitor then treat the service as unknown
+      const e = cdcError('CDC_ERR_APPLIED_UNAVAILABLE', `applied positions cannot be read: ${String(err)}`);
+      res.status(e.status);
+      res.json({ error: e.code, message: e.message });
+    }
   };
 }

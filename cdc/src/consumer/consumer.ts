@@ -1,23 +1,51 @@
 import type { Logger } from '@warmhouse/shared';
 import {
   createMessageConsumer,
-  kafkajsLogCreator,
+  kafkaClientOf,
   sleep,
   type BackoffOptions,
   type CommitPolicy,
   type ConsumerStats,
   type HandlerContext,
+  type KafkaOrBrokers,
+  type UnitOfWork,
 } from '@warmhouse/messaging';
-import { Kafka, logLevel, type ConsumerConfig } from 'kafkajs';
+import type { Admin, ConsumerConfig } from 'kafkajs';
 import { parseChangeEvent, type ChangeEvent, type ChangeEventOf, type TableSpecs } from '../events';
+import type { Queryable } from '@warmhouse/shared';
+import type { Pool, PoolClient } from 'pg';
 import { AppliedPositions, type AppliedPosition, type PartitionOffsets } from './applied';
+import type { AppliedStore } from './applied-store';
+
+/** What a change handler learns besides the event. */
+export interface ChangeHandlerContext extends HandlerContext {
+  /**
+   * Records the change as applied in `tx`, the transaction that applies it (with an `appliedStore`; a no-op
+   * without). A handler that does not call it has the position recorded right after it resolved.
+   */
+  applied(tx: Queryable): Promise<void>;
+  /**
+   * With `transactions`: the transaction this change is applied in, shared with the changes before and after it
+   * in the same unit; the handler must do its work there (and neither commit nor roll back).
+   */
+  tx?: PoolClient;
+}
+
+/** Options of grouped transactions (see {@link ChangeEventConsumerOptions.transactions}). */
+export interface ChangeTransactions {
+  pool: Pool;
+  /** most changes in one transaction; default 100 */
+  maxMessages?: number;
+  /** a transaction open this long takes no more changes, ms; default 20 */
+  maxMs?: number;
+}
 
 type ParsedEvent = ChangeEvent<unknown, unknown>;
 
 /** Options of {@link createChangeEventConsumer}. */
 export interface ChangeEventConsumerOptions<E> {
   /** a kafkajs client to share, or the brokers to create one for */
-  kafka: Kafka | { brokers: string[]; clientId?: string };
+  kafka: KafkaOrBrokers;
   groupId: string;
   topics: string[];
   logger: Logger;
@@ -26,7 +54,7 @@ export interface ChangeEventConsumerOptions<E> {
    * Throw a retriable error (or any error without `retriable: false` that is not a programmer error) to have
    * it retried with backoff; a non-retriable error dead-letters the message.
    */
-  handle: (event: E, ctx: HandlerContext) => Promise<void>;
+  handle: (event: E, ctx: ChangeHandlerContext) => Promise<void>;
   /** dead-letter topic for a source topic; default `<topic>.dlq` */
   deadLetterTopic?: string | ((topic: string) => string);
   /** start a new group at the earliest offset (to see the snapshot); default true */
@@ -44,8 +72,20 @@ export interface ChangeEventConsumerOptions<E> {
    * moving while the business tables are idle.
    */
   heartbeatTopic?: string;
-  /** how often a consumed heartbeat is checked against the business topics' end offsets, ms; default 500 */
+  /** how often a consumed heartbeat is checked against the business topics' end offsets, ms; default 100 */
   watermarkEveryMs?: number;
+  /**
+   * The service's applied-positions table: every applied change is recorded there (in the handler's transaction,
+   * see {@link ChangeHandlerContext.applied}) and the heartbeat watermark waits for what the whole service (every
+   * replica) has applied, so `GET /cdc/applied` can answer from the database for the whole service.
+   */
+  appliedStore?: AppliedStore;
+  /**
+   * Applies consecutive changes of a partition in one database transaction (`ctx.tx`) instead of one each, the
+   * applied position recorded in it: one commit for many changes. A failure rolls the transaction back and its
+   * changes are applied again one transaction each (retries and dead letters stay per change).
+   */
+  transactions?: ChangeTransactions;
 }
 
 /** A running change-event consumer. */
@@ -75,19 +115,69 @@ export function createChangeEventConsumer(
   options: ChangeEventConsumerOptions<never> & { tables?: TableSpecs },
 ): ChangeEventConsumer {
   const logger = options.logger.child({ module: 'cdc-consumer', groupId: options.groupId });
-  const kafka = isKafka(options.kafka)
-    ? options.kafka
-    : new Kafka({
-        clientId: options.kafka.clientId ?? options.groupId,
-        brokers: options.kafka.brokers,
-        logLevel: logLevel.WARN,
-        logCreator: kafkajsLogCreator(logger),
-      });
-  const { tables, heartbeatTopic, watermarkEveryMs, ...rest } = options;
+  const kafka = kafkaClientOf(options.kafka, { clientId: options.groupId, logger });
+  const { tables, heartbeatTopic, watermarkEveryMs, appliedStore: store, transactions, ...rest } = options;
   const businessTopics = options.topics.filter((t) => t !== heartbeatTopic);
   const applied = new AppliedPositions(heartbeatTopic);
-  const handle = options.handle as (event: ParsedEvent, ctx: HandlerContext) => Promise<void>;
+  const handleChange = options.handle as (event: ParsedEvent, ctx: ChangeHandlerContext) => Promise<void>;
   const stopping = new AbortController();
+
+  const positionOf = (event: ParsedEvent, message: { partition: number; offset: string }): AppliedPosition => ({
+    lsn: event.lsn.toString(),
+    sourceTsMs: event.sourceTsMs,
+    appliedAtMs: Date.now(),
+    partition: message.partition,
+    offset: message.offset,
+  });
+  const noop = () => Promise.resolve();
+
+  /** Runs the handler with `ctx.applied`; records the position itself when the handler did not. */
+  const handle = async (event: ParsedEvent, ctx: HandlerContext): Promise<void> => {
+    // in a unit of work, the position is recorded once, when the unit commits
+    if (ctx.unit !== undefined) return handleChange(event, { ...ctx, tx: ctx.unit as PoolClient, applied: noop });
+    if (store === undefined) return handleChange(event, { ...ctx, applied: noop });
+    let recorded = false;
+    await handleChange(event, {
+      ...ctx,
+      applied: async (tx) => {
+        await store.record(tx, ctx.topic, positionOf(event, ctx));
+        recorded = true;
+      },
+    });
+    if (!recorded) await store.record(store.pool, ctx.topic, positionOf(event, ctx));
+  };
+
+  const unitOfWork: UnitOfWork<ParsedEvent> | undefined = transactions && {
+    maxMessages: transactions.maxMessages ?? 100,
+    maxMs: transactions.maxMs ?? 20,
+    async begin() {
+      const client = await transactions.pool.connect();
+      try {
+        await client.query('BEGIN');
+      } catch (err) {
+        client.release(err as Error);
+        throw err;
+      }
+      return client;
+    },
+    async commit(unit, items) {
+      const client = unit as PoolClient;
+      const last = [...items].reverse().find((i) => i.event !== undefined && i.message.topic !== heartbeatTopic);
+      if (store && last?.event) await store.record(client, last.message.topic, positionOf(last.event, last.message));
+      await client.query('COMMIT');
+      client.release();
+    },
+    async rollback(unit) {
+      const client = unit as PoolClient;
+      try {
+        await client.query('ROLLBACK');
+        client.release();
+      } catch (err) {
+        client.release(err as Error); // the connection is broken: drop it from the pool
+      }
+    },
+  };
+
   const consumer = createMessageConsumer<ParsedEvent>({
     ...rest,
     kafka,
@@ -95,35 +185,54 @@ export function createChangeEventConsumer(
     parse: (m) => (tables && m.topic !== heartbeatTopic ? parseChangeEvent(m, tables) : parseChangeEvent(m)),
     handle: (event, ctx) => (ctx.topic === heartbeatTopic ? Promise.resolve() : handle(event, ctx)),
     onDone: (m, event) => applied.record(m.topic, m.partition, m.offset, event),
+    ...(unitOfWork ? { unitOfWork } : {}),
     module: 'cdc-consumer',
   });
 
-  /** Offers consumed heartbeats with end and committed offsets of the business topics read after them. */
+  /** Offers the consumed heartbeat with end and committed offsets of the business topics read after it. */
+  const offerPending = async (admin: Admin): Promise<void> => {
+    const heartbeat = applied.pendingHeartbeat();
+    if (heartbeat === undefined) return;
+    const ends: PartitionOffsets[] = [];
+    for (const topic of businessTopics) {
+      for (const p of await admin.fetchTopicOffsets(topic)) {
+        ends.push({ topic, partition: p.partition, end: BigInt(p.high) });
+      }
+    }
+    const committed = await admin.fetchOffsets({ groupId: options.groupId, topics: businessTopics });
+    for (const t of committed) {
+      for (const p of t.partitions) {
+        const end = ends.find((e) => e.topic === t.topic && e.partition === p.partition);
+        if (end && BigInt(p.offset) >= 0n) end.committed = BigInt(p.offset);
+      }
+    }
+    applied.offer(heartbeat, ends);
+  };
+
+  /** With a store: settles the candidate on what every replica applied, and records a new watermark there. */
+  let persisted: string | undefined;
+  const syncStore = async (): Promise<void> => {
+    if (store === undefined || heartbeatTopic === undefined) return;
+    if (applied.waiting()) applied.progress(await store.nextOffsets(businessTopics));
+    const w = applied.watermark();
+    if (w && w.offset !== persisted) {
+      await store.record(store.pool, heartbeatTopic, w);
+      persisted = w.offset;
+    }
+  };
+
   const watermarks = async (): Promise<void> => {
     const admin = kafka.admin();
     await admin.connect();
     try {
       while (!stopping.signal.aborted) {
-        await sleep(watermarkEveryMs ?? 500, stopping.signal);
-        const heartbeat = applied.pendingHeartbeat();
-        if (heartbeat === undefined || stopping.signal.aborted) continue;
+        await sleep(watermarkEveryMs ?? 100, stopping.signal);
+        if (stopping.signal.aborted) break;
         try {
-          const ends: PartitionOffsets[] = [];
-          for (const topic of businessTopics) {
-            for (const p of await admin.fetchTopicOffsets(topic)) {
-              ends.push({ topic, partition: p.partition, end: BigInt(p.high) });
-            }
-          }
-          const committed = await admin.fetchOffsets({ groupId: options.groupId, topics: businessTopics });
-          for (const t of committed) {
-            for (const p of t.partitions) {
-              const end = ends.find((e) => e.topic === t.topic && e.partition === p.partition);
-              if (end && BigInt(p.offset) >= 0n) end.committed = BigInt(p.offset);
-            }
-          }
-          applied.offer(heartbeat, ends);
+          await offerPending(admin);
+          await syncStore();
         } catch (err) {
-          logger.warn({ event: 'cdc_watermark_failed', err }, 'could not read end offsets for the heartbeat watermark');
+          logger.warn({ event: 'cdc_watermark_failed', err }, 'could not advance the heartbeat watermark');
         }
       }
     } finally {
@@ -153,8 +262,4 @@ export function createChangeEventConsumer(
     stats: () => consumer.stats(),
     applied: () => applied.snapshot(),
   };
-}
-
-function isKafka(k: ChangeEventConsumerOptions<never>['kafka']): k is Kafka {
-  return typeof (k as Partial<Kafka>).consumer === 'function';
 }

@@ -1,2 +1,3 @@
 export * from './applied';
 export * from './consumer';
+export * from './applied-store';

@@ -9,6 +9,7 @@ import {
   type ConsumerStats,
   type HandlerContext,
   type ParsedMessage,
+  type UnitOfWork,
 } from '@warmhouse/messaging';
 
 type Event = ChangeEventOf<typeof monolithTables>;
@@ -29,6 +30,7 @@ function harness(
     deadLetter?: (topic: string, m: Message) => Promise<void>;
     maxMessages?: number;
     parse?: (m: SourceMessage) => ParsedMessage<Event>;
+    unitOfWork?: UnitOfWork<Event>;
   } = {},
 ) {
   const timeline: string[] = [];
@@ -57,6 +59,7 @@ function harness(
     stats,
     signal: stop.signal,
     heartbeatEveryMs: 2,
+    ...(options.unitOfWork ? { unitOfWork: options.unitOfWork } : {}),
   });
   const run = (batch: SourceMessage[]) =>
     processor({
@@ -230,5 +233,85 @@ describe('isRetriableError', () => {
     ['a thrown string', true, 'oops'],
   ])('%s → retriable: %s', (_name, expected, err) => {
     expect(isRetriableError(err)).toBe(expected);
+  });
+});
+
+describe('units of work: many changes, one transaction', () => {
+  /** A unit of work that writes what happens into the harness's timeline. */
+  function units(timeline: () => string[], maxMessages = 10): UnitOfWork<Event> {
+    let n = 0;
+    return {
+      maxMessages,
+      maxMs: 60_000,
+      begin: async () => {
+        timeline().push(`begin ${++n}`);
+        return n;
+      },
+      commit: async (unit, items) => {
+        timeline().push(`commit unit ${String(unit)}: ${items.map((i) => i.message.offset).join(',')}`);
+      },
+      rollback: async (unit) => {
+        timeline().push(`rollback unit ${String(unit)}`);
+      },
+    };
+  }
+
+  it('applies consecutive messages in one unit, committed before any of their offsets is resolved', async () => {
+    const h: ReturnType<typeof harness> = harness({ unitOfWork: units(() => h.timeline, 3) });
+    await h.run(messages('create-heating', 'update-heating', 'tombstone', 'update-heating', 'delete-heating'));
+    expect(h.timeline).toEqual([
+      'begin 1',
+      'handle 100 c',
+      'handle 101 u',
+      'commit unit 1: 100,101,102',
+      'resolve 100',
+      'resolve 101',
+      'resolve 102',
+      'begin 2',
+      'handle 103 u',
+      'handle 104 d',
+      'commit unit 2: 103,104',
+      'resolve 103',
+      'resolve 104',
+      'commit 105',
+    ]);
+    expect(h.contexts.map((c) => c.unit)).toEqual([1, 1, 2, 2]);
+    expect(h.stats).toMatchObject({ handled: 4, tombstones: 1, deadLettered: 0 });
+  });
+
+  it('rolls a failing unit back and does its messages one unit each: retries and dead letters stay per message', async () => {
+    let failures = 0;
+    const h: ReturnType<typeof harness> = harness({
+      unitOfWork: units(() => h.timeline),
+      handle: async (_e, ctx) => {
+        if (ctx.offset === '101') throw new CodedError('DEVICE_ERR_RULE', 'refused', { retriable: false });
+        if (ctx.offset === '102' && failures++ === 0) throw new CodedError('PG_BUSY', 'busy', { retriable: true });
+      },
+    });
+    await h.run(messages('create-heating', 'update-heating', 'update-heating'));
+    expect(h.timeline).toEqual([
+      'begin 1',
+      'handle 100 c',
+      'handle 101 u',
+      'rollback unit 1',
+      'begin 2',
+      'handle 100 c',
+      'commit unit 2: 100',
+      'resolve 100',
+      'begin 3',
+      'handle 101 u',
+      'rollback unit 3',
+      'dlq 101',
+      'resolve 101',
+      'begin 4',
+      'handle 102 u',
+      'rollback unit 4',
+      'begin 5',
+      'handle 102 u',
+      'commit unit 5: 102',
+      'resolve 102',
+      'commit 103',
+    ]);
+    expect(h.stats).toMatchObject({ handled: 2, deadLettered: 1, retries: 1 });
   });
 });

@@ -243,6 +243,7 @@
     renderRoutes(s.routes);
     renderAudit(s.audit);
     renderCdc(s.cdc);
+    window.dashboardCharts.render(s);
     $('updated').textContent = new Date(s.at).toLocaleTimeString();
   }
 

@@ -1,7 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '@warmhouse/shared';
 import type { CdcSnapshot, Monitor } from './monitor';
-import type { ProxyAdmin, ProxyAuditEntry, ProxyRead } from './proxy-admin';
+import { chartsOf, sampleOf, type ChartsView, type RouteInputs } from './charts';
+import { appendPoint, downsample, type HistoryLimits, type HistoryPoint } from './history';
+import type { ProxyAdmin, ProxyAuditEntry, ProxyFleet, ProxyRead } from './proxy-admin';
 import { mergeRouteStats, statsNote, type RouteRow } from './route-stats';
 
 /** The routes table: the proxy's routes with their numbers, the upstreams a route can go to, the stats note. */
@@ -21,39 +23,90 @@ export interface DashboardSnapshot {
   routes: RoutesView;
   /** the proxy's audit log, newest first */
   audit: ProxyRead<ProxyAuditEntry[]>;
+  /** the proxy processes and the table version each serves */
+  fleet: ProxyRead<ProxyFleet>;
   cdc: CdcSnapshot;
+  /** the time series (downsampled history), their markers and the migration progress */
+  charts: ChartsView;
 }
 
-/** Reads routes, upstreams and stats from the proxy and joins them; never throws. */
-export async function readRoutesView(proxy: ProxyAdmin): Promise<RoutesView> {
+/** What the proxy said about its routes, unformatted: the routes view and the charts are made from it. */
+interface RouteReads {
+  view: RoutesView;
+  inputs: RouteInputs | null;
+}
+
+async function readRoutes(proxy: ProxyAdmin): Promise<RouteReads> {
   const [routes, upstreams, stats, circuits] = await Promise.all([
     proxy.routes(),
     proxy.upstreams(),
     proxy.stats(),
     proxy.shadowCircuits(),
   ]);
-  if (!routes.ok) return { ok: false, error: routes.error };
+  if (!routes.ok) return { view: { ok: false, error: routes.error }, inputs: null };
+  const list = routes.value.routes;
   return {
-    ok: true,
-    version: routes.value.version,
-    rows: mergeRouteStats(routes.value.routes, stats, circuits),
-    upstreams: upstreams.ok ? upstreams.value : [...new Set(routes.value.routes.map((r) => r.target))],
-    stats: statsNote(stats),
+    view: {
+      ok: true,
+      version: routes.value.version,
+      rows: mergeRouteStats(list, stats, circuits),
+      upstreams: upstreams.ok ? upstreams.value.names : [...new Set(list.map((r) => r.target))],
+      stats: statsNote(stats),
+    },
+    inputs: { routes: list, stats, monolith: (upstreams.ok && upstreams.value.defaultTarget) || 'monolith' },
   };
 }
 
-/** Reads every part of the dashboard in parallel. */
-export async function buildDashboardSnapshot(
-  monitor: Monitor,
-  proxy: ProxyAdmin,
-  auditLimit = 20,
-): Promise<DashboardSnapshot> {
-  const [routes, audit, cdc] = await Promise.all([readRoutesView(proxy), proxy.audit(auditLimit), monitor.snapshot()]);
+/** Reads routes, upstreams and stats from the proxy and joins them; never throws. */
+export async function readRoutesView(proxy: ProxyAdmin): Promise<RoutesView> {
+  return (await readRoutes(proxy)).view;
+}
+
+/**
+ * The dashboard's time series: each snapshot built adds one point (figures of that moment) to a bounded history,
+ * which the snapshot carries downsampled to at most `buckets` points.
+ */
+export function createChartHistory(options: { limits?: HistoryLimits; buckets?: number } = {}) {
+  let points: HistoryPoint[] = [];
+  return {
+    record(at: number, routes: RouteInputs | null, cdc: CdcSnapshot): void {
+      points = appendPoint(points, { t: at, v: sampleOf(routes, cdc) }, options.limits);
+    },
+    view(routes: RouteInputs | null, cdc: CdcSnapshot, audit: readonly ProxyAuditEntry[]): ChartsView {
+      return chartsOf({ data: downsample(points, options.buckets ?? 400), routes, cdc, audit });
+    },
+    size: () => points.length,
+  };
+}
+
+/** The history created by {@link createChartHistory}. */
+export type ChartHistory = ReturnType<typeof createChartHistory>;
+
+/** Reads every part of the dashboard in parallel and records its figures in `history`. */
+export async function buildDashboardSnapshot(options: {
+  monitor: Monitor;
+  proxy: ProxyAdmin;
+  history: ChartHistory;
+  /** audit entries in the table (the charts' markers read up to `markerLimit`) */
+  auditLimit?: number;
+  markerLimit?: number;
+}): Promise<DashboardSnapshot> {
+  const { proxy, history } = options;
+  const [routes, audit, fleet, cdc] = await Promise.all([
+    readRoutes(proxy),
+    proxy.audit(Math.max(options.auditLimit ?? 20, options.markerLimit ?? 500)),
+    proxy.fleet(),
+    options.monitor.snapshot(),
+  ]);
+  history.record(Date.parse(cdc.at), routes.inputs, cdc);
+  const entries = audit.ok ? audit.value : [];
   return {
     at: cdc.at,
-    routes,
-    audit: audit.ok ? { ok: true, value: [...audit.value].reverse() } : audit,
+    routes: routes.view,
+    audit: audit.ok ? { ok: true, value: entries.slice(-(options.auditLimit ?? 20)).reverse() } : audit,
+    fleet,
     cdc,
+    charts: history.view(routes.inputs, cdc, entries),
   };
 }
 

@@ -35,7 +35,10 @@ const STYLE = `body{font:14px system-ui,sans-serif;margin:1.5rem;color:#222}h1{f
 table{border-collapse:collapse;margin:.3rem 0}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
 .bad{color:#b00;font-weight:600}.good{color:#070;font-weight:600}.muted{color:#777}
 .editor{border:1px solid #99a;padding:.3rem 1rem 1rem;margin:.5rem 0;background:#f6f7fb}label{margin-right:1rem;line-height:2.2}
-td.num{text-align:right;font-variant-numeric:tabular-nums}th.group{text-align:center}`;
+td.num{text-align:right;font-variant-numeric:tabular-nums}th.group{text-align:center}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:.6rem;margin:.5rem 0}
+.chart{border:1px solid #ddd;padding:.2rem .4rem;min-width:0}.chart h4{margin:.2rem 0;font-size:.9rem}
+.chart ul.markers{margin:.1rem 0;padding-left:1rem;font-size:.8rem}.chart .empty{margin:.5rem 0}`;
 
 /** The login page, answered with 401 to any request without the token. */
 export const LOGIN_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warm House migration – sign in</title>
@@ -46,15 +49,29 @@ export const LOGIN_PAGE = `<!doctype html><html lang="en"><head><meta charset="u
 /** The page's script (served as `/dashboard.js`, same origin: the CSP allows no inline script). */
 export const DASHBOARD_SCRIPT = readFileSync(path.join(__dirname, 'dashboard-client.js'), 'utf8');
 
+/** The charts, fleet view and progress figure (served as `/dashboard-charts.js`; draws with uPlot). */
+export const CHARTS_SCRIPT = readFileSync(path.join(__dirname, 'dashboard-charts.js'), 'utf8');
+
+/** uPlot (npm `uplot`, MIT), the charting library, served from the project's node_modules as `/uplot.js`: no CDN. */
+const UPLOT_DIST = path.join(path.dirname(require.resolve('uplot/package.json')), 'dist');
+export const UPLOT_SCRIPT = readFileSync(path.join(UPLOT_DIST, 'uPlot.iife.min.js'), 'utf8');
+/** uPlot's stylesheet, served as `/uplot.css`. */
+export const UPLOT_STYLE = readFileSync(path.join(UPLOT_DIST, 'uPlot.min.css'), 'utf8');
+
 /**
- * The dashboard: routes of the proxy (with their numbers and controls), the proxy's audit log and the CDC panel,
+ * The dashboard: migration progress, the proxy fleet, routes of the proxy (with their numbers, controls and time
+ * series), the proxy's audit log and the CDC panel (with time series),
  * live from the server-sent events of `/api/dashboard/events`, polling `/api/dashboard/snapshot` every 5 s when the
- * stream fails. Plain HTML and JavaScript served by the monitor: nothing from a CDN, no build step.
+ * stream fails. Plain HTML and JavaScript served by the monitor (uPlot from node_modules): nothing from a CDN, no
+ * build step.
  */
 export function dashboardPage(csrf: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warm House migration</title>
-<meta name="csrf" content="${csrf}"><style>${STYLE}</style></head><body><h1>Warm House migration dashboard</h1>
+<meta name="csrf" content="${csrf}"><link rel="stylesheet" href="/uplot.css"><style>${STYLE}</style></head><body>
+<h1>Warm House migration dashboard</h1>
 <p class="muted">Updated <span id="updated">never</span> · <span id="live" data-testid="live">connecting…</span></p>
+<h2>Migration progress</h2><p id="progress" data-testid="progress"></p><div class="charts" id="charts-progress"></div>
+<h2>Proxy fleet</h2><div id="fleet" data-testid="fleet"></div>
 <h2>Routes <span class="muted" id="routes-version"></span></h2>
 <p class="muted" id="stats-note" data-testid="stats-note"></p>
 <div id="routes" data-testid="routes"></div>
@@ -72,8 +89,11 @@ export function dashboardPage(csrf: string): string {
 <button type="button" id="ed-apply" data-testid="ed-apply">Confirm change</button> <button type="button" id="ed-back">Back</button></div>
 <p id="ed-error" class="bad" data-testid="ed-error"></p>
 </section>
+<h3>Routes over time <span class="muted">(▲ solid line: plan step · ◆ dashed line: manual change, from the audit log)</span></h3>
+<div class="charts" id="charts-routes"></div>
 <h2>Audit log <span class="muted">(proxy, newest first)</span></h2><div id="audit" data-testid="audit"></div>
 <h2>CDC <span id="cdc-health" data-testid="cdc-health"></span></h2>
+<div class="charts" id="charts-cdc"></div>
 <h3>Connectors</h3><div id="connectors" data-testid="connectors"></div>
 <h3>Replication slots</h3><div id="slots" data-testid="slots"></div>
 <h3>Consumer lag</h3><div id="lag" data-testid="lag"></div>
@@ -81,5 +101,5 @@ export function dashboardPage(csrf: string): string {
 <h3>Heartbeat probe per service</h3><div id="probes" data-testid="probes"></div>
 <h3>Debezium heartbeat</h3><div id="heartbeat"></div>
 <h3>Last drift check</h3><div id="drift" data-testid="drift"></div>
-<script src="/dashboard.js"></script></body></html>`;
+<script src="/uplot.js"></script><script src="/dashboard-charts.js"></script><script src="/dashboard.js"></script></body></html>`;
 }

@@ -5,13 +5,16 @@ import {
   CSRF_HEADER,
   csrfValue,
   dashboardPage,
+  CHARTS_SCRIPT,
   DASHBOARD_SCRIPT,
+  UPLOT_SCRIPT,
+  UPLOT_STYLE,
   LOGIN_PAGE,
   SESSION_COOKIE,
   sessionOf,
   sessionValue,
 } from './dashboard';
-import { buildDashboardSnapshot, createSnapshotFeed, readRoutesView } from './dashboard-feed';
+import { buildDashboardSnapshot, createChartHistory, createSnapshotFeed, readRoutesView } from './dashboard-feed';
 import { createMetrics } from './metrics';
 import type { Monitor } from './monitor';
 import { createProxyAdmin, type RouteChange } from './proxy-admin';
@@ -33,7 +36,7 @@ function send(res: ServerResponse, status: number, body: unknown, type = 'applic
     'cache-control': 'no-store',
     // the dashboard loads nothing from elsewhere and may not be framed
     'content-security-policy':
-      "default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
   });
   res.end(type.endsWith('json') ? JSON.stringify(body) : String(body));
 }
@@ -97,6 +100,8 @@ export interface MonitorHandlerOptions {
   proxyAdmin?: { url?: string; token?: string };
   /** period of the dashboard's server-sent events, ms (default 3000) */
   pushIntervalMs?: number;
+  /** with it, a snapshot is built (and its figures added to the charts' history) this often even with no page open */
+  historySampleMs?: number;
 }
 
 /**
@@ -117,15 +122,28 @@ export function createMonitorHandler({
   logger,
   proxyAdmin = {},
   pushIntervalMs = 3000,
+  historySampleMs,
 }: MonitorHandlerOptions): RequestListener & { close(): void } {
   const metrics = createMetrics();
   const proxy = createProxyAdmin(proxyAdmin);
+  const history = createChartHistory();
   const snapshotNow = async () => {
-    const s = await buildDashboardSnapshot(monitor, proxy);
+    const s = await buildDashboardSnapshot({ monitor, proxy, history });
     metrics.update(s.cdc);
     return s;
   };
   const feed = createSnapshotFeed({ build: snapshotNow, intervalMs: pushIntervalMs, logger });
+  // the history grows while nobody watches: a sample whenever the feed is idle
+  const sampler =
+    historySampleMs === undefined
+      ? undefined
+      : setInterval(() => {
+          if (feed.listeners() > 0) return;
+          snapshotNow().catch((err: unknown) =>
+            logger.warn({ event: 'dashboard_snapshot_failed', err }, 'chart sample failed'),
+          );
+        }, historySampleMs);
+  sampler?.unref();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://monitor');
     const method = req.method ?? 'GET';
@@ -157,6 +175,11 @@ export function createMonitorHandler({
     if (method === 'GET' && url.pathname === '/dashboard.js') {
       return send(res, 200, DASHBOARD_SCRIPT, 'text/javascript; charset=utf-8');
     }
+    if (method === 'GET' && url.pathname === '/dashboard-charts.js') {
+      return send(res, 200, CHARTS_SCRIPT, 'text/javascript; charset=utf-8');
+    }
+    if (method === 'GET' && url.pathname === '/uplot.js') return send(res, 200, UPLOT_SCRIPT, 'text/javascript');
+    if (method === 'GET' && url.pathname === '/uplot.css') return send(res, 200, UPLOT_STYLE, 'text/css');
     if (method === 'GET' && url.pathname === '/api/dashboard/events') return feed.subscribe(res);
     if (method === 'GET' && url.pathname === '/api/dashboard/snapshot') return send(res, 200, await snapshotNow());
     if (method === 'GET' && url.pathname === '/api/dashboard/routes')
@@ -263,5 +286,10 @@ export function createMonitorHandler({
       if (!res.headersSent) send(res, 500, { error: { code: 'CDC_MONITOR_INTERNAL', message: 'internal error' } });
     });
   };
-  return Object.assign(listener, { close: () => feed.close() });
+  return Object.assign(listener, {
+    close: () => {
+      clearInterval(sampler);
+      feed.close();
+    },
+  });
 }

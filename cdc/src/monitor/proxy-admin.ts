@@ -19,6 +19,28 @@ const shadowCircuitsSchema = z.object({
   circuits: z.record(z.string(), z.object({ state: z.enum(['closed', 'open', 'half-open']) })).optional(),
 });
 
+/** The part of the proxy's `GET /api/fleet` the dashboard shows. */
+const fleetSchema = z.object({
+  storeVersion: z.number(),
+  converged: z.boolean(),
+  self: z.string(),
+  processes: z.array(
+    z.object({
+      processId: z.string(),
+      host: z.string(),
+      pid: z.number(),
+      startedAt: z.string(),
+      lastSeen: z.string(),
+      versionServed: z.number(),
+      servingFrom: z.string(),
+    }),
+  ),
+  planRunner: z.object({ holder: z.string().nullable() }).nullable().optional(),
+});
+
+/** The proxy fleet as the dashboard shows it. */
+export type ProxyFleet = z.infer<typeof fleetSchema>;
+
 /** State of the circuit of shadow copies to an upstream (`open`: the target kept failing; copies stopped). */
 export type ShadowCircuitState = 'closed' | 'open' | 'half-open';
 
@@ -73,7 +95,15 @@ export function createProxyAdmin(options: { url?: string; token?: string; timeou
     try {
       const res = await fetch(`${base}${path}`, { headers: headers(), signal: AbortSignal.timeout(timeoutMs) });
       if (!res.ok) return { ok: false, error: `proxy admin answered ${res.status} to GET ${path}` };
-      return { ok: true, value: pick(await res.json()) };
+      const body: unknown = await res.json();
+      try {
+        return { ok: true, value: pick(body) };
+      } catch (err) {
+        return {
+          ok: false,
+          error: `unexpected answer to GET ${path}: ${err instanceof Error ? err.message : String(err)}`,
+        };
+      }
     } catch (err) {
       return { ok: false, error: describe(err) };
     }
@@ -86,10 +116,14 @@ export function createProxyAdmin(options: { url?: string; token?: string; timeou
         const body = b as { version?: number; routes?: ProxyRoute[] };
         return { version: body.version ?? null, routes: body.routes ?? [] };
       }),
+    /** Upstream names and the default target (the monolith every route starts on). */
     upstreams: () =>
-      read('/api/upstreams', (b) =>
-        ((b as { upstreams?: Array<{ name: string }> }).upstreams ?? []).map((u) => u.name),
-      ),
+      read('/api/upstreams', (b) => {
+        const body = b as { defaultTarget?: string; upstreams?: Array<{ name: string }> };
+        return { names: (body.upstreams ?? []).map((u) => u.name), defaultTarget: body.defaultTarget ?? null };
+      }),
+    /** `GET /api/fleet`: every live proxy process and the version it serves (checked with {@link fleetSchema}). */
+    fleet: () => read('/api/fleet', (b) => fleetSchema.parse(b)),
     audit: (limit = 20) =>
       read(`/api/audit?limit=${limit}`, (b) => (b as { entries?: ProxyAuditEntry[] }).entries ?? []),
     /** `GET /api/stats`; a 404 means this proxy does not have it (yet): `missing`, shown as "n/a". */

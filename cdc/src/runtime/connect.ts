@@ -12,7 +12,7 @@ export interface ConnectWorker {
   readonly logFile: string;
 }
 
-function workerProperties(o: {
+export function workerProperties(o: {
   bootstrap: string;
   port: number;
   pluginPath: string;

@@ -88,30 +88,27 @@ export function kafkaNodeLayout(stateDir: string, id: number, clusterSize: numbe
   };
 }
 
+/** What it takes to launch one formatted Kafka node of a stack. */
+export interface KafkaNodeLaunch {
+  stateDir: string;
+  node: KafkaNodeSpec;
+  clusterSize: number;
+  classpath: string;
+  registry: PidRegistry;
+}
+
 /**
  * Launches one formatted node (its server.properties already written) and waits until it answers on its own
  * listener and the cluster counts `clusterSize` registered brokers. Used at start-up and to bring back a node a
  * fault-injection test killed.
  */
-export async function startKafkaNode(opts: {
-  stateDir: string;
-  node: KafkaNodeSpec;
-  clusterSize: number;
-  classpath: string;
-  registry: PidRegistry;
-}): Promise<ManagedProcess> {
+export async function startKafkaNode(opts: KafkaNodeLaunch): Promise<ManagedProcess> {
   const proc = await launchKafkaNode(opts);
   await untilKafkaNodeReady(proc, opts);
   return proc;
 }
 
-async function launchKafkaNode(opts: {
-  stateDir: string;
-  node: KafkaNodeSpec;
-  clusterSize: number;
-  classpath: string;
-  registry: PidRegistry;
-}): Promise<ManagedProcess> {
+async function launchKafkaNode(opts: KafkaNodeLaunch): Promise<ManagedProcess> {
   const layout = kafkaNodeLayout(opts.stateDir, opts.node.id, opts.clusterSize);
   // a restarted node may find its previous JVM of this stack still closing its ports: waited for, not refused
   await assertPortsFree(

@@ -80,12 +80,12 @@ function gidOf(user: string): number {
   return Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
 }
 
-const CLUSTER_SETTINGS = (port: number) => `
+const CLUSTER_SETTINGS = (port: number, walLevel: 'logical' | 'replica') => `
 # --- Warm House project cluster (written by cdc/src/runtime/postgres.ts) ---
 listen_addresses = '127.0.0.1'
 port = ${port}
 unix_socket_directories = ''
-wal_level = logical
+wal_level = ${walLevel}
 max_wal_senders = 10
 max_replication_slots = 10
 # a lost consumer must not fill the disk: past this, the slot is invalidated (wal_status = lost) and reported
@@ -105,7 +105,13 @@ host    all          all       127.0.0.1/32   scram-sha-256
 host    replication  all       127.0.0.1/32   scram-sha-256
 `;
 
-export function startPostgresCluster(stateDir: string, port: number, log: (line: string) => void): PostgresCluster {
+export function startPostgresCluster(
+  stateDir: string,
+  port: number,
+  log: (line: string) => void,
+  /** `replica`: a cluster without logical decoding, as many servers run (tests of the CDC preflight) */
+  { walLevel = 'logical' as 'logical' | 'replica' } = {},
+): PostgresCluster {
   const bin = findPostgresBinDir();
   const base = clusterDir(stateDir);
   const dataDir = path.join(base, 'data');
@@ -127,7 +133,7 @@ export function startPostgresCluster(stateDir: string, port: number, log: (line:
   }
   // Settings are rewritten on every start so a changed port takes effect.
   const conf = path.join(dataDir, 'postgresql.auto.conf');
-  writeFileSync(conf, CLUSTER_SETTINGS(port));
+  writeFileSync(conf, CLUSTER_SETTINGS(port, walLevel));
   if (isRoot()) chownSync(conf, uidOf('postgres'), gidOf('postgres'));
 
   stopStalePostmaster(bin, dataDir, log);

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
-import { STRIMZI_SCHEMAS_DIR } from '../paths';
+import { PROMETHEUS_OPERATOR_SCHEMAS_DIR, STRIMZI_SCHEMAS_DIR } from '../paths';
 
 /** One rendered Kubernetes object. */
 export interface Manifest {
@@ -61,16 +62,38 @@ export function strictStructural(node: unknown, inCombinator = false): unknown {
 
 const COMBINATORS = new Set(['oneOf', 'anyOf', 'allOf', 'not']);
 
-/** The CRD schemas the chart is checked against (`x-kind` → schema file content). */
-export function loadStrimziSchemas(
-  dir = STRIMZI_SCHEMAS_DIR,
+/** One family of custom resources: the folder of its CRD schemas, its API group and how it is named in findings. */
+export interface CrdFamily {
+  dir: string;
+  group: string;
+  /** the product and the key of its version in the schema files, e.g. Strimzi / x-strimzi-version */
+  product: string;
+  versionKey: string;
+}
+
+export const STRIMZI: CrdFamily = {
+  dir: STRIMZI_SCHEMAS_DIR,
+  group: 'kafka.strimzi.io',
+  product: 'Strimzi',
+  versionKey: 'x-strimzi-version',
+};
+export const PROMETHEUS_OPERATOR: CrdFamily = {
+  dir: PROMETHEUS_OPERATOR_SCHEMAS_DIR,
+  group: 'monitoring.coreos.com',
+  product: 'Prometheus Operator',
+  versionKey: 'x-prometheus-operator-version',
+};
+
+/** The CRD schemas of a family (`x-kind` → apiVersion, product version, schema), one JSON file per kind. */
+export function loadCrdSchemas(
+  family: CrdFamily,
 ): Map<string, { apiVersion: string; version: string; schema: unknown }> {
   const out = new Map<string, { apiVersion: string; version: string; schema: unknown }>();
-  for (const kind of ['Kafka', 'KafkaNodePool', 'KafkaConnect', 'KafkaConnector', 'KafkaTopic']) {
-    const file = JSON.parse(readFileSync(path.join(dir, `${kind}.json`), 'utf8')) as Record<string, unknown>;
-    out.set(kind, {
+  for (const name of readdirSync(family.dir).filter((f) => f.endsWith('.json'))) {
+    const file = JSON.parse(readFileSync(path.join(family.dir, name), 'utf8')) as Record<string, unknown>;
+    out.set(String(file['x-kind']), {
       apiVersion: String(file['x-api-version']),
-      version: String(file['x-strimzi-version']),
+      version: String(file[family.versionKey]),
       schema: file.schema,
     });
   }
@@ -99,24 +122,44 @@ export function checkMetadata(m: Manifest): Finding[] {
   return findings;
 }
 
-/** Validator of Strimzi custom resources against their CRD schemas. */
-export function strimziValidator(dir = STRIMZI_SCHEMAS_DIR) {
-  const ajv = new Ajv({ allErrors: true, strict: false });
-  const schemas = loadStrimziSchemas(dir);
+/**
+ * Ajv reading CRD schemas as the API server does: Go (RE2) patterns, whose `(?i)` (`^(?i)(abort|warn)?$` in
+ * PrometheusRule) is a flag in JavaScript, and the OpenAPI formats of Kubernetes schemas (int32, int64, date-time).
+ */
+function crdAjv(): Ajv {
+  const regExp = (pattern: string, flags: string) =>
+    pattern.includes('(?i)') ? new RegExp(pattern.replaceAll('(?i)', ''), `${flags}i`) : new RegExp(pattern, flags);
+  regExp.code = 'new RegExp';
+  const ajv = new Ajv({ allErrors: true, strict: false, code: { regExp } });
+  const integer = (bits: number) => ({
+    type: 'number' as const,
+    validate: (n: number) => Number.isInteger(n) && Math.abs(n) <= 2 ** (bits - 1),
+  });
+  ajv.addFormat('int32', integer(32));
+  ajv.addFormat('int64', integer(64));
+  addFormats(ajv, ['date-time']);
+  return ajv;
+}
+
+/** Validator of the custom resources of one family against their CRD schemas. */
+export function crdValidator(family: CrdFamily) {
+  const ajv = crdAjv();
+  const schemas = loadCrdSchemas(family);
   const compiled = new Map<string, { apiVersion: string; validate: ValidateFunction }>();
   for (const [kind, s] of schemas)
     compiled.set(kind, { apiVersion: s.apiVersion, validate: ajv.compile(strictStructural(s.schema) as object) });
   return {
-    handles: (m: Manifest) => m.apiVersion?.startsWith('kafka.strimzi.io/'),
+    handles: (m: Manifest) => m.apiVersion?.startsWith(`${family.group}/`),
     validate(m: Manifest): Finding[] {
       const entry = compiled.get(m.kind);
-      if (!entry) return [{ resource: resourceId(m), path: '/kind', message: `no Strimzi schema for kind ${m.kind}` }];
+      if (!entry)
+        return [{ resource: resourceId(m), path: '/kind', message: `no ${family.product} schema for kind ${m.kind}` }];
       if (m.apiVersion !== entry.apiVersion) {
         return [
           {
             resource: resourceId(m),
             path: '/apiVersion',
-            message: `must be ${entry.apiVersion} (Strimzi ${schemas.get(m.kind)?.version})`,
+            message: `must be ${entry.apiVersion} (${family.product} ${schemas.get(m.kind)?.version})`,
           },
         ];
       }
@@ -125,6 +168,9 @@ export function strimziValidator(dir = STRIMZI_SCHEMAS_DIR) {
     },
   };
 }
+
+/** Validator of Strimzi custom resources against their CRD schemas. */
+export const strimziValidator = () => crdValidator(STRIMZI);
 
 // ---- Built-in kinds: kubernetes-models, validators compiled from the Kubernetes OpenAPI spec ----
 
@@ -158,16 +204,17 @@ export async function validateBuiltin(m: Manifest): Promise<Finding[]> {
   }
 }
 
-/** Every finding of every manifest: built-in kinds against the Kubernetes schemas, Strimzi kinds against their CRDs. */
+/** Every finding of every manifest: built-in kinds against the Kubernetes schemas, Strimzi and Prometheus Operator kinds against their CRDs. */
 export async function validateManifests(manifests: Manifest[]): Promise<Finding[]> {
-  const strimzi = strimziValidator();
+  const crds = [crdValidator(STRIMZI), crdValidator(PROMETHEUS_OPERATOR)];
   const findings: Finding[] = [];
   for (const m of manifests) {
     if (!m.apiVersion || !m.kind) {
       findings.push({ resource: resourceId(m), path: '/', message: 'apiVersion and kind are required' });
       continue;
     }
-    findings.push(...(strimzi.handles(m) ? strimzi.validate(m) : await validateBuiltin(m)));
+    const crd = crds.find((v) => v.handles(m));
+    findings.push(...(crd ? crd.validate(m) : await validateBuiltin(m)));
   }
   return findings;
 }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { javaTool, mavenClasspath } from '../helm/java';
 import { DELIVERY_DIR, STRIMZI_SCHEMAS_DIR } from '../paths';
+import { stripDescriptions } from './crd-schema';
 
 /** Kinds the chart renders, with their model classes. */
 export const STRIMZI_KINDS = {
@@ -42,18 +43,6 @@ function findJdk21(): string {
     .sort((a, b) => b.v - a.v)[0];
   if (candidate) return path.join('/usr/lib/jvm', candidate.d);
   throw new Error('no JDK 21+ found: set STRIMZI_JAVA_HOME (Strimzi 1.x classes need Java 21)');
-}
-
-function stripDescriptions(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(stripDescriptions);
-  if (node && typeof node === 'object') {
-    return Object.fromEntries(
-      Object.entries(node)
-        .filter(([k]) => k !== 'description')
-        .map(([k, v]) => [k, stripDescriptions(v)]),
-    );
-  }
-  return node;
 }
 
 function main(): void {

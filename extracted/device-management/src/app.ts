@@ -1,9 +1,8 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import swaggerUi from 'swagger-ui-express';
 import { CDC_APPLIED_PATH, cdcAppliedHandler, type AppliedSource } from '@warmhouse/cdc';
-import { assignRequestId } from '@warmhouse/shared';
+import { commonRouteOf, createServiceApp, type ReadinessCheck } from '@warmhouse/service-kit';
 import { createDevicesService } from './devices-service';
 import { createLegacyHeatingRouter, legacyErrorHandler, sendSpringError } from './http/legacy-routes';
 import { loadOpenApiDocument } from './http/openapi-document';
@@ -11,11 +10,7 @@ import { createV1Router } from './http/v1-routes';
 import type { DeviceMetrics } from './metrics';
 import type { Orchestrator } from './saga/orchestrator';
 
-/** A readiness check: resolves true when the part is ready, or a reason why not. */
-export interface ReadinessCheck {
-  name: string;
-  check: () => Promise<true | string>;
-}
+export type { ReadinessCheck };
 
 export interface AppDeps {
   pool: Pool;
@@ -29,13 +24,11 @@ export interface AppDeps {
   orchestrator?: Orchestrator;
   /** default deadline of a connect request for the first reading, s */
   firstReadingWithinSeconds?: number;
+  /** ownership on `/api/v1` (DEVICE_MANAGEMENT_REQUIRE_IDENTITY) */
+  requireIdentity?: boolean;
 }
 
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([
-    p,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out`)), ms).unref()),
-  ]);
+const DOCS = { jsonPath: '/api/v1/openapi.json', uiPath: '/docs', title: 'Device management API' };
 
 /**
  * The device-management HTTP app, without listen(): the legacy `/api/heating` routes (monolith-identical),
@@ -50,85 +43,45 @@ export async function createApp({
   cdcSources = [],
   orchestrator,
   firstReadingWithinSeconds = 600,
-}: AppDeps): Promise<express.Express> {
+  requireIdentity = false,
+}: AppDeps): Promise<ReturnType<typeof createServiceApp>> {
   const log = logger.child({ module: 'http' });
   const service = createDevicesService({ pool });
   const document = loadOpenApiDocument();
-  const app = express();
-  app.set('strict routing', true);
-  app.set('case sensitive routing', true);
-  app.set('etag', false);
-  app.disable('x-powered-by');
-
-  app.use((req, res, next) => {
-    const requestId = assignRequestId(req, res);
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (res.locals.route as string | undefined) ?? 'unmatched';
-      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
-      metrics.httpDuration.observe({ method: req.method, route }, seconds);
-      if (route.startsWith('/health') || route === '/metrics' || route === CDC_APPLIED_PATH) return;
-      const level = res.statusCode >= 500 ? 'error' : 'info';
-      log[level]({
-        event: 'http_request',
-        requestId,
-        method: req.method,
-        path: req.path,
-        route,
-        status: res.statusCode,
-        ms: seconds * 1000,
-      });
-    });
-    next();
+  const database: ReadinessCheck = {
+    name: 'database',
+    check: async () => {
+      await pool.query('SELECT 1');
+      return true;
+    },
+  };
+  const app = createServiceApp({
+    logger: log,
+    metrics,
+    routeOf: (req, res) =>
+      commonRouteOf(req.originalUrl.split('?')[0] ?? '', DOCS) ??
+      (res.locals.route as string | undefined) ??
+      'unmatched',
+    quietRoutes: ['health', 'metrics', 'cdc_applied'],
+    readiness: () => [database, ...readiness],
+    docs: { ...DOCS, document },
   });
   const route = (name: string) => (_req: Request, res: Response, next: NextFunction) => {
     res.locals.route = name;
     next();
   };
 
-  app.get('/health/live', route('/health/live'), (_req, res) => {
-    res.json({ status: 'live' });
-  });
-  app.get('/health/ready', route('/health/ready'), async (_req, res) => {
-    const checks: ReadinessCheck[] = [
-      {
-        name: 'database',
-        check: async () => {
-          await withTimeout(pool.query('SELECT 1'), 2_000, 'database ping');
-          return true;
-        },
-      },
-      ...readiness,
-    ];
-    const results: Record<string, string> = {};
-    let ready = true;
-    for (const c of checks) {
-      const outcome = await c.check().catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
-      results[c.name] = outcome === true ? 'ready' : outcome;
-      if (outcome !== true) ready = false;
-    }
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });
-  });
-  app.get('/metrics', route('/metrics'), async (_req, res) => {
-    res.setHeader('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
-  });
-
   // what the CDC consumers have applied, per topic: read by the proxy's CDC-aware reads and the CDC monitor
-  app.get(CDC_APPLIED_PATH, route(CDC_APPLIED_PATH), cdcAppliedHandler('device-management', cdcSources));
+  app.get(CDC_APPLIED_PATH, route('cdc_applied'), cdcAppliedHandler('device-management', cdcSources));
 
-  app.get('/api/v1/openapi.json', route('/api/v1/openapi.json'), (_req, res) => {
-    res.json(document);
+  const v1 = await createV1Router({
+    service,
+    document,
+    logger: log,
+    orchestrator,
+    firstReadingWithinSeconds,
+    requireIdentity,
   });
-  app.use(
-    '/docs',
-    route('/docs'),
-    swaggerUi.serve,
-    swaggerUi.setup(document, { customSiteTitle: 'Device management API' }),
-  );
-
-  const v1 = await createV1Router({ service, document, logger: log, orchestrator, firstReadingWithinSeconds });
   app.use('/api/v1', route('/api/v1'), v1);
 
   const legacy = createLegacyHeatingRouter({ service, logger: log });

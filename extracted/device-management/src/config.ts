@@ -25,6 +25,12 @@ export const deviceManagementConfigShape = {
   CDC_DEAD_LETTER_TOPIC: z.string().min(1).optional(),
   CDC_SYNC_ENABLED: env.bool(true),
   /**
+   * consecutive changes of heating_systems applied in one transaction (one commit, the applied position recorded
+   * in it); 1: a transaction per change. Off (1) by default until the cdc-sync integration test passes with it:
+   * see docs/benchmarks/cdc-to-service.md
+   */
+  CDC_CHANGES_PER_TRANSACTION: env.positiveInt(1),
+  /**
    * Debezium heartbeat topic, consumed only to advance the applied position served at `GET /cdc/applied` while
    * heating_systems is idle; empty turns it off
    */
@@ -52,6 +58,13 @@ export const deviceManagementConfigShape = {
   SAGA_TIMER_MS: env.positiveInt(500),
   /** default time a new device has to send its first reading (the request may set its own), seconds */
   SAGA_FIRST_READING_WITHIN_S: env.positiveInt(600),
+
+  /**
+   * ownership on `/api/v1`: a request without `X-Strangler-Subject` (set by the proxy after it verified a token)
+   * answers 401, and every read and write is scoped to the caller's devices (docs/identity-headers.md); off by
+   * default, for a deployment whose proxy does not authenticate yet. The legacy `/api/heating` routes stay anonymous.
+   */
+  DEVICE_MANAGEMENT_REQUIRE_IDENTITY: env.bool(false),
 
   /** how long a graceful stop waits for in-flight requests and handlers, ms */
   SHUTDOWN_GRACE_MS: env.positiveInt(10_000),

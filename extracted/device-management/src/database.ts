@@ -1,4 +1,4 @@
-import { databaseUrl, ensureDatabase, runMigrations, type RoleSpec } from '@warmhouse/shared';
+import { prepareComponentDatabase, type RoleSpec } from '@warmhouse/shared';
 
 export const DEFAULT_DATABASE = 'device_management';
 export const MIGRATIONS_FOLDER = 'device-management';
@@ -8,13 +8,10 @@ export const MIGRATIONS_FOLDER = 'device-management';
  * every project database revokes CONNECT from PUBLIC) and applies `migrations/device-management/` as that role.
  * Returns the service's DATABASE_URL. For `npm start` and the integration tests.
  */
-export async function prepareDeviceManagementDatabase(
+export function prepareDeviceManagementDatabase(
   superuserUrl: string,
   role: RoleSpec,
   { database = DEFAULT_DATABASE }: { database?: string } = {},
 ): Promise<string> {
-  await ensureDatabase(superuserUrl, database, role);
-  const url = databaseUrl(superuserUrl, database, role);
-  await runMigrations(MIGRATIONS_FOLDER, url);
-  return url;
+  return prepareComponentDatabase({ superuserUrl, database, role, migrations: MIGRATIONS_FOLDER });
 }

@@ -5,12 +5,15 @@ import { outboxRepository, writeBackRepository } from './data/outbox-repository'
 import { applySettings, unsupportedSettings, type Device, type SettingField } from './domain/device';
 import { deviceDeleted, deviceRegistered, deviceSettingsChanged } from './domain/events';
 import { deviceError } from './errors';
+import { ANYONE, mayAccess, type Access } from '@warmhouse/messaging';
 
 /** Per-request options of a change. */
 export interface ChangeContext {
   /** `X-Strangler-Dry-Run: 1`: everything runs, then the transaction is rolled back */
   dryRun?: boolean;
   requestId?: string | null;
+  /** who may change what (ownership); default: anyone, as the legacy routes */
+  access?: Access;
 }
 
 export type DeviceRef = { id: string } | { legacyId: bigint };
@@ -32,12 +35,14 @@ export function createDevicesService({ pool }: { pool: Pool }) {
       ? devicesRepository.findById(db, ref.id, { forUpdate })
       : devicesRepository.findByLegacyId(db, ref.legacyId, { forUpdate });
 
-  const live = (d: Device | undefined) => (d && d.status !== 'deleted' ? d : undefined);
+  /** A live device `access` may touch: another caller's device is as unknown as a missing one (404, not 403). */
+  const live = (d: Device | undefined, access: Access = ANYONE) =>
+    d && d.status !== 'deleted' && mayAccess(access, d.ownerId) ? d : undefined;
 
   return {
-    /** A live device, or undefined (unknown or deleted). */
-    async find(ref: DeviceRef): Promise<Device | undefined> {
-      return live(await find(pool, ref, false));
+    /** A live device `access` may see, or undefined (unknown, deleted or another caller's). */
+    async find(ref: DeviceRef, access: Access = ANYONE): Promise<Device | undefined> {
+      return live(await find(pool, ref, false), access);
     },
 
     async list(filter: ListFilter): Promise<DevicePage> {
@@ -70,7 +75,7 @@ export function createDevicesService({ pool }: { pool: Pool }) {
       return withTransaction(
         pool,
         async (tx) => {
-          const current = live(await find(tx, ref, true));
+          const current = live(await find(tx, ref, true), ctx.access);
           if (!current) return undefined;
           const unsupported = unsupportedSettings(current.type, patch);
           if (unsupported.length > 0) {
@@ -111,7 +116,7 @@ export function createDevicesService({ pool }: { pool: Pool }) {
       return withTransaction(
         pool,
         async (tx) => {
-          const current = live(await find(tx, ref, true));
+          const current = live(await find(tx, ref, true), ctx.access);
           if (!current) return undefined;
           if (current.origin === 'monolith') {
             throw deviceError(

@@ -9,7 +9,9 @@ export const DEVICE_ERRORS = {
   DEVICE_ERR_VALIDATION: { status: 400, retriable: false, title: 'Request validation failed' },
   /** The request body is not JSON. */
   DEVICE_ERR_MALFORMED_BODY: { status: 400, retriable: false, title: 'Malformed JSON body' },
-  /** No device with that id (or it is deleted). */
+  /** Ownership is on and the request names no caller (no `X-Strangler-Subject`), or a malformed identity field. */
+  DEVICE_ERR_UNAUTHENTICATED: { status: 401, retriable: false, title: 'Authentication required' },
+  /** No device with that id (or it is deleted, or it is another caller's). */
   DEVICE_ERR_NOT_FOUND: { status: 404, retriable: false, title: 'Device not found' },
   /** No connect saga with that id. */
   DEVICE_ERR_SAGA_NOT_FOUND: { status: 404, retriable: false, title: 'Saga not found' },

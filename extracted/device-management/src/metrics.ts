@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createHttpMetrics } from '@warmhouse/service-kit';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
@@ -26,20 +27,7 @@ export function createMetrics({ defaultMetrics = false }: { defaultMetrics?: boo
   if (defaultMetrics) collectDefaultMetrics({ register: registry });
 
   const metrics = {
-    registry,
-    httpRequests: new Counter({
-      name: 'device_management_http_requests_total',
-      help: 'HTTP requests answered, by method, route and status',
-      labelNames: ['method', 'route', 'status'] as const,
-      registers: [registry],
-    }),
-    httpDuration: new Histogram({
-      name: 'device_management_http_request_duration_seconds',
-      help: 'HTTP request duration, by method and route',
-      labelNames: ['method', 'route'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
+    ...createHttpMetrics({ prefix: 'device_management', registry, buckets: LATENCY_BUCKETS }),
     cdcEvents: new Counter({
       name: 'device_management_cdc_events_total',
       help: 'heating_systems change events handled, by op and result (created, updated, deleted, unchanged, stale, echo, ignored)',

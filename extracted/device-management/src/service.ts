@@ -11,7 +11,7 @@ import { createMetrics, type DeviceMetrics } from './metrics';
 import { createOutboxRelay, type OutboxRelay } from './outbox/relay';
 import { createOrchestrator, type Orchestrator } from './saga/orchestrator';
 import { createSagaWorker, type SagaWorker } from './saga/saga-worker';
-import { createHeatingSyncConsumer } from './sync/heating-sync';
+import { appliedStoreOf, createHeatingSyncConsumer } from './sync/heating-sync';
 import { createWriteBackWorker, type EventConsumer } from './writeback/write-back';
 
 export interface RunningDeviceManagement {
@@ -107,6 +107,7 @@ export async function startDeviceManagement(
       readiness.push({ name: 'write-back', check: async () => writeBack!.running() || 'stopped' });
     }
 
+    const appliedStore = appliedStoreOf(pool);
     let sync: ChangeEventConsumer | undefined;
     if (config.CDC_SYNC_ENABLED) {
       let syncRunning = false;
@@ -120,6 +121,8 @@ export async function startDeviceManagement(
         deadLetterTopic: config.CDC_DEAD_LETTER_TOPIC,
         logger,
         metrics,
+        appliedStore,
+        changesPerTransaction: config.CDC_CHANGES_PER_TRANSACTION,
       });
       await sync.start();
       syncRunning = true;
@@ -157,9 +160,11 @@ export async function startDeviceManagement(
       logger,
       metrics,
       readiness,
-      cdcSources: sync ? [sync] : [],
+      // the whole service's positions, from its database: the same answer from every replica
+      cdcSources: [appliedStore],
       orchestrator,
       firstReadingWithinSeconds: config.SAGA_FIRST_READING_WITHIN_S,
+      requireIdentity: config.DEVICE_MANAGEMENT_REQUIRE_IDENTITY,
     });
     const server = app.listen(config.PORT, config.HOST);
     await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));

@@ -87,7 +87,7 @@ async function make(opts: { failAppend?: boolean; failLookup?: boolean; legacy?:
       return new Map([...provisioned].filter(([id]) => deviceIds.includes(id)));
     },
     limits: { maxBatch: 3, maxBodyBytes: 10_000, window: { maxAgeMs: 24 * 3600_000, maxFutureMs: 300_000 } },
-    readiness: async () => [{ name: 'database', ok: true }],
+    readiness: () => [{ name: 'database', check: async () => true }],
     now: () => NOW,
   });
   return { app, appended, lookups };

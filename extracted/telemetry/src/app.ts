@@ -1,25 +1,27 @@
-import { assignRequestId, type Logger } from '@warmhouse/shared';
+import { describeFields, sendProblem, type Logger } from '@warmhouse/shared';
+import {
+  commonRouteOf,
+  createServiceApp,
+  fieldProblems,
+  problemHandler,
+  type AjvError,
+  type ReadinessCheck,
+} from '@warmhouse/service-kit';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Document, OpenAPIBackend } from 'openapi-backend';
-import swaggerUi from 'swagger-ui-express';
 import type { ReadModelQueries } from './data/read-models';
 import type { TimeWindow } from './domain/reading';
-import { isTelemetryError, fieldsOf, TELEMETRY_ERRORS } from './errors';
+import { isTelemetryError, problemOf } from './errors';
 import { ingestHandler, type IngestDeps } from './http/ingest';
 import { legacyRouter } from './http/legacy';
-import { describeFields, problemOf, sendProblem } from './http/problem';
+import { identityGate, type OwnershipDeps } from './http/ownership';
 import { queryHandlers } from './http/queries';
-import { fieldProblems, ingestBodyProblems, type AjvError } from './http/validation';
+import { ingestBodyProblems } from './http/validation';
 import type { CommandLog } from './kafka/command-log';
 import type { TelemetryMetrics } from './metrics';
 import { CDC_APPLIED_PATH, cdcAppliedHandler, type AppliedSource } from '@warmhouse/cdc';
 
-/** One readiness check: a name and whether it passes (with a reason when not). */
-export interface ReadinessCheck {
-  name: string;
-  ok: boolean;
-  detail?: string;
-}
+export type { ReadinessCheck };
 
 /** Everything the HTTP app needs; no module-level state, so tests can build several. */
 export interface AppDeps {
@@ -34,7 +36,7 @@ export interface AppDeps {
   provisioning: IngestDeps['provisioning'];
   limits: { maxBatch: number; maxBodyBytes: number; window: TimeWindow };
   /** readiness checks of the parts this process runs */
-  readiness: () => Promise<ReadinessCheck[]>;
+  readiness: () => readonly ReadinessCheck[];
   /** refreshes gauges computed on demand (offset lag) before /metrics answers */
   beforeScrape?: () => Promise<void>;
   now?: () => Date;
@@ -43,10 +45,13 @@ export interface AppDeps {
    * readings are on the command log; the projector's lag behind that is `telemetry_projection_lag_*`)
    */
   cdcSources?: () => readonly AppliedSource[];
+  /** ownership of `/api/v1/telemetry` (TELEMETRY_REQUIRE_IDENTITY); default: off, everything readable */
+  ownership?: OwnershipDeps;
 }
 
 const API_PREFIX = '/api/v1/telemetry';
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+const DOCS = { jsonPath: `${API_PREFIX}/openapi.json`, uiPath: `${API_PREFIX}/docs`, title: 'Warm House telemetry' };
 
 /**
  * The telemetry HTTP API without listen(): write side (`POST /api/v1/telemetry`), query side, the legacy
@@ -55,60 +60,15 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 export function createApp(deps: AppDeps): express.Express {
   const { logger, metrics, openapi } = deps;
   const now = deps.now ?? (() => new Date());
-  const app = express();
-  app.set('etag', false);
-  app.set('strict routing', true);
-  app.set('case sensitive routing', true);
-  app.disable('x-powered-by');
-
-  app.use((req, res, next) => {
-    const requestId = assignRequestId(req, res);
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = routeLabel(req);
-      metrics.httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
-      metrics.httpDuration.observe({ route }, seconds);
-      const entry = {
-        event: 'http_request',
-        requestId,
-        method: req.method,
-        path: req.path,
-        status: res.statusCode,
-        ms: seconds * 1000,
-      };
-      if (res.statusCode >= 500) logger.error(entry);
-      else if (route === 'health' || route === 'metrics') logger.debug(entry);
-      else logger.info(entry);
-    });
-    next();
-  });
-
-  app.get('/health/live', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/health/ready', async (_req, res) => {
-    const checks = await deps
-      .readiness()
-      .catch((err: unknown) => [{ name: 'readiness', ok: false, detail: String(err) }]);
-    const ready = checks.every((c) => c.ok);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+  const app = createServiceApp({
+    logger,
+    metrics,
+    routeOf: (req) => routeLabel(req),
+    readiness: deps.readiness,
+    beforeScrape: deps.beforeScrape,
+    docs: { ...DOCS, document: deps.document },
   });
   app.get(CDC_APPLIED_PATH, cdcAppliedHandler('telemetry', deps.cdcSources ?? (() => [])));
-  app.get('/metrics', async (_req, res) => {
-    await deps.beforeScrape?.().catch((err: unknown) => logger.warn({ err, event: 'metrics_refresh_failed' }));
-    res.setHeader('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
-  });
-
-  app.get(`${API_PREFIX}/openapi.json`, (_req, res) => {
-    res.json(deps.document);
-  });
-  app.use(
-    `${API_PREFIX}/docs`,
-    swaggerUi.serve,
-    swaggerUi.setup(deps.document, { customSiteTitle: 'Warm House telemetry' }),
-  );
 
   app.use('/api/heating', legacyRouter({ readModels: deps.readModels, logger }));
 
@@ -122,7 +82,7 @@ export function createApp(deps: AppDeps): express.Express {
     provisioning: deps.provisioning,
   });
   openapi.register({
-    ...queryHandlers(deps.readModels, now),
+    ...queryHandlers(deps.readModels, now, deps.ownership?.ownersOf),
     ingestTelemetry: ingest,
     validationFail: async (c, req: Request, res: Response) => {
       const all = fieldProblems((c.validation.errors ?? []) as AjvError[]);
@@ -158,6 +118,7 @@ export function createApp(deps: AppDeps): express.Express {
     },
   });
 
+  app.use(API_PREFIX, identityGate(deps.ownership?.required ?? false, API_PREFIX));
   const { maxBatch, maxBodyBytes } = deps.limits;
   const json = express.json({ limit: maxBodyBytes, type: () => true });
   app.post(API_PREFIX, (req: Request, res: Response, next: NextFunction) => {
@@ -224,58 +185,21 @@ export function createApp(deps: AppDeps): express.Express {
     );
   });
 
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const instance = req.originalUrl;
-    const requestId = String(req.headers['x-request-id'] ?? '');
-    if (isTelemetryError(err)) {
-      const level = err.status >= 500 ? 'error' : 'info';
-      logger[level]({ event: 'request_failed', path: req.path, code: err.code, err }, err.message);
-      const errors = fieldsOf(err);
-      return sendProblem(res, problemOf(err.code, err.message, { instance, requestId, errors }));
-    }
-    const parser = err as { type?: string; status?: number; message?: string };
-    if (parser.type === 'entity.too.large') {
-      metrics.readingsRejected.inc({ reason: 'body_too_large' });
-      return sendProblem(
-        res,
-        problemOf('TELEMETRY_ERR_BATCH_TOO_LARGE', `the body is larger than ${deps.limits.maxBodyBytes} bytes`, {
-          errors: [{ in: 'body', field: '', message: `must be at most ${deps.limits.maxBodyBytes} bytes` }],
-          instance,
-          requestId,
-        }),
-      );
-    }
-    if (parser.type === 'entity.parse.failed') {
-      metrics.readingsRejected.inc({ reason: 'malformed' });
-      return sendProblem(
-        res,
-        problemOf('TELEMETRY_ERR_MALFORMED_BODY', `the body is not JSON: ${parser.message ?? ''}`, {
-          errors: [{ in: 'body', field: '', message: 'is not valid JSON' }],
-          instance,
-          requestId,
-        }),
-      );
-    }
-    if (parser.status !== undefined && parser.status >= 400 && parser.status < 500) {
-      return sendProblem(
-        res,
-        problemOf('TELEMETRY_ERR_MALFORMED_BODY', parser.message ?? 'unreadable body', { instance, requestId }),
-      );
-    }
-    const code = (err as { code?: string }).code;
-    const unavailable =
-      typeof code === 'string' && (/^(08|57P)/.test(code) || ['ECONNREFUSED', 'ETIMEDOUT'].includes(code));
-    logger.error({ event: 'request_failed', path: req.path, err }, 'unexpected error');
-    return sendProblem(
-      res,
-      unavailable
-        ? problemOf('TELEMETRY_ERR_UNAVAILABLE', TELEMETRY_ERRORS.TELEMETRY_ERR_UNAVAILABLE.title, {
-            instance,
-            requestId,
-          })
-        : problemOf('TELEMETRY_ERR_INTERNAL', 'internal error', { instance, requestId }),
-    );
-  });
+  app.use(
+    problemHandler({
+      logger,
+      catalog: { is: isTelemetryError, problem: problemOf },
+      codes: {
+        'too-large': 'TELEMETRY_ERR_BATCH_TOO_LARGE',
+        malformed: 'TELEMETRY_ERR_MALFORMED_BODY',
+        unavailable: 'TELEMETRY_ERR_UNAVAILABLE',
+        internal: 'TELEMETRY_ERR_INTERNAL',
+      },
+      maxBodyBytes: `${deps.limits.maxBodyBytes} bytes`,
+      onBodyRefused: (kind) =>
+        metrics.readingsRejected.inc({ reason: kind === 'too-large' ? 'body_too_large' : 'malformed' }),
+    }),
+  );
 
   return app;
 }
@@ -284,13 +208,13 @@ const fullPath = (req: Request) => req.originalUrl.split('?')[0] ?? req.original
 
 function routeLabel(req: Request): string {
   const p = fullPath(req);
-  if (p.startsWith('/health/')) return 'health';
-  if (p === '/metrics') return 'metrics';
+  const common = commonRouteOf(p, DOCS);
+  if (common) return common;
+  if (p === CDC_APPLIED_PATH) return 'cdc_applied';
   if (p.startsWith('/api/heating/')) return 'legacy_current_temperature';
   if (req.method === 'POST' && p === API_PREFIX) return 'ingest';
   if (p.endsWith('/latest')) return 'latest';
   if (p.endsWith('/history')) return 'history';
   if (p.endsWith('/summary')) return 'house_summary';
-  if (p.startsWith(`${API_PREFIX}/docs`) || p.endsWith('openapi.json')) return 'docs';
   return 'other';
 }

@@ -99,6 +99,13 @@ export const telemetryConfigShape = {
   /** most readings one retention-sweep transaction deletes */
   TELEMETRY_RETENTION_SWEEP_BATCH: env.positiveInt(5000),
 
+  /**
+   * ownership on `/api/v1/telemetry`: a request without `X-Strangler-Subject` (set by the proxy after it verified a
+   * token) answers 401, reads are scoped to the caller's devices (the owner the connect-device saga provisioned),
+   * ingest needs the scope `telemetry:ingest`; off by default. The legacy `/api/heating` route stays anonymous.
+   */
+  TELEMETRY_REQUIRE_IDENTITY: env.bool(false),
+
   /** how long a graceful stop waits for in-flight requests, ms */
   SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
 };

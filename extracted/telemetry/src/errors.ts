@@ -11,7 +11,11 @@ export const TELEMETRY_ERRORS = {
   TELEMETRY_ERR_MALFORMED_BODY: { status: 400, retriable: false, title: 'Malformed JSON body' },
   /** A pagination cursor that this service did not issue (or for another query). */
   TELEMETRY_ERR_BAD_CURSOR: { status: 400, retriable: false, title: 'Invalid cursor' },
-  /** No reading has ever been stored for this device (or device and metric). */
+  /** Ownership is on and the request names no caller (no `X-Strangler-Subject`), or a malformed identity field. */
+  TELEMETRY_ERR_UNAUTHENTICATED: { status: 401, retriable: false, title: 'Authentication required' },
+  /** The caller is known but lacks the scope of the operation (ingest needs `telemetry:ingest`). */
+  TELEMETRY_ERR_FORBIDDEN: { status: 403, retriable: false, title: 'Insufficient scope' },
+  /** No reading has ever been stored for this device (or device and metric), or the device is another caller's. */
   TELEMETRY_ERR_DEVICE_UNKNOWN: { status: 404, retriable: false, title: 'Unknown device' },
   /** No reading has ever been stored for a device of this house. */
   TELEMETRY_ERR_HOUSE_UNKNOWN: { status: 404, retriable: false, title: 'Unknown house' },

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createHttpMetrics } from '@warmhouse/service-kit';
 
 /**
  * Every Prometheus metric of the service, in one registry per process (no global default registry, so tests can
@@ -8,20 +9,7 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'telemetry_process_' });
   return {
-    registry,
-    httpRequests: new Counter({
-      name: 'telemetry_http_requests_total',
-      help: 'HTTP requests by route and status',
-      labelNames: ['route', 'method', 'status'] as const,
-      registers: [registry],
-    }),
-    httpDuration: new Histogram({
-      name: 'telemetry_http_request_duration_seconds',
-      help: 'HTTP request duration by route',
-      labelNames: ['route'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
+    ...createHttpMetrics({ prefix: 'telemetry', registry }),
     readingsAccepted: new Counter({
       name: 'telemetry_readings_accepted_total',
       help: 'Readings acknowledged by the command log (acks=all), by source; the ingest rate is its rate()',
@@ -82,7 +70,7 @@ export function createMetrics() {
     }),
     retentionSweeps: new Counter({
       name: 'telemetry_retention_sweeps_total',
-      help: 'Retention sweeps run, by result (ok, failed)',
+      help: 'Retention sweep ticks, by result (ok, failed, skipped: another replica holds the sweep lease)',
       labelNames: ['result'] as const,
       registers: [registry],
     }),

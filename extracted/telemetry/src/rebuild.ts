@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { waitFor, type Logger } from '@warmhouse/shared';
+import { waitFor, withTransaction, type Logger } from '@warmhouse/shared';
 import type { Kafka } from 'kafkajs';
 import type { Pool, PoolClient } from 'pg';
 import { LIVE_SCHEMA, ProjectionStore, REBUILD_SCHEMA } from './data/projection-store';
@@ -166,9 +166,7 @@ export async function rebuildReadModels(opts: RebuildOptions): Promise<RebuildRe
  * names), storage parameters.
  */
 async function createShadowSchema(pool: Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await client.query(`DROP SCHEMA IF EXISTS ${REBUILD_SCHEMA} CASCADE`);
     await client.query(`CREATE SCHEMA ${REBUILD_SCHEMA}`);
     const { rows: tables } = await client.query<{ table: string }>(
@@ -189,7 +187,7 @@ async function createShadowSchema(pool: Pool): Promise<void> {
         await client.query(`ALTER TABLE ${REBUILD_SCHEMA}.${table} SET (${reloptions.join(', ')})`);
       const { rows: constraints } = await client.query<{ name: string; def: string }>(
         `SELECT conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint
-         WHERE conrelid = $1::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname`,
+       WHERE conrelid = $1::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname`,
         [`${LIVE_SCHEMA}.${table}`],
       );
       for (const c of constraints) {
@@ -197,21 +195,15 @@ async function createShadowSchema(pool: Pool): Promise<void> {
       }
       const { rows: indexes } = await client.query<{ def: string }>(
         `SELECT pg_get_indexdef(i.indexrelid) AS def FROM pg_index i
-         WHERE i.indrelid = $1::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-         ORDER BY i.indexrelid`,
+       WHERE i.indrelid = $1::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+       ORDER BY i.indexrelid`,
         [`${LIVE_SCHEMA}.${table}`],
       );
       for (const { def } of indexes) {
         await client.query(def.replace(` ON ${LIVE_SCHEMA}.`, ` ON ${REBUILD_SCHEMA}.`));
       }
     }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Rows of each table present on one side only (multiset difference, every column but the volatile ones). */

@@ -6,7 +6,7 @@ import type { Admin } from 'kafkajs';
 import { createEventProducer, defaultDeadLetterTopic, ensureTopics, type MessageConsumer } from '@warmhouse/messaging';
 import type { Pool } from 'pg';
 import { createApp, type ReadinessCheck } from './app';
-import { createCdcFeed } from './cdc/feed';
+import { appliedStoreOf, createCdcFeed } from './cdc/feed';
 import { deadLetterTopicOf, type TelemetryConfig } from './config';
 import { ProjectionStore } from './data/projection-store';
 import { ReadModels } from './data/read-models';
@@ -104,6 +104,7 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
       stoppers.push(() => retentionSweeper!.stop());
     }
 
+    const appliedStore = appliedStoreOf(pool);
     let cdcFeed: ChangeEventConsumer | undefined;
     if (roles.has('cdc')) {
       cdcFeed = createCdcFeed({
@@ -117,6 +118,7 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
         heartbeatTopic: config.CDC_HEARTBEAT_TOPIC,
         logger,
         metrics,
+        appliedStore,
       });
       await cdcFeed.start();
       stoppers.push(() => cdcFeed!.stop());
@@ -162,19 +164,23 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
     const readModels = new ReadModels(pool);
     const document = loadDocument();
     const openapi = await createOpenApi(document);
-    const readiness = async (): Promise<ReadinessCheck[]> => {
-      const checks: ReadinessCheck[] = [];
-      checks.push(
-        await readModels
-          .ping()
-          .then(() => ({ name: 'database', ok: true }))
-          .catch((err: unknown) => ({ name: 'database', ok: false, detail: String(err) })),
-      );
-      checks.push({ name: 'command-log', ok: commandLog.connected() });
-      if (projector) checks.push({ name: 'projector', ok: projector.healthy() });
-      if (sagaCommands) checks.push({ name: 'saga-commands', ok: sagaCommands.running() });
-      return checks;
-    };
+    const running = (name: string, ok: () => boolean): ReadinessCheck => ({
+      name,
+      check: async () => ok() || 'not running',
+    });
+    const checks: ReadinessCheck[] = [
+      {
+        name: 'database',
+        check: async () => {
+          await readModels.ping();
+          return true;
+        },
+      },
+      { name: 'command-log', check: async () => commandLog.connected() || 'not connected' },
+      ...(projector ? [running('projector', () => projector.healthy())] : []),
+      ...(sagaCommands ? [running('saga-commands', () => sagaCommands.running())] : []),
+    ];
+    const readiness = () => checks;
     const beforeScrape = async () => {
       if (!projector) return;
       const [high, applied] = await Promise.all([
@@ -189,7 +195,8 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
     const app = createApp({
       logger,
       metrics,
-      cdcSources: () => (cdcFeed ? [cdcFeed] : []),
+      // the whole service's positions, from its database: the same answer from every replica and every role
+      cdcSources: () => [appliedStore],
       openapi,
       document,
       commandLog: roles.has('api')
@@ -202,6 +209,10 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
           },
       readModels,
       provisioning: (deviceIds) => provisioningRepository.ingestProvisioning(pool, deviceIds),
+      ownership: {
+        required: config.TELEMETRY_REQUIRE_IDENTITY,
+        ownersOf: (deviceIds) => provisioningRepository.owners(pool, deviceIds),
+      },
       limits: {
         maxBatch: config.TELEMETRY_MAX_BATCH,
         maxBodyBytes: config.TELEMETRY_MAX_BODY_BYTES,

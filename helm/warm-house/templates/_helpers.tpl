@@ -233,3 +233,29 @@ spec:
 {{- define "wh.debeziumSecret" -}}
 {{- default (include "wh.name" (dict "root" . "component" "debezium-credentials")) .Values.cdc.credentials.existingSecret -}}
 {{- end -}}
+
+{{/* Secret with the CDC monitor's bearer token (key `token`): an existing one, or the one the chart writes. */}}
+{{- define "wh.cdcMonitorTokenSecret" -}}
+{{- default (include "wh.name" (dict "root" . "component" "cdc-monitor-token")) .Values.cdcMonitor.token.existingSecret -}}
+{{- end -}}
+
+{{/* Labels of every monitoring resource: the chart's, plus monitoring.labels (the Prometheus' selectors). */}}
+{{- define "wh.monitoringLabels" -}}
+{{ include "wh.labels" . }}
+{{- with .root.Values.monitoring.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Strimzi's metrics reporter on a Kafka or KafkaConnect resource (monitoring.kafkaMetrics), or nothing. */}}
+{{- define "wh.strimziMetricsConfig" -}}
+{{- with .Values.monitoring.kafkaMetrics }}
+{{- if .enabled }}
+metricsConfig:
+  type: strimziMetricsReporter
+  values:
+    allowList:
+      {{- toYaml .allowList | nindent 6 }}
+{{- end }}
+{{- end }}
+{{- end -}}

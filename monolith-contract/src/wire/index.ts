@@ -19,3 +19,11 @@ export {
   type HeatingSettings,
   type HeatingSystemRecord,
 } from './heating-json';
+export {
+  heatingRoutes,
+  springErrorHandler,
+  type HeatingChange,
+  type HeatingRoutesOptions,
+  type HeatingStore,
+  type HeatingView,
+} from './heating-routes';

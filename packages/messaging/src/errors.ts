@@ -1,4 +1,4 @@
-import { CodedError } from '@warmhouse/shared';
+import { errorCatalog, type CodedError, type ErrorCatalogEntry } from '@warmhouse/shared';
 
 /** Error codes of this package; `retriable` says whether trying again can help. */
 export const MESSAGING_ERRORS = {
@@ -12,14 +12,13 @@ export const MESSAGING_ERRORS = {
    * acknowledged; send again (at least once, consumers de-duplicate on the event id).
    */
   MESSAGE_ERR_SEND_INCOMPLETE: { status: 503, retriable: true },
-} as const;
+} as const satisfies Record<string, ErrorCatalogEntry>;
 
 export type MessagingErrorCode = keyof typeof MESSAGING_ERRORS;
 
-export function messagingError(
+/** Creates the coded error for `code` with the registry's status and retriability. */
+export const messagingError: (
   code: MessagingErrorCode,
   message: string,
-  options: { cause?: unknown; details?: Record<string, unknown> } = {},
-): CodedError {
-  return new CodedError(code, message, { ...MESSAGING_ERRORS[code], ...options });
-}
+  options?: { cause?: unknown; details?: Record<string, unknown> },
+) => CodedError = errorCatalog(MESSAGING_ERRORS).error;

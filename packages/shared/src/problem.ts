@@ -3,11 +3,14 @@ import { CodedError } from './errors';
 /** Media type of RFC 9457 problem details. */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-/** What a service says about one of its error codes: the HTTP status, a title, and whether a retry can help. */
+/**
+ * What a package says about one of its error codes: the HTTP status, whether a retry can help, and the problem
+ * title (the code itself when a package's errors never reach an HTTP answer).
+ */
 export interface ErrorCatalogEntry {
   status: number;
   retriable: boolean;
-  title: string;
+  title?: string;
 }
 
 /** One failing field of a request: where it is and what is wrong with it. */
@@ -38,21 +41,26 @@ export interface ProblemResponse {
 }
 
 /**
- * Error helpers bound to one service's catalog of codes (`DEVICE_ERR_…`, `TELEMETRY_ERR_…`): coded errors that carry
- * the status and retriability, and the problem body answered for them.
+ * Error helpers bound to one package's catalog of codes (`DEVICE_ERR_…`, `TELEMETRY_ERR_…`, `CDC_ERR_…`,
+ * `MESSAGE_ERR_…`): coded errors that carry the status and retriability, and the problem body answered for them.
+ * The one way errors are made in this repository (the proxy's `ProxyError` adds the forwarding stage on top).
  */
 export function errorCatalog<Catalog extends Record<string, ErrorCatalogEntry>>(catalog: Catalog) {
   type Code = keyof Catalog & string;
   return {
     /** A coded error with the catalog's status and retriability; `fields` travel to the problem body. */
-    error(code: Code, detail: string, options: { cause?: unknown; fields?: FieldProblem[] } = {}): CodedError {
+    error(
+      code: Code,
+      detail: string,
+      options: { cause?: unknown; fields?: FieldProblem[]; details?: Record<string, unknown> } = {},
+    ): CodedError {
       const { status, retriable } = catalog[code]!;
-      return new CodedError(code, detail, {
-        status,
-        retriable,
-        cause: options.cause,
-        details: options.fields ? { fields: options.fields } : undefined,
-      });
+      const details = options.fields ? { ...options.details, fields: options.fields } : options.details;
+      return new CodedError(code, detail, { status, retriable, cause: options.cause, details });
+    },
+    /** True when `err` carries exactly `code`. */
+    has(err: unknown, code: Code): err is CodedError & { code: Code } {
+      return (err as { code?: unknown } | null)?.code === code;
     },
     /** True when `err` carries one of the catalog's codes. */
     is(err: unknown): err is CodedError & { code: Code } {
@@ -65,7 +73,7 @@ export function errorCatalog<Catalog extends Record<string, ErrorCatalogEntry>>(
       detail: string,
       extra: { instance?: string; requestId?: string; errors?: FieldProblem[] } = {},
     ): Problem<Code> {
-      const { status, title } = catalog[code]!;
+      const { status, title = code } = catalog[code]!;
       return {
         type: `urn:warmhouse:problem:${code.toLowerCase().replace(/_/g, '-')}`,
         title,

@@ -1,4 +1,4 @@
-import { databaseUrl, ensureDatabase, runMigrations, type RoleSpec } from '@warmhouse/shared';
+import { prepareComponentDatabase, type RoleSpec } from '@warmhouse/shared';
 
 export const CONTROL_DATABASE = 'strangler';
 
@@ -6,13 +6,10 @@ export const CONTROL_DATABASE = 'strangler';
  * Creates the proxy's control database and its owner role (idempotent) and applies `migrations/proxy/` as that
  * role; returns PROXY_CONTROL_DATABASE_URL. For `npm start` and the tests (on Kubernetes the chart's job does it).
  */
-export async function prepareControlDatabase(
+export function prepareControlDatabase(
   superuserUrl: string,
   role: RoleSpec,
   { database = CONTROL_DATABASE }: { database?: string } = {},
 ): Promise<string> {
-  await ensureDatabase(superuserUrl, database, role);
-  const url = databaseUrl(superuserUrl, database, role);
-  await runMigrations('proxy', url);
-  return url;
+  return prepareComponentDatabase({ superuserUrl, database, role, migrations: 'proxy' });
 }

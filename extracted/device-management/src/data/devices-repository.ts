@@ -52,6 +52,8 @@ export function toDevice(r: DeviceRow): Device {
 
 export interface ListFilter {
   houseId?: string;
+  /** only this owner's devices (ownership); undefined: everybody's */
+  ownerId?: string;
   type?: DeviceType;
   /** default: every status but `deleted` */
   status?: DeviceStatus;
@@ -97,6 +99,7 @@ export const devicesRepository = {
       where.push(sql.replace('?', `$${values.length}`));
     };
     if (f.houseId !== undefined) add('house_id = ?', f.houseId);
+    if (f.ownerId !== undefined) add('owner_id = ?', f.ownerId);
     if (f.type !== undefined) add('type = ?', f.type);
     if (f.status !== undefined) add('status = ?', f.status);
     else where.push(`status <> 'deleted'`);

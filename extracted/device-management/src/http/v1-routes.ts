@@ -1,7 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Context, Document, OpenAPIBackend } from 'openapi-backend';
 import type { Logger } from 'pino';
-import { CodedError } from '@warmhouse/shared';
 import {
   DEFAULT_SETTINGS,
   SETTING_FIELDS,
@@ -11,11 +10,13 @@ import {
   type DeviceType,
 } from '../domain/device';
 import type { DevicesService, SettingsPatch } from '../devices-service';
-import { deviceError, isDeviceError, type FieldProblem } from '../errors';
+import { deviceError, isDeviceError, problemOf, type FieldProblem } from '../errors';
 import type { Orchestrator, SagaView } from '../saga/orchestrator';
 import { decodeCursor, deviceJson, encodeCursor } from './device-json';
 import { createOpenApiBackend } from './openapi-document';
-import { describeFields, problemOf, sendProblem } from './problem';
+import { fieldProblems, problemHandler, type AjvError } from '@warmhouse/service-kit';
+import { describeFields } from '@warmhouse/shared';
+import { accessOf, mayAccess, ownerFilterOf, ownerToRecord, type Access } from '@warmhouse/messaging';
 
 export const DRY_RUN_HEADER = 'x-strangler-dry-run';
 const MAX_BODY = '64kb';
@@ -24,59 +25,6 @@ interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
-}
-
-interface AjvError {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: { additionalProperty?: string; missingProperty?: string; allowedValues?: unknown[] } | unknown[];
-}
-
-const PARTS: Record<string, FieldProblem['in']> = {
-  path: 'path',
-  query: 'query',
-  header: 'header',
-  requestBody: 'body',
-};
-
-/** openapi-backend (ajv) errors → field problems: `/requestBody/settings/targetTemperature` → body, settings.targetTemperature. */
-export function fieldProblems(errors: readonly AjvError[]): FieldProblem[] {
-  const seen = new Set<string>();
-  const out: FieldProblem[] = [];
-  for (const e of errors) {
-    if (e.keyword === 'parse') {
-      out.push({ in: 'body', field: '', message: `not valid JSON: ${e.message ?? ''}` });
-      continue;
-    }
-    const [, part = '', ...rest] = e.instancePath.split('/');
-    const params = Array.isArray(e.params) ? {} : e.params;
-    let where = PARTS[part];
-    const segments = rest.map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    let message = e.message ?? 'is invalid';
-    if (e.keyword === 'additionalProperties' && params.additionalProperty) {
-      segments.push(params.additionalProperty);
-      message = 'is not a known property';
-    } else if (e.keyword === 'required' && params.missingProperty) {
-      if (part === '' && params.missingProperty === 'requestBody') {
-        where = 'body';
-        message = 'a JSON body is required';
-      } else {
-        where ??= PARTS[params.missingProperty];
-        if (part !== '') segments.push(params.missingProperty);
-        message = 'is required';
-      }
-    } else if (e.keyword === 'enum' && params.allowedValues) {
-      message = `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-    }
-    const problem: FieldProblem = { in: where ?? 'body', field: segments.join('.'), message };
-    const key = `${problem.in}|${problem.field}|${problem.message}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push(problem);
-    }
-  }
-  return out;
 }
 
 function unknownQueryParameters(c: Context): FieldProblem[] {
@@ -111,12 +59,15 @@ export async function createV1Router({
   logger,
   orchestrator,
   firstReadingWithinSeconds = 600,
+  requireIdentity = false,
 }: {
   service: DevicesService;
   document: Document;
   logger: Logger;
   orchestrator?: Orchestrator;
   firstReadingWithinSeconds?: number;
+  /** ownership: a request must name its caller, and sees and changes only the caller's devices */
+  requireIdentity?: boolean;
 }): Promise<express.Router> {
   const api: OpenAPIBackend = await createOpenApiBackend(document);
   const dryRunOf = (c: Context) => one(c.request.headers[DRY_RUN_HEADER]) === '1';
@@ -124,19 +75,34 @@ export async function createV1Router({
     if (value === undefined) throw deviceError('DEVICE_ERR_NOT_FOUND', `no device ${id}`);
     return value;
   };
-  type Handler = (c: Context, req: Request) => Promise<Reply>;
-  /** Unknown query parameters are rejected for every operation, like unknown body properties. */
+  type Handler = (c: Context, req: Request, access: Access) => Promise<Reply>;
+  /**
+   * Every operation: the caller is known when ownership is on (else 401), and unknown query parameters are
+   * rejected, like unknown body properties.
+   */
   const op =
     (handler: Handler) =>
     (c: Context, req: Request): Promise<Reply> => {
+      const decided = accessOf(req.headers, requireIdentity);
+      if (!decided.ok) {
+        throw deviceError('DEVICE_ERR_UNAUTHENTICATED', decided.detail, {
+          fields: [{ in: 'header', field: decided.header, message: 'must name the authenticated caller' }],
+        });
+      }
       const unknown = unknownQueryParameters(c);
       if (unknown.length > 0) throw validationError(unknown);
-      return handler(c, req);
+      return handler(c, req, decided.access);
     };
+  /** The owner a register or connect request records (the caller, under ownership). */
+  const ownerFor = (access: Access, requested: string | undefined) => {
+    const decided = ownerToRecord(access, requested);
+    if (!decided.ok) throw validationError([{ in: 'body', field: 'ownerId', message: decided.message }]);
+    return decided.ownerId;
+  };
   const requestId = (req: Request) => String(req.headers['x-request-id'] ?? '') || null;
 
   api.register({
-    listDevices: op(async (c) => {
+    listDevices: op(async (c, _req, access) => {
       const q = c.request.query as Record<string, string | undefined>;
       let afterSeq: string | undefined;
       if (q.cursor !== undefined) {
@@ -147,6 +113,7 @@ export async function createV1Router({
       }
       const page = await service.list({
         houseId: q.houseId,
+        ownerId: ownerFilterOf(access),
         type: q.type as DeviceType | undefined,
         status: q.status as DeviceStatus | undefined,
         afterSeq,
@@ -161,7 +128,7 @@ export async function createV1Router({
       };
     }),
 
-    registerDevice: op(async (c, req) => {
+    registerDevice: op(async (c, req, access) => {
       const body = c.request.requestBody as {
         type: DeviceType;
         name: string;
@@ -182,7 +149,7 @@ export async function createV1Router({
           type: body.type,
           name: body.name,
           houseId: body.houseId,
-          ownerId: body.ownerId ?? null,
+          ownerId: ownerFor(access, body.ownerId),
           settings: {
             on: (given.on as boolean | undefined) ?? defaults.on,
             targetTemperature: (given.targetTemperature as number | undefined) ?? defaults.targetTemperature,
@@ -193,25 +160,26 @@ export async function createV1Router({
       return { status: 201, body: deviceJson(device), headers: { Location: `/api/v1/devices/${device.id}` } };
     }),
 
-    getDevice: op(async (c) => {
+    getDevice: op(async (c, _req, access) => {
       const id = String(c.request.params.deviceId);
-      return { status: 200, body: deviceJson(found(await service.find({ id }), id)) };
+      return { status: 200, body: deviceJson(found(await service.find({ id }, access), id)) };
     }),
 
-    deleteDevice: op(async (c, req) => {
+    deleteDevice: op(async (c, req, access) => {
       const id = String(c.request.params.deviceId);
-      found(await service.delete({ id }, { dryRun: dryRunOf(c), requestId: requestId(req) }), id);
+      found(await service.delete({ id }, { dryRun: dryRunOf(c), requestId: requestId(req), access }), id);
       return { status: 204 };
     }),
 
-    updateDeviceSettings: op(async (c, req) => {
+    updateDeviceSettings: op(async (c, req, access) => {
       const id = String(c.request.params.deviceId);
       const patch = c.request.requestBody as SettingsPatch;
-      const device = await service.changeSettings({ id }, patch, { dryRun: dryRunOf(c), requestId: requestId(req) });
+      const ctx = { dryRun: dryRunOf(c), requestId: requestId(req), access };
+      const device = await service.changeSettings({ id }, patch, ctx);
       return { status: 200, body: deviceJson(found(device, id)) };
     }),
 
-    sendDeviceCommand: op(async (c, req) => {
+    sendDeviceCommand: op(async (c, req, access) => {
       const id = String(c.request.params.deviceId);
       const body = c.request.requestBody as { type: DeviceCommand['type']; targetTemperature?: number };
       if (body.type === 'set-target-temperature' && body.targetTemperature === undefined) {
@@ -228,11 +196,12 @@ export async function createV1Router({
       const device = await service.changeSettings({ id }, commandSettings(command), {
         dryRun: dryRunOf(c),
         requestId: requestId(req),
+        access,
       });
       return { status: 200, body: deviceJson(found(device, id)) };
     }),
 
-    connectDevice: op(async (c, req) => {
+    connectDevice: op(async (c, req, access) => {
       if (!orchestrator) throw deviceError('DEVICE_ERR_UNAVAILABLE', 'the connect saga does not run here');
       const body = c.request.requestBody as {
         type: DeviceType;
@@ -247,7 +216,7 @@ export async function createV1Router({
           type: body.type,
           name: body.name,
           houseId: body.houseId,
-          ownerId: body.ownerId ?? null,
+          ownerId: ownerFor(access, body.ownerId),
           retentionDays: body.retentionDays ?? 30,
           firstReadingWithinSeconds: body.firstReadingWithinSeconds ?? firstReadingWithinSeconds,
         },
@@ -260,11 +229,12 @@ export async function createV1Router({
       };
     }),
 
-    getConnectSaga: op(async (c) => {
+    getConnectSaga: op(async (c, _req, access) => {
       if (!orchestrator) throw deviceError('DEVICE_ERR_UNAVAILABLE', 'the connect saga does not run here');
       const id = String(c.request.params.sagaId);
       const view = await orchestrator.view(id);
-      if (!view) throw deviceError('DEVICE_ERR_SAGA_NOT_FOUND', `no connect saga ${id}`);
+      if (!view || !mayAccess(access, view.device?.ownerId))
+        throw deviceError('DEVICE_ERR_SAGA_NOT_FOUND', `no connect saga ${id}`);
       return { status: 200, body: sagaJson(view) };
     }),
 
@@ -329,31 +299,19 @@ export async function createV1Router({
   });
 
   // problem+json for everything that went wrong under /api/v1
-  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const instance = req.originalUrl.split('?')[0];
-    const rid = String(req.headers['x-request-id'] ?? '') || undefined;
-    if (isDeviceError(err)) {
-      const fields = (err.options.details?.fields as FieldProblem[] | undefined) ?? [];
-      const log = err.status >= 500 ? logger.error.bind(logger) : logger.info.bind(logger);
-      log({ event: 'request_rejected', code: err.code, status: err.status, path: instance, fields }, err.message);
-      return sendProblem(res, problemOf(err.code, err.message, { instance, requestId: rid, errors: fields }));
-    }
-    const status = (err as { status?: number; type?: string }).status;
-    if (status === 413) {
-      return sendProblem(
-        res,
-        problemOf('DEVICE_ERR_BODY_TOO_LARGE', `the body exceeds ${MAX_BODY}`, { instance, requestId: rid }),
-      );
-    }
-    const unavailable = err instanceof CodedError ? err.retriable : isConnectionError(err);
-    logger.error({ event: 'request_failed', path: instance, err }, 'unexpected error');
-    return sendProblem(
-      res,
-      unavailable
-        ? problemOf('DEVICE_ERR_UNAVAILABLE', 'the database is not reachable, try again', { instance, requestId: rid })
-        : problemOf('DEVICE_ERR_INTERNAL', 'unexpected error', { instance, requestId: rid }),
-    );
-  });
+  router.use(
+    problemHandler({
+      logger,
+      catalog: { is: isDeviceError, problem: problemOf },
+      codes: {
+        'too-large': 'DEVICE_ERR_BODY_TOO_LARGE',
+        malformed: 'DEVICE_ERR_MALFORMED_BODY',
+        unavailable: 'DEVICE_ERR_UNAVAILABLE',
+        internal: 'DEVICE_ERR_INTERNAL',
+      },
+      maxBodyBytes: MAX_BODY,
+    }),
+  );
   return router;
 }
 
@@ -374,11 +332,4 @@ export function sagaJson({ saga, steps, device }: SagaView) {
     finishedAt: iso(saga.finishedAt),
     steps: steps.map((s) => ({ step: s.step, status: s.status, detail: s.detail, at: s.at.toISOString() })),
   };
-}
-
-function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (
-    typeof code === 'string' && (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(code) || code.startsWith('08'))
-  );
 }

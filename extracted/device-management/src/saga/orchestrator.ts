@@ -46,7 +46,7 @@ export interface SagaView {
 }
 
 /** The saga's commands as messages of the contract in @warmhouse/messaging (validated before they are stored). */
-function commandMessage(saga: ConnectSaga, command: SagaCommand, requestId: string | null, now: Date) {
+function commandMessage(saga: ConnectSaga, command: SagaCommand, requestId: string | null, now: Date, device?: Device) {
   const ids = { sagaId: saga.id, deviceId: saga.deviceId };
   const envelope = (type: string) =>
     createEnvelope({ type, schemaVersion: CONNECT_SAGA_VERSION, source: SAGA_SOURCE, requestId, now });
@@ -54,7 +54,13 @@ function commandMessage(saga: ConnectSaga, command: SagaCommand, requestId: stri
     case 'provision':
       return checkedMessage(provisionDeviceCommand, {
         ...envelope('connect-device.provision-telemetry'),
-        data: { ...ids, step: 'provision', deviceType: command.deviceType, retentionDays: command.retentionDays },
+        data: {
+          ...ids,
+          step: 'provision',
+          deviceType: command.deviceType,
+          retentionDays: command.retentionDays,
+          ownerId: device?.ownerId ?? null,
+        },
       });
     case 'confirm-first-reading':
       return checkedMessage(confirmFirstReadingCommand, {
@@ -108,7 +114,7 @@ export function createOrchestrator(opts: OrchestratorOptions) {
         topic: opts.commandsTopic,
         key: saga.deviceId,
         aggregateType: 'connect-saga',
-        message: commandMessage(saga, command, requestId, t),
+        message: commandMessage(saga, command, requestId, t, before),
       });
     }
   };

@@ -1,13 +1,15 @@
 import {
+  createAppliedStore,
   createChangeEventConsumer,
   formatLsn,
   monolithTables,
   parseLsn,
+  type AppliedStore,
   type ChangeEventConsumer,
   type ChangeEventOf,
+  type ChangeHandlerContext,
 } from '@warmhouse/cdc';
-import type { HandlerContext } from '@warmhouse/messaging';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { withTransaction } from '@warmhouse/shared';
 import { devicesRepository } from '../data/devices-repository';
@@ -22,19 +24,30 @@ export type HeatingChangeEvent = ChangeEventOf<typeof heatingTables>;
 
 const fromMonolith = { origin: 'monolith' as const };
 
+/** Device management's applied CDC positions (`GET /cdc/applied` for every replica). */
+export const appliedStoreOf = (pool: Pool): AppliedStore => createAppliedStore({ pool, table: 'public.cdc_applied' });
+
 /**
  * Applies one `heating_systems` change event to the devices table, idempotently (by position), in one
- * transaction with the domain event it causes. Resolves only once committed: the consumer commits the Kafka
- * offset after that.
+ * transaction with the domain event it causes and its applied position. Resolves only once committed: the consumer
+ * commits the Kafka offset after that.
  */
 export function createHeatingSyncHandler({ pool, metrics }: { pool: Pool; metrics: DeviceMetrics }) {
-  return async (event: HeatingChangeEvent, ctx: Pick<HandlerContext, 'logger'>): Promise<void> => {
+  /** the consumer's transaction when it groups changes (`transactions`), else one of the change's own */
+  const inTransaction = <T>(ctx: Pick<ChangeHandlerContext, 'tx'>, work: (tx: PoolClient) => Promise<T>) =>
+    ctx.tx ? work(ctx.tx) : withTransaction(pool, work);
+
+  return async (
+    event: HeatingChangeEvent,
+    ctx: Pick<ChangeHandlerContext, 'logger' | 'applied' | 'tx'>,
+  ): Promise<void> => {
     const op = event.op;
     if (op === 't') {
-      await applyTruncate(event);
+      await applyTruncate(event, ctx);
     } else {
       const legacyId = BigInt(event.key?.id ?? event.before?.id ?? event.after?.id ?? NaN);
-      const result = await withTransaction(pool, async (tx) => {
+      const result = await inTransaction(ctx, async (tx) => {
+        await ctx.applied(tx);
         const device = await devicesRepository.findByLegacyId(tx, legacyId, { forUpdate: true });
         const inFlight = device ? await writeBackRepository.inFlight(tx, legacyId) : [];
         const decision = projectHeatingChange(
@@ -109,9 +122,13 @@ export function createHeatingSyncHandler({ pool, metrics }: { pool: Pool; metric
   };
 
   /** TRUNCATE heating_systems: every legacy device synced before it is deleted. */
-  async function applyTruncate(event: HeatingChangeEvent): Promise<void> {
+  async function applyTruncate(
+    event: HeatingChangeEvent,
+    ctx: Pick<ChangeHandlerContext, 'applied' | 'tx'>,
+  ): Promise<void> {
     const position = formatLsn(event.lsn);
-    const n = await withTransaction(pool, async (tx) => {
+    const n = await inTransaction(ctx, async (tx) => {
+      await ctx.applied(tx);
       const ids = await devicesRepository.legacyIdsBelow(tx, position);
       for (const id of ids) {
         const deleted = await devicesRepository.applyLegacyDelete(tx, id, position);
@@ -135,6 +152,10 @@ export function createHeatingSyncConsumer(opts: {
   deadLetterTopic?: string;
   logger: Logger;
   metrics: DeviceMetrics;
+  /** where applied positions are recorded, in each change's transaction */
+  appliedStore?: AppliedStore;
+  /** consecutive changes applied in one transaction (one commit for up to this many); default 1: one each */
+  changesPerTransaction?: number;
 }): ChangeEventConsumer {
   const consumer = createChangeEventConsumer({
     kafka: { brokers: opts.brokers, clientId: opts.clientId },
@@ -146,6 +167,10 @@ export function createHeatingSyncConsumer(opts: {
     deadLetterTopic: opts.deadLetterTopic,
     heartbeatTopic: opts.heartbeatTopic || undefined,
     fromBeginning: true,
+    ...(opts.appliedStore ? { appliedStore: opts.appliedStore } : {}),
+    ...((opts.changesPerTransaction ?? 1) > 1
+      ? { transactions: { pool: opts.pool, maxMessages: opts.changesPerTransaction } }
+      : {}),
   });
   opts.metrics.collect('device_management_cdc_dead_lettered', async () => consumer.stats().deadLettered);
   return consumer;

@@ -23,23 +23,30 @@ export async function http<T = Record<string, unknown>>(
   method: string,
   url: string,
   body?: unknown,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: T; headers: Headers }> {
   const res = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
 }
 
-/** Polls the saga in the database-backed API until it reaches `state`. */
-export function untilSaga(baseUrl: string, sagaId: string, state: string, timeoutMs = 90_000): Promise<SagaJson> {
+/** Polls the saga in the database-backed API until it reaches `state` (asking as the caller `headers` name). */
+export function untilSaga(
+  baseUrl: string,
+  sagaId: string,
+  state: string,
+  timeoutMs = 90_000,
+  headers: Record<string, string> = {},
+): Promise<SagaJson> {
   let last: SagaJson | undefined;
   return waitFor(
     `saga ${sagaId} to be ${state}`,
     async () => {
-      const res = await http<SagaJson>('GET', `${baseUrl}/api/v1/devices/connect/${sagaId}`);
+      const res = await http<SagaJson>('GET', `${baseUrl}/api/v1/devices/connect/${sagaId}`, undefined, headers);
       last = res.body;
       return res.status === 200 && res.body.state === state ? res.body : undefined;
     },

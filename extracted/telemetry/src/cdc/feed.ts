@@ -1,5 +1,14 @@
 import type { Logger } from '@warmhouse/shared';
-import { createChangeEventConsumer, monolithTables, positionOf, type ChangeEventConsumer } from '@warmhouse/cdc';
+import {
+  createAppliedStore,
+  createChangeEventConsumer,
+  monolithTables,
+  positionOf,
+  type AppliedStore,
+  type ChangeEventConsumer,
+  type ChangeHandlerContext,
+} from '@warmhouse/cdc';
+import { withTransaction, type Queryable } from '@warmhouse/shared';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { legacyDeviceId, legacyEffect, type LegacyEffect } from '../domain/legacy';
@@ -21,7 +30,13 @@ export interface CdcFeedOptions {
   houseId: string;
   logger: Logger;
   metrics?: TelemetryMetrics;
+  /** where applied positions are recorded (with the legacy device row when there is one) */
+  appliedStore?: AppliedStore;
 }
+
+/** Telemetry's applied CDC positions (`GET /cdc/applied` for every replica). */
+export const appliedStoreOf = (pool: Pool): AppliedStore =>
+  createAppliedStore({ pool, table: 'coordination.cdc_applied' });
 
 /**
  * The monolith's overwritten current_temperature columns as a time series: each change event becomes readings on
@@ -38,6 +53,7 @@ export function createCdcFeed(opts: CdcFeedOptions): ChangeEventConsumer {
     logger: opts.logger.child({ module: 'cdc-feed' }),
     fromBeginning: true,
     ...(opts.heartbeatTopic ? { heartbeatTopic: opts.heartbeatTopic } : {}),
+    ...(opts.appliedStore ? { appliedStore: opts.appliedStore } : {}),
     deadLetterTopic: opts.deadLetterTopic ?? ((topic) => `${topic}.telemetry.dlq`),
     handle: async (event, ctx) => {
       const effect = legacyEffect(event, positionOf(event), opts.houseId);
@@ -46,12 +62,21 @@ export function createCdcFeed(opts: CdcFeedOptions): ChangeEventConsumer {
         opts.metrics?.cdcReadings.inc({ table: event.table }, effect.readings.length);
         opts.metrics?.readingsAccepted.inc({ source: 'cdc' }, effect.readings.length);
       }
-      if (effect.device) await storeLegacyDevice(opts.pool, effect);
+      // the readings are on the command log; the device row and the position commit together (without a device
+      // row the consumer records the position right after this resolves)
+      if (effect.device) await storeLegacyDevice(opts.pool, effect, ctx);
     },
   });
 }
 
-async function storeLegacyDevice(pool: Pool, effect: LegacyEffect): Promise<void> {
+function storeLegacyDevice(pool: Pool, effect: LegacyEffect, ctx: Pick<ChangeHandlerContext, 'applied'>) {
+  return withTransaction(pool, async (tx) => {
+    await ctx.applied(tx);
+    await upsertLegacyDevice(tx, effect);
+  });
+}
+
+async function upsertLegacyDevice(pool: Queryable, effect: LegacyEffect): Promise<void> {
   const device = effect.device!;
   const position = effect.position.toString();
   if ('truncated' in device) {

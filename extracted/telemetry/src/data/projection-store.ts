@@ -181,22 +181,10 @@ up_houses AS (
   RETURNING 1
 ),
 up_minute AS (
-  INSERT INTO ${s}.rollups_minute AS m (device_id, metric, bucket, min, max, sum, count)
-  SELECT device_id, metric, date_trunc('minute', measured_at, 'UTC'), min(num)::float8, max(num)::float8, sum(num), count(*)
-  FROM fresh GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-  ON CONFLICT (device_id, metric, bucket) DO UPDATE
-    SET min = LEAST(m.min, EXCLUDED.min), max = GREATEST(m.max, EXCLUDED.max), sum = m.sum + EXCLUDED.sum,
-        count = m.count + EXCLUDED.count
-  RETURNING 1
+${rollupUpsert(s, 'minute')}
 ),
 up_hour AS (
-  INSERT INTO ${s}.rollups_hour AS m (device_id, metric, bucket, min, max, sum, count)
-  SELECT device_id, metric, date_trunc('hour', measured_at, 'UTC'), min(num)::float8, max(num)::float8, sum(num), count(*)
-  FROM fresh GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-  ON CONFLICT (device_id, metric, bucket) DO UPDATE
-    SET min = LEAST(m.min, EXCLUDED.min), max = GREATEST(m.max, EXCLUDED.max), sum = m.sum + EXCLUDED.sum,
-        count = m.count + EXCLUDED.count
-  RETURNING 1
+${rollupUpsert(s, 'hour')}
 ),
 up_offset AS (
   INSERT INTO ${s}.projection_offsets (topic, partition, next_offset, updated_at) VALUES ($3, $2, $4, now())
@@ -206,4 +194,15 @@ up_offset AS (
 SELECT (SELECT count(*) FROM ins) AS inserted,
        (SELECT count(*) FROM up_latest) + (SELECT count(*) FROM up_houses) + (SELECT count(*) FROM up_minute)
        + (SELECT count(*) FROM up_hour) + (SELECT count(*) FROM up_offset) AS touched`;
+}
+
+/** The upsert of one rollup table (`rollups_minute`, `rollups_hour`): fresh readings folded into their buckets. */
+function rollupUpsert(s: string, unit: 'minute' | 'hour'): string {
+  return `  INSERT INTO ${s}.rollups_${unit} AS m (device_id, metric, bucket, min, max, sum, count)
+  SELECT device_id, metric, date_trunc('${unit}', measured_at, 'UTC'), min(num)::float8, max(num)::float8, sum(num), count(*)
+  FROM fresh GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT (device_id, metric, bucket) DO UPDATE
+    SET min = LEAST(m.min, EXCLUDED.min), max = GREATEST(m.max, EXCLUDED.max), sum = m.sum + EXCLUDED.sum,
+        count = m.count + EXCLUDED.count
+  RETURNING 1`;
 }

@@ -5,6 +5,7 @@ import {
   METRIC_PATTERN,
   UNIT_PATTERN,
   type Reading,
+  type ReadingInput,
   type ReadingSource,
 } from './reading';
 
@@ -17,15 +18,8 @@ export interface ReadingsCommandV1 {
   v: 1;
   deviceId: string;
   source: ReadingSource;
-  readings: Array<{
-    metric: string;
-    value: number;
-    unit: string;
-    /** ISO-8601 UTC with milliseconds */
-    measuredAt: string;
-    idempotencyKey?: string;
-    houseId?: string;
-  }>;
+  /** measuredAt: ISO-8601 UTC with milliseconds */
+  readings: Array<Omit<ReadingInput, 'deviceId'>>;
 }
 
 /** Content type header on every command-log record. */

@@ -6,7 +6,8 @@ import type { CommandLog } from '../kafka/command-log';
 import type { FieldProblem } from '../errors';
 import type { TelemetryMetrics } from '../metrics';
 import { provisioningProblems, type IngestProvisioning } from '../saga/provisioning';
-import { describeFields, problemOf, sendProblem } from './problem';
+import { problemOf } from '../errors';
+import { describeFields, sendProblem } from '@warmhouse/shared';
 
 export const DRY_RUN_HEADER = 'x-strangler-dry-run';
 

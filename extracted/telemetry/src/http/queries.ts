@@ -4,7 +4,9 @@ import { decodeCursor, encodeCursor, type HistoryQuery } from '../domain/cursor'
 import { parseInstant } from '../domain/reading';
 import type { ReadModelQueries } from '../data/read-models';
 import type { FieldProblem, TelemetryErrorCode } from '../errors';
-import { problemOf, sendProblem } from './problem';
+import { problemOf } from '../errors';
+import { sendProblem } from '@warmhouse/shared';
+import { filterReadable, type OwnershipDeps } from './ownership';
 
 const DAY_MS = 24 * 3600 * 1000;
 const HOUSE_DEVICE_LIMIT = 1000;
@@ -25,18 +27,26 @@ function reject(req: Request, res: Response, code: TelemetryErrorCode, problem: 
 const iso = (d: Date) => d.toISOString();
 
 /** The query side's handlers; each reads only the read models. */
-export function queryHandlers(readModels: ReadModelQueries, now: () => Date): Record<string, Handler> {
+export function queryHandlers(
+  readModels: ReadModelQueries,
+  now: () => Date,
+  ownersOf?: OwnershipDeps['ownersOf'],
+): Record<string, Handler> {
+  /** Another caller's device is as unknown as one without readings (404, not 403). */
+  const readable = async (res: Response, deviceId: string) =>
+    (await filterReadable(res, ownersOf, [deviceId])).has(deviceId);
+  const unknownDevice = (req: Request, res: Response, deviceId: string) =>
+    reject(req, res, 'TELEMETRY_ERR_DEVICE_UNKNOWN', {
+      in: 'path',
+      field: 'deviceId',
+      message: `no reading of device ${deviceId} has been stored`,
+    });
   return {
     getLatest: async (c, req, res) => {
       const deviceId = String(c.request.params.deviceId);
+      if (!(await readable(res, deviceId))) return unknownDevice(req, res, deviceId);
       const [rows, houseId] = await Promise.all([readModels.latest(deviceId), readModels.houseOf(deviceId)]);
-      if (rows.length === 0) {
-        return reject(req, res, 'TELEMETRY_ERR_DEVICE_UNKNOWN', {
-          in: 'path',
-          field: 'deviceId',
-          message: `no reading of device ${deviceId} has been stored`,
-        });
-      }
+      if (rows.length === 0) return unknownDevice(req, res, deviceId);
       res.json({
         deviceId,
         ...(houseId ? { houseId } : {}),
@@ -47,6 +57,7 @@ export function queryHandlers(readModels: ReadModelQueries, now: () => Date): Re
     getHistory: async (c, req, res) => {
       const deviceId = String(c.request.params.deviceId);
       const metric = String(c.request.params.metric);
+      if (!(await readable(res, deviceId))) return unknownDevice(req, res, deviceId);
       const q = c.request.query as Record<string, string | undefined>;
       const instant = (name: 'from' | 'to'): Date | undefined | null => {
         const text = q[name];
@@ -138,7 +149,9 @@ export function queryHandlers(readModels: ReadModelQueries, now: () => Date): Re
       const houseId = String(c.request.params.houseId);
       const q = c.request.query as Record<string, string | undefined>;
       const staleAfterMs = Number(q.staleAfterSeconds ?? 900) * 1000;
-      const rows = await readModels.house(houseId, HOUSE_DEVICE_LIMIT);
+      const all = await readModels.house(houseId, HOUSE_DEVICE_LIMIT);
+      const mine = await filterReadable(res, ownersOf, [...new Set(all.map((r) => r.deviceId))]);
+      const rows = all.filter((r) => mine.has(r.deviceId));
       if (rows.length === 0) {
         return reject(req, res, 'TELEMETRY_ERR_HOUSE_UNKNOWN', {
           in: 'path',

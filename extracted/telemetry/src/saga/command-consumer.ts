@@ -14,7 +14,7 @@ import {
   type EventProducer,
   type MessageConsumer,
 } from '@warmhouse/messaging';
-import { CodedError, type Logger } from '@warmhouse/shared';
+import { CodedError, withTransaction, type Logger } from '@warmhouse/shared';
 import type { Kafka } from 'kafkajs';
 import type { Pool, PoolClient } from 'pg';
 import { decideProvisioning } from './provisioning';
@@ -89,6 +89,7 @@ async function applyCommand(
         metrics: decision.metrics,
         retentionDays: decision.retentionDays,
         sagaId,
+        ownerId: command.data.ownerId ?? null,
       });
       return replyTo(command, {
         type: 'connect-device.telemetry-provisioned',
@@ -137,29 +138,15 @@ export function createSagaCommandConsumer(opts: {
     commitPolicy: { maxMessages: 1, maxMs: 0 },
     handle: async (command, ctx) => {
       const { sagaId, step } = command.data;
-      const client = await opts.pool.connect();
-      let reply: ConnectSagaReply | null;
-      let duplicate = false;
-      try {
-        await client.query('BEGIN');
+      const { reply, duplicate } = await withTransaction(opts.pool, async (client) => {
         const done = await repo.handled(client, sagaId, step);
-        if (done) {
-          duplicate = true;
-          reply = done.reply as ConnectSagaReply | null;
-          await client.query('ROLLBACK');
-        } else {
-          reply = await applyCommand(client, command, { maxRetentionDays: opts.maxRetentionDays });
-          if (!(await repo.markHandled(client, sagaId, step, command.eventId, reply))) {
-            throw new CodedError('TELEMETRY_ERR_UNAVAILABLE', 'handled concurrently; retrying', { retriable: true });
-          }
-          await client.query('COMMIT');
+        if (done) return { duplicate: true, reply: done.reply as ConnectSagaReply | null };
+        const applied = await applyCommand(client, command, { maxRetentionDays: opts.maxRetentionDays });
+        if (!(await repo.markHandled(client, sagaId, step, command.eventId, applied))) {
+          throw new CodedError('TELEMETRY_ERR_UNAVAILABLE', 'handled concurrently; retrying', { retriable: true });
         }
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+        return { duplicate: false, reply: applied };
+      });
       ctx.logger.info(
         { event: 'saga_command_handled', sagaId, step, type: command.type, duplicate, reply: reply?.type ?? null },
         duplicate ? 'saga command already handled; reply re-sent' : 'saga command handled',

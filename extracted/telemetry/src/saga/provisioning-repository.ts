@@ -82,13 +82,30 @@ export const provisioningRepository = {
 
   async provision(
     db: Db,
-    d: { deviceId: string; deviceType: string; metrics: string[]; retentionDays: number; sagaId: string },
+    d: {
+      deviceId: string;
+      deviceType: string;
+      metrics: string[];
+      retentionDays: number;
+      sagaId: string;
+      /** the device's owner (the connect request's subject); absent or null: nobody, operators only */
+      ownerId?: string | null;
+    },
   ): Promise<void> {
     await db.query(
-      `INSERT INTO provisioning.devices (device_id, device_type, metrics, retention_days, status, saga_id)
-       VALUES ($1, $2, $3, $4, 'provisioned', $5)`,
-      [d.deviceId, d.deviceType, d.metrics, d.retentionDays, d.sagaId],
+      `INSERT INTO provisioning.devices (device_id, device_type, metrics, retention_days, status, saga_id, owner_id)
+       VALUES ($1, $2, $3, $4, 'provisioned', $5, $6)`,
+      [d.deviceId, d.deviceType, d.metrics, d.retentionDays, d.sagaId, d.ownerId ?? null],
     );
+  },
+
+  /** Owners of those of `deviceIds` the saga provisioned (deprovisioned ones included), in one primary-key lookup. */
+  async owners(db: Db, deviceIds: readonly string[]): Promise<Map<string, string | null>> {
+    const { rows } = await db.query<{ device_id: string; owner_id: string | null }>(
+      `SELECT device_id, owner_id FROM provisioning.devices WHERE device_id = ANY($1::text[])`,
+      [deviceIds],
+    );
+    return new Map(rows.map((r) => [r.device_id, r.owner_id]));
   },
 
   async watchFirstReading(db: Db, deviceId: string): Promise<void> {
@@ -105,7 +122,9 @@ export const provisioningRepository = {
 
   /**
    * Watched devices whose first reading through the ingest API is now in the read models (and not reported yet),
-   * with its measuredAt. Readings of the CDC feed do not count.
+   * with its measuredAt. Readings of the CDC feed do not count. Inside a transaction the devices are claimed
+   * (`FOR UPDATE SKIP LOCKED`): another replica's scan skips them until this transaction ends, by when they are
+   * marked reported.
    */
   async firstReadingsToReport(db: Db, limit: number) {
     const { rows } = await db.query<{ device_id: string; saga_id: string; measured_at: Date }>(
@@ -117,7 +136,8 @@ export const provisioningRepository = {
        ) f
        WHERE p.status = 'provisioned' AND p.watch_first_reading AND p.first_reading_reported_at IS NULL
          AND f.measured_at IS NOT NULL
-       LIMIT $1`,
+       LIMIT $1
+       FOR UPDATE OF p SKIP LOCKED`,
       [limit],
     );
     return rows.map((r) => ({ deviceId: r.device_id, sagaId: r.saga_id, measuredAt: r.measured_at }));

@@ -1,16 +1,22 @@
 import type { Logger } from '@warmhouse/shared';
-import { Kafka, logLevel, type ConsumerConfig } from 'kafkajs';
-import { kafkajsLogCreator } from '../kafka-logger';
+import type { ConsumerConfig } from 'kafkajs';
+import { kafkaClientOf, type KafkaOrBrokers } from '../kafka-client';
 import { defaultDeadLetterTopic } from './dead-letter';
 import type { ParsedMessage, SourceMessage } from './message';
-import { createBatchProcessor, type CommitPolicy, type ConsumerStats, type HandlerContext } from './process-batch';
+import {
+  createBatchProcessor,
+  type CommitPolicy,
+  type ConsumerStats,
+  type HandlerContext,
+  type UnitOfWork,
+} from './process-batch';
 import { isRetriableError } from './retriable';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './retry';
 
 /** Options of {@link createMessageConsumer}. */
 export interface MessageConsumerOptions<E> {
   /** a kafkajs client to share, or the brokers to create one for */
-  kafka: Kafka | { brokers: string[]; clientId?: string };
+  kafka: KafkaOrBrokers;
   groupId: string;
   topics: string[];
   logger: Logger;
@@ -38,6 +44,8 @@ export interface MessageConsumerOptions<E> {
   module?: string;
   /** called once a message is done: with the event when its handler resolved, without when skipped or dead-lettered */
   onDone?: (message: SourceMessage, event?: E) => void;
+  /** applies consecutive messages of a partition in one unit (one database transaction, one commit) */
+  unitOfWork?: UnitOfWork<E>;
 }
 
 /** A running consumer. */
@@ -59,14 +67,7 @@ export interface MessageConsumer {
  */
 export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): MessageConsumer {
   const logger = options.logger.child({ module: options.module ?? 'message-consumer', groupId: options.groupId });
-  const kafka = isKafka(options.kafka)
-    ? options.kafka
-    : new Kafka({
-        clientId: options.kafka.clientId ?? options.groupId,
-        brokers: options.kafka.brokers,
-        logLevel: logLevel.WARN,
-        logCreator: kafkajsLogCreator(logger),
-      });
+  const kafka = kafkaClientOf(options.kafka, { clientId: options.groupId, logger });
   const consumer = kafka.consumer({ ...options.consumerConfig, groupId: options.groupId });
   // dead-letter topics may not exist yet: the first dead letter creates it with the broker's defaults
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
@@ -86,6 +87,7 @@ export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): Me
     isRetriable: options.isRetriable ?? isRetriableError,
     ...(options.isMalformed ? { isMalformed: options.isMalformed } : {}),
     ...(options.onDone ? { onDone: options.onDone } : {}),
+    ...(options.unitOfWork ? { unitOfWork: options.unitOfWork } : {}),
     backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     commitPolicy: { maxMessages: 100, maxMs: 1_000, ...options.commitPolicy },
     logger,
@@ -127,8 +129,4 @@ export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): Me
     stats: () => ({ ...stats }),
     running: () => started && !stopping.signal.aborted,
   };
-}
-
-function isKafka(k: MessageConsumerOptions<unknown>['kafka']): k is Kafka {
-  return typeof (k as Partial<Kafka>).consumer === 'function';
 }

@@ -22,6 +22,31 @@ export interface HandlerContext {
   signal: AbortSignal;
   /** keeps the group membership alive during a long handler */
   heartbeat(): Promise<void>;
+  /** the unit of work the message is applied in, with a {@link UnitOfWork} (e.g. its database transaction) */
+  unit?: unknown;
+}
+
+/** A message done in a unit: with its event when its handler resolved, without when skipped. */
+export interface UnitItem<E> {
+  message: SourceMessage;
+  event?: E;
+}
+
+/**
+ * Applies consecutive messages of a partition in one unit (e.g. one database transaction) instead of one each: one
+ * commit for many changes. A unit is committed before any of its offsets is resolved, so nothing is acknowledged
+ * before it is durable. When anything in a unit fails it is rolled back and its messages are done again one unit
+ * each, so retries and dead letters stay per message.
+ */
+export interface UnitOfWork<E> {
+  /** most messages in one unit */
+  maxMessages: number;
+  /** a unit open this long takes no more messages (the first one's latency), ms */
+  maxMs: number;
+  begin(): Promise<unknown>;
+  /** makes the unit durable; `items` are the messages done in it, in order */
+  commit(unit: unknown, items: ReadonlyArray<UnitItem<E>>): Promise<void>;
+  rollback(unit: unknown): Promise<void>;
 }
 
 /** Counters of a running consumer. */
@@ -62,6 +87,8 @@ export interface BatchProcessorDeps<E> {
   heartbeatEveryMs?: number;
   /** called once a message is done: with the event when its handler resolved, without when skipped or dead-lettered */
   onDone?: (message: SourceMessage, event?: E) => void;
+  /** groups messages into units of work (see {@link UnitOfWork}); without it each handler call stands alone */
+  unitOfWork?: UnitOfWork<E>;
 }
 
 type Step = 'done' | 'aborted';
@@ -141,23 +168,43 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
       }
     };
 
-    const handleWithRetry = async (event: E, message: SourceMessage): Promise<Step> => {
+    const contextOf = (message: SourceMessage, attempt: number, unit?: unknown): HandlerContext => {
       const headers = headerText(message.headers);
       const requestId = headers[MESSAGE_HEADERS.requestId];
       const log = logger.child({ topic, partition, offset: message.offset, ...(requestId ? { requestId } : {}) });
+      return {
+        topic,
+        partition,
+        offset: message.offset,
+        requestId,
+        headers,
+        attempt,
+        logger: log,
+        signal,
+        heartbeat,
+        ...(unit === undefined ? {} : { unit }),
+      };
+    };
+
+    /** One message in a unit of its own (when units are used): committed before it counts as done. */
+    const handleAlone = async (event: E, message: SourceMessage, attempt: number): Promise<void> => {
+      const uow = deps.unitOfWork;
+      if (uow === undefined) return deps.handle(event, contextOf(message, attempt));
+      const unit = await uow.begin();
+      try {
+        await deps.handle(event, contextOf(message, attempt, unit));
+        await uow.commit(unit, [{ message, event }]);
+      } catch (err) {
+        await uow.rollback(unit).catch(() => undefined);
+        throw err;
+      }
+    };
+
+    const handleWithRetry = async (event: E, message: SourceMessage): Promise<Step> => {
+      const log = contextOf(message, 1).logger;
       for (let attempt = 1; ; attempt++) {
         try {
-          await deps.handle(event, {
-            topic,
-            partition,
-            offset: message.offset,
-            requestId,
-            headers,
-            attempt,
-            logger: log,
-            signal,
-            heartbeat,
-          });
+          await handleAlone(event, message, attempt);
           stats.handled++;
           deps.onDone?.(message, event);
           return 'done';
@@ -193,23 +240,84 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
       return handleWithRetry(parsed.event, message);
     };
 
+    /**
+     * Does messages from `from` on in one unit, up to the unit's limits; returns how many it did, or 0 when the
+     * unit failed (rolled back: those messages are then done one by one).
+     */
+    const processUnit = async (uow: UnitOfWork<E>, messages: SourceMessage[], from: number): Promise<number> => {
+      const unit = await uow.begin();
+      const items: Array<UnitItem<E>> = [];
+      const tombstones = new Set<SourceMessage>();
+      const started = Date.now();
+      try {
+        for (let i = from; i < messages.length && items.length < uow.maxMessages && live(); i++) {
+          if (items.length > 0 && Date.now() - started >= uow.maxMs) break;
+          const message = messages[i]!;
+          const parsed = deps.parse(message);
+          if (parsed.kind === 'change' || parsed.kind === 'message') {
+            await deps.handle(parsed.event, contextOf(message, 1, unit));
+            items.push({ message, event: parsed.event });
+          } else {
+            if (parsed.kind === 'tombstone') tombstones.add(message);
+            items.push({ message });
+          }
+        }
+        await uow.commit(unit, items);
+      } catch (err) {
+        await uow.rollback(unit).catch(() => undefined);
+        logger.debug(
+          { event: 'unit_of_work_failed', topic, partition, err },
+          'unit rolled back; one message at a time',
+        );
+        return 0;
+      }
+      for (const { message, event } of items) {
+        if (event === undefined) {
+          if (tombstones.has(message)) stats.tombstones++;
+          else stats.skipped++;
+          deps.onDone?.(message);
+        } else {
+          stats.handled++;
+          deps.onDone?.(message, event);
+        }
+      }
+      return items.length;
+    };
+
+    const markDone = async (m: SourceMessage) => {
+      resolveOffset(m.offset);
+      pending = (BigInt(m.offset) + 1n).toString();
+      pendingCount++;
+      if (pendingCount >= deps.commitPolicy.maxMessages || Date.now() - lastCommit >= deps.commitPolicy.maxMs)
+        await commit();
+    };
+
+    const messages: SourceMessage[] = batch.messages.map((m) => ({
+      topic,
+      partition,
+      offset: m.offset,
+      key: m.key,
+      value: m.value,
+      headers: m.headers,
+    }));
     try {
-      for (const m of batch.messages) {
-        if (!live()) break;
-        const message: SourceMessage = {
-          topic,
-          partition,
-          offset: m.offset,
-          key: m.key,
-          value: m.value,
-          headers: m.headers,
-        };
+      const uow = deps.unitOfWork;
+      let failedUntil = 0; // messages of a failed unit are done one by one
+      for (let i = 0; i < messages.length && live();) {
+        if (uow && i >= failedUntil && messages.length - i > 1) {
+          const done = await processUnit(uow, messages, i);
+          if (done === 0) {
+            failedUntil = i + Math.min(uow.maxMessages, messages.length - i);
+            continue;
+          }
+          for (const m of messages.slice(i, i + done)) await markDone(m);
+          i += done;
+          continue;
+        }
+        const message = messages[i]!;
         if ((await processMessage(message)) === 'aborted') break;
-        resolveOffset(m.offset);
-        pending = (BigInt(m.offset) + 1n).toString();
-        pendingCount++;
-        if (pendingCount >= deps.commitPolicy.maxMessages || Date.now() - lastCommit >= deps.commitPolicy.maxMs)
-          await commit();
+        await markDone(message);
+        i++;
       }
       await commit();
     } catch (err) {

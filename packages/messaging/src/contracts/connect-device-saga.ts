@@ -30,6 +30,15 @@ export const provisionDeviceCommand = messageSchema('connect-device.provision-te
     step: z.literal('provision'),
     deviceType: z.string().min(1).describe('device management device type, e.g. heating'),
     retentionDays: z.int().positive().describe('how long telemetry keeps the readings of this device'),
+    ownerId: z
+      .string()
+      .min(1)
+      .max(100)
+      .nullable()
+      .optional()
+      .describe(
+        'the subject that owns the device (X-Strangler-Subject of the connect request); only it and operators read its telemetry. Null or absent: nobody (operators only)',
+      ),
   }),
 });
 
