@@ -253,6 +253,18 @@ describe('proxy delivery', () => {
       name: 'PROXY_ADMIN_TOKEN',
       valueFrom: { secretKeyRef: { name: 'strangler-admin-token', key: 'token' } },
     });
+    // identity: the issuer and audience from values; no identity provider is ever part of the chart
+    expect(prod.spec.template.spec.containers[0].env).toEqual(
+      expect.arrayContaining([
+        { name: 'PROXY_OIDC_ISSUER', value: 'https://login.warm-house.example/realms/smart-home' },
+        { name: 'PROXY_OIDC_AUDIENCE', value: 'urn:warm-house:api' },
+      ]),
+    );
+    expect(d.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name)).not.toContain(
+      'PROXY_OIDC_ISSUER',
+    );
+    for (const values of ['default', 'production'] as const)
+      expect(JSON.stringify(manifests(values))).not.toMatch(/identity-provider|oidc-provider/);
   });
 });
 

@@ -16,6 +16,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   'service-kit': ['shared'],
   'monolith-contract': ['shared'],
   'monolith-standin': ['shared', 'service-kit', 'monolith-contract'],
+  'identity-provider': ['shared'],
   proxy: ['shared', 'messaging'],
   cdc: ['shared', 'messaging'],
   'device-management': ['shared', 'messaging', 'service-kit', 'cdc', 'monolith-contract'],
@@ -25,7 +26,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
 };
 
 /** Workspaces that exist only to stand in for something in tests and local runs. */
-const TEST_DOUBLES = new Set(['monolith-standin']);
+const TEST_DOUBLES = new Set(['monolith-standin', 'identity-provider']);
 
 interface Workspace {
   dir: string;

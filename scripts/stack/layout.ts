@@ -14,6 +14,8 @@ export function portsFor(base: number) {
     monolith: base + 80,
     deviceManagement: base + 81,
     telemetry: base + 82,
+    // the demo OpenID Provider (packages/identity-provider): local runs and tests only
+    identityProvider: base + 90,
     connect: base + 83,
     kafka: base + 92,
     kafkaController: base + 93,

@@ -17,6 +17,9 @@ import { exitOnPortsInUse, type ManagedProcess } from '../../cdc/src/runtime/pro
  * the monolith stand-in and its field simulator, device management, telemetry, the strangler proxy, the CDC monitor —
  * then prints where each part listens. Ctrl-C stops everything.
  */
+/** Audience of the API's access tokens (the demo identity provider issues them, the proxy checks them). */
+const API_AUDIENCE = 'urn:warm-house:api';
+
 /** The proxy admin token of the local stack: PROXY_ADMIN_TOKEN, or one generated once and kept in the state folder. */
 function devAdminToken(stateDir: string): string {
   if (process.env.PROXY_ADMIN_TOKEN) return process.env.PROXY_ADMIN_TOKEN;
@@ -123,6 +126,19 @@ async function main(): Promise<void> {
     apps.push(telemetry);
     await waitForHttp(telemetry, `${telemetryUrl}/health/ready`);
 
+    // the demo identity provider: routes with `auth` accept its tokens (docs/proxy/identity.md)
+    const issuer = `http://127.0.0.1:${ports.identityProvider}`;
+    const idpSecret = process.env.IDP_CLIENT_SECRET ?? 'warm-house-demo-secret';
+    const identityProvider = startNodeService({
+      name: 'identity-provider',
+      entry: 'packages/identity-provider/src/main.ts',
+      env: { IDP_PORT: String(ports.identityProvider), IDP_CLIENT_SECRET: idpSecret, IDP_AUDIENCE: API_AUDIENCE },
+      stateDir,
+      registry,
+    });
+    apps.push(identityProvider);
+    await waitForHttp(identityProvider, `${issuer}/.well-known/openid-configuration`);
+
     const proxyUrl = `http://127.0.0.1:${ports.proxy}`;
     const adminUrl = `http://127.0.0.1:${ports.proxyAdmin}`;
     const adminToken = devAdminToken(stateDir);
@@ -149,6 +165,8 @@ async function main(): Promise<void> {
         TELEMETRY_URL: telemetryUrl,
         // read-your-writes pins wait for the exact WAL position of a write (the pool is read-only)
         PROXY_CDC_SOURCE_DATABASE_URL: backbone.monolithUrl,
+        PROXY_OIDC_ISSUER: issuer,
+        PROXY_OIDC_AUDIENCE: API_AUDIENCE,
       },
       stateDir,
       registry,
@@ -190,6 +208,15 @@ async function main(): Promise<void> {
       ],
       ['proxy admin token', `${adminToken}  (also in ${path.join(stateDir, 'admin-token')})`],
       ['CLI', `STRANGLER_ADMIN_URL=${adminUrl} STRANGLER_ADMIN_TOKEN=… npx strangler routes list`],
+      ['identity provider (demo)', `${issuer}  (users alice / bob, passwords alice-demo / bob-demo)`],
+      [
+        'a user token',
+        `curl -s -u warm-house-web:${idpSecret} -d grant_type=password -d username=alice -d password=alice-demo -d scope='devices:read devices:write' ${issuer}/token`,
+      ],
+      [
+        'a gateway token',
+        `curl -s -u gateway-demo:${idpSecret} -d grant_type=client_credentials -d scope=telemetry:ingest ${issuer}/token`,
+      ],
       ['monolith stand-in (HTTP)', monolithUrl],
       ['device management', `${deviceManagementUrl}/api/v1/devices  (Swagger UI ${deviceManagementUrl}/docs)`],
       ['telemetry', `${telemetryUrl}/api/v1/telemetry  (Swagger UI ${telemetryUrl}/api/v1/telemetry/docs)`],
