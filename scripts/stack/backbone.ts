@@ -14,6 +14,8 @@ import { registerMonolithConnectors, MONOLITH_CONNECTOR, TOPIC_PREFIX } from './
 import { ensureDatabase, type RoleSpec } from './databases';
 import { JAR_CACHE, kafkaNodeSpecs, portsFor, type StackPorts } from './layout';
 import { assertPrerequisites } from './prerequisites';
+import { prepareByoSource, preflightByoSource } from './byo-source';
+import type { ByoMonolith } from './byo';
 
 /** Development credentials of the project-owned cluster (loopback only); override through the environment. */
 export function stackCredentials(env = process.env) {
@@ -73,6 +75,8 @@ export async function startBackbone(opts: {
    * i.e. tests and benches yes, `npm start` no).
    */
   dropSlotWhenAbandoned?: boolean;
+  /** the user's own monolith database as the CDC source (no smart_home in the project cluster); never dropped */
+  byo?: ByoMonolith;
 }): Promise<Backbone> {
   const { log } = opts;
   // configuration first: an invalid value must fail before anything is stopped or started
@@ -104,6 +108,8 @@ export async function startBackbone(opts: {
       ownStack: { registry, stateDir: opts.stateDir },
     },
   );
+  // a user's database that fails the CDC preflight stops the run before anything starts
+  if (opts.byo) await preflightByoSource(opts.byo, log);
   if (opts.fresh) {
     rmSync(opts.stateDir, { recursive: true, force: true });
     mkdirSync(opts.stateDir, { recursive: true });
@@ -115,7 +121,8 @@ export async function startBackbone(opts: {
     for (const s of stops.reverse())
       await Promise.resolve(s()).catch((err: unknown) => log(`stop failed: ${String(err)}`));
   };
-  const monolithSuperuserUrl = `postgres://postgres@127.0.0.1:${ports.postgres}/smart_home`;
+  const monolithSuperuserUrl =
+    opts.byo?.source.setupUrl ?? `postgres://postgres@127.0.0.1:${ports.postgres}/smart_home`;
   const connectUrl = `http://127.0.0.1:${ports.connect}`;
   // before the first child: from here on, whatever this process starts is stopped when it dies (SIGKILL included)
   startSupervisor({
@@ -125,7 +132,7 @@ export async function startBackbone(opts: {
       owners: ownerChain(),
       graceMs: 8_000,
       dropReplicationSlot:
-        (opts.dropSlotWhenAbandoned ?? opts.fresh)
+        !opts.byo && (opts.dropSlotWhenAbandoned ?? opts.fresh)
           ? { superuserUrl: monolithSuperuserUrl, slot: SLOT, connectUrl, connector: MONOLITH_CONNECTOR }
           : undefined,
     },
@@ -137,11 +144,16 @@ export async function startBackbone(opts: {
     const postgres = startPostgresCluster(opts.stateDir, ports.postgres, log);
     stops.push(() => postgres.stop());
     const creds = stackCredentials();
-    await ensureDatabase(postgres.superuserUrl, 'smart_home', creds.monolith);
-    const monolithUrl = postgres.urlFor('smart_home', creds.monolith.user, creds.monolith.password);
-    await runMigrations('monolith', monolithUrl);
-    await opts.afterMigrations?.(monolithUrl);
-    await prepareMonolithSource(monolithSuperuserUrl, creds.debezium);
+    let monolithUrl: string;
+    if (opts.byo) {
+      monolithUrl = opts.byo.source.setupUrl;
+    } else {
+      await ensureDatabase(postgres.superuserUrl, 'smart_home', creds.monolith);
+      monolithUrl = postgres.urlFor('smart_home', creds.monolith.user, creds.monolith.password);
+      await runMigrations('monolith', monolithUrl);
+      await opts.afterMigrations?.(monolithUrl);
+      await prepareMonolithSource(monolithSuperuserUrl, creds.debezium);
+    }
 
     const kafka = await startKafka({
       stateDir: opts.stateDir,
@@ -168,11 +180,15 @@ export async function startBackbone(opts: {
       heartbeat: `${TOPIC_PREFIX}.public.cdc_heartbeat`,
     };
     await ensureTopics(kafka.brokers, Object.values(topics), kafka.replicationFactor);
-    await registerMonolithConnectors(
-      connect.url,
-      { host: '127.0.0.1', port: ports.postgres, database: 'smart_home', ...creds.debezium },
-      log,
-    );
+    if (opts.byo) {
+      await prepareByoSource(opts.byo, connect.url, log);
+    } else {
+      await registerMonolithConnectors(
+        connect.url,
+        { host: '127.0.0.1', port: ports.postgres, database: 'smart_home', ...creds.debezium },
+        log,
+      );
+    }
 
     return {
       ports,
@@ -191,7 +207,9 @@ export async function startBackbone(opts: {
         await registry.stop('connect');
         connect = await startConnect(connectOpts);
       },
-      async stop({ dropReplicationSlot = false } = {}) {
+      async stop({ dropReplicationSlot: wanted = false } = {}) {
+        // the user's slot is never dropped by a stop: `npm run cdc:teardown` removes it, when they choose
+        const dropReplicationSlot = wanted && !opts.byo;
         if (dropReplicationSlot) {
           await fetch(`${connect.url}/connectors/${MONOLITH_CONNECTOR}`, { method: 'DELETE' }).catch(() => undefined);
         }

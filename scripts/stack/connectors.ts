@@ -12,6 +12,8 @@ export async function registerMonolithConnectors(
   connectUrl: string,
   source: { host: string; port: number; database: string; user: string; password: string },
   log: (line: string) => void,
+  /** another replication slot than the connector file's (slot names are per server) */
+  slot?: string,
 ): Promise<void> {
   const env = {
     ...process.env,
@@ -22,7 +24,8 @@ export async function registerMonolithConnectors(
     DEBEZIUM_DB_PASSWORD: source.password,
   };
   const logger = createLogger('stack', process.env.LOG_LEVEL ?? 'warn');
-  for (const connector of loadConnectorConfigs(CONNECTORS_DIR, env)) {
+  for (const loaded of loadConnectorConfigs(CONNECTORS_DIR, env)) {
+    const connector = slot ? { ...loaded, config: { ...loaded.config, 'slot.name': slot } } : loaded;
     await registerConnector(connectUrl, connector, { logger });
     await waitForConnectorRunning(connectUrl, connector.name, { timeoutMs: 120_000 });
     log(`connector ${connector.name} RUNNING`);

@@ -9,6 +9,8 @@ import { prepareTelemetryDatabase } from '../../extracted/telemetry/src/database
 import { prepareControlDatabase } from '../../proxy/src/control/prepare';
 import { startNodeService, waitForHttp } from './apps';
 import { startBackbone } from './backbone';
+import { readByoMonolith } from './byo';
+import { SLOT } from '../../cdc/src/runtime/prepare-source';
 import { DEV_PORT_BASE, portsFor, STATE_ROOT } from './layout';
 import { exitOnPortsInUse, type ManagedProcess } from '../../cdc/src/runtime/processes';
 
@@ -35,16 +37,22 @@ async function main(): Promise<void> {
   const portBase = Number(process.env.STACK_PORT_BASE ?? DEV_PORT_BASE);
   const started = Date.now();
   const planned = portsFor(portBase);
+  // MONOLITH_URL + MONOLITH_DATABASE_URL: the user's own monolith, no stand-in, no simulator
+  const byoRead = readByoMonolith(process.env);
+  if ('error' in byoRead) throw new Error(byoRead.error);
+  const byo = byoRead.byo ?? undefined;
+  if (byo) log(`your monolith: ${byo.monolithUrl} (no stand-in, no field simulator)`);
   const backbone = await startBackbone({
     stateDir,
     portBase,
     fresh: false,
     log,
+    byo,
     extraPorts: {
       'strangler proxy': planned.proxy,
       'proxy admin API': planned.proxyAdmin,
       'CDC monitor': planned.cdcMonitor,
-      'monolith stand-in': planned.monolith,
+      ...(byo ? {} : { 'monolith stand-in': planned.monolith }),
       'device management': planned.deviceManagement,
       telemetry: planned.telemetry,
     },
@@ -70,26 +78,28 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => void stop(0)); // terminal closed
 
   try {
-    const monolithUrl = `http://127.0.0.1:${ports.monolith}`;
-    const monolith = startNodeService({
-      name: 'monolith-standin',
-      entry: 'monolith-standin/src/main.ts',
-      env: { MONOLITH_PORT: String(ports.monolith), MONOLITH_DATABASE_URL: backbone.monolithUrl },
-      stateDir,
-      registry,
-    });
-    apps.push(monolith);
-    await waitForHttp(monolith, `${monolithUrl}/api/heating/1`);
-
-    apps.push(
-      startNodeService({
-        name: 'field-simulator',
-        entry: 'monolith-standin/src/simulator-main.ts',
-        env: { MONOLITH_DATABASE_URL: backbone.monolithUrl, SIMULATOR_RATE: process.env.SIMULATOR_RATE ?? '2' },
+    const monolithUrl = byo?.monolithUrl ?? `http://127.0.0.1:${ports.monolith}`;
+    if (!byo) {
+      const monolith = startNodeService({
+        name: 'monolith-standin',
+        entry: 'monolith-standin/src/main.ts',
+        env: { MONOLITH_PORT: String(ports.monolith), MONOLITH_DATABASE_URL: backbone.monolithUrl },
         stateDir,
         registry,
-      }),
-    );
+      });
+      apps.push(monolith);
+      await waitForHttp(monolith, `${monolithUrl}/api/heating/1`);
+
+      apps.push(
+        startNodeService({
+          name: 'field-simulator',
+          entry: 'monolith-standin/src/simulator-main.ts',
+          env: { MONOLITH_DATABASE_URL: backbone.monolithUrl, SIMULATOR_RATE: process.env.SIMULATOR_RATE ?? '2' },
+          stateDir,
+          registry,
+        }),
+      );
+    }
 
     const deviceManagementUrl = `http://127.0.0.1:${ports.deviceManagement}`;
     const deviceManagementDb = await prepareDeviceManagementDatabase(backbone.postgres.superuserUrl, {
@@ -185,6 +195,7 @@ async function main(): Promise<void> {
         CONSUMER_GROUPS:
           'device-management.heating-sync,device-management.write-back,telemetry.projector,telemetry.cdc-feed',
         MONITOR_PORT: String(ports.cdcMonitor),
+        REPLICATION_SLOTS: byo?.source.slot ?? SLOT,
         MONITOR_TOKEN: adminToken,
         DEVICE_MANAGEMENT_DATABASE_URL: deviceManagementDb,
         DRIFT_INTERVAL_SECONDS: '300',
@@ -217,10 +228,10 @@ async function main(): Promise<void> {
         'a gateway token',
         `curl -s -u gateway-demo:${idpSecret} -d grant_type=client_credentials -d scope=telemetry:ingest ${issuer}/token`,
       ],
-      ['monolith stand-in (HTTP)', monolithUrl],
+      [byo ? 'your monolith (HTTP)' : 'monolith stand-in (HTTP)', monolithUrl],
       ['device management', `${deviceManagementUrl}/api/v1/devices  (Swagger UI ${deviceManagementUrl}/docs)`],
       ['telemetry', `${telemetryUrl}/api/v1/telemetry  (Swagger UI ${telemetryUrl}/api/v1/telemetry/docs)`],
-      ['PostgreSQL (smart_home)', backbone.monolithUrl.replace(/:[^:@/]+@/, ':***@')],
+      [byo ? 'your monolith database' : 'PostgreSQL (smart_home)', backbone.monolithUrl.replace(/:[^:@/]+@/, ':***@')],
       ['PostgreSQL superuser', backbone.postgres.superuserUrl],
       ['proxy control store', controlDb.replace(/:[^:@/]+@/, ':***@')],
       ['Kafka bootstrap', backbone.kafka.bootstrap],
