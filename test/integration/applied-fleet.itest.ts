@@ -95,7 +95,11 @@ describe('2 device-management + 2 telemetry replicas: one applied answer, no fal
   it('/cdc/applied from either replica is identical and complete (every topic, up to a change written now)', async () => {
     const { topics } = dm.endpoints;
     await monolithSu.query('UPDATE heating_systems SET current_temperature = current_temperature + 0.01');
-    await monolithSu.query('UPDATE temperature_sensors SET current_temperature = current_temperature + 0.01');
+    // as the hardware writes it: a new reading at a new time (the stack is shared with the other test files)
+    await monolithSu.query(
+      `UPDATE temperature_sensors SET current_temperature = current_temperature + 0.01,
+         last_updated = now() AT TIME ZONE 'UTC'`,
+    );
     const { rows } = await monolithSu.query<{ lsn: string }>(
       `SELECT (pg_current_wal_lsn() - '0/0')::numeric::text AS lsn`,
     );
