@@ -67,6 +67,8 @@ spec:
             - {{ .dir }}
             - --migrations-table
             - pgmigrations
+            - --advisory-lock-mode
+            - wait
           env:
             {{- .dbEnv | nindent 12 }}
           resources:
