@@ -12,18 +12,19 @@
  * The issuer is a JWKS served by this script (RS256 key); the backend is the trivial backend. Ports from
  * BENCH_PROXY_PORT_BASE (default 24000); everything is stopped by process id.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { waitFor } from '@warmhouse/shared';
-import { assertPortsFree, type ManagedProcess } from '../../cdc/src/runtime/processes';
+import type { ManagedProcess } from '../../cdc/src/runtime/processes';
 import {
   autocannon,
   cpuMs,
   loadAverage,
   PORT_BASE,
+  prepareBench,
   PROXY_PORTS,
   REQUESTS,
   ROOT,
@@ -92,20 +93,11 @@ async function startIssuer(): Promise<{ server: http.Server; tokens: string[] }>
   return { server, tokens };
 }
 
+/** `5.4` → `+5.4`, `-6.6` → `-6.6` */
+const signed = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(1)}`;
+
 export async function runAuthScenario(opts: { seconds: number; rounds: number; connections: number }): Promise<void> {
-  await assertPortsFree(
-    {
-      proxy: PORTS.proxy,
-      admin: PORTS.admin,
-      uncached: PORTS.uncached,
-      uncachedAdmin: PORTS.uncachedAdmin,
-      monolith: PORTS.monolith,
-      issuer: PORTS.issuer,
-    },
-    { hint: 'choose another port base (BENCH_PROXY_PORT_BASE)' },
-  );
-  rmSync(STATE, { recursive: true, force: true });
-  mkdirSync(STATE, { recursive: true });
+  await prepareBench({ ports: PORTS, stateDir: STATE });
   const admin = randomBytes(24).toString('hex');
   const procs: ManagedProcess[] = [];
   const { server, tokens } = await startIssuer();
@@ -232,6 +224,6 @@ function summarise(runs: Run[]): void {
   const off = med('auth off', 'cpuUs');
   const cost = (name: string) => ((med(name, 'cpuUs') - off) / off) * 100;
   log(
-    `auth cost: +${cost('auth on').toFixed(1)} % proxy CPU per request with the token cache (goal < 10 %: ${cost('auth on') < 10 ? 'met' : 'NOT met'}); +${cost('auth on, no cache').toFixed(1)} % verifying every request; throughput on/off ${(med('auth on', 'rps') / med('auth off', 'rps')).toFixed(2)}, p99 on/off ${(med('auth on', 'p99') / med('auth off', 'p99')).toFixed(2)}; failures ${runs.reduce((n, r) => n + r.failures, 0)}; load average ${loadAverage()}`,
+    `auth cost: ${signed(cost('auth on'))} % proxy CPU per request with the token cache (goal < 10 %: ${cost('auth on') < 10 ? 'met' : 'NOT met'}); ${signed(cost('auth on, no cache'))} % verifying every request; throughput on/off ${(med('auth on', 'rps') / med('auth off', 'rps')).toFixed(2)}, p99 on/off ${(med('auth on', 'p99') / med('auth off', 'p99')).toFixed(2)}; failures ${runs.reduce((n, r) => n + r.failures, 0)}; load average ${loadAverage()}`,
   );
 }

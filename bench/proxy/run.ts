@@ -17,7 +17,7 @@
  * PostgreSQL cluster this script starts; `trivial` answers a fixed 75-byte JSON body. Everything runs on
  * loopback ports from BENCH_PROXY_PORT_BASE (default 24000, below the ephemeral port range) and is stopped again by process id.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -26,7 +26,7 @@ import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { runMigrations, waitFor } from '@warmhouse/shared';
 import { startPostgresCluster, type PostgresCluster } from '../../cdc/src/runtime/postgres';
-import { assertPortsFree, exitOnPortsInUse, startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
+import { exitOnPortsInUse, startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
 import { seedIfEmpty } from '../../monolith-standin/src/seed';
 import { ensureDatabase } from '../../scripts/stack/databases';
 import { parseWorkers } from '../../proxy/src/config';
@@ -36,6 +36,7 @@ import {
   autocannon,
   loadAverage,
   PORT_BASE,
+  prepareBench,
   PROXY_PORTS,
   REQUESTS,
   ROOT,
@@ -367,8 +368,9 @@ async function main(): Promise<void> {
     generator: arg('generator', 'autocannon'),
   };
   const kinds = (backends === 'both' ? ['standin', 'trivial'] : [backends]) as Array<'standin' | 'trivial'>;
-  await assertPortsFree(
-    {
+  await prepareBench({
+    stateDir: STATE,
+    ports: {
       ...Object.fromEntries(
         opts.proxyWorkers.flatMap((w, i) => [
           [`proxy ${w.label}`, proxyPorts(i).proxy],
@@ -380,10 +382,7 @@ async function main(): Promise<void> {
       backend: PORTS.backend,
       postgres: PORTS.postgres,
     },
-    { hint: 'choose another port base (BENCH_PROXY_PORT_BASE)' },
-  );
-  rmSync(STATE, { recursive: true, force: true });
-  mkdirSync(STATE, { recursive: true });
+  });
   log(
     `${opts.rounds} rounds of ${opts.seconds} s per path, ${opts.connections} keep-alive connections (${opts.generator}), proxy PROXY_WORKERS ${opts.proxyWorkers.map((w) => w.given).join(' and ')}, nginx worker_processes ${opts.workers}, load average ${loadAverage()}`,
   );

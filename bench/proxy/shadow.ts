@@ -15,15 +15,16 @@
  * Backends are the trivial backend (fixed 75-byte JSON body; monolith and shadow target answer the same, so every
  * comparison is equal). Ports from BENCH_PROXY_PORT_BASE (default 24000); everything is stopped by process id.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { waitFor } from '@warmhouse/shared';
-import { assertPortsFree, type ManagedProcess } from '../../cdc/src/runtime/processes';
+import type { ManagedProcess } from '../../cdc/src/runtime/processes';
 import {
   autocannon,
   loadAverage,
   PORT_BASE,
+  prepareBench,
   PROXY_PORTS,
   REQUESTS,
   ROOT,
@@ -87,19 +88,7 @@ export async function runShadowScenario(opts: {
 }): Promise<void> {
   if (!(opts.sampleRate > 0 && opts.sampleRate <= 1))
     throw new Error(`--sample-rate must be a number with 0 < r <= 1, got ${opts.sampleRate}`);
-  await assertPortsFree(
-    {
-      proxy: PORTS.proxy,
-      admin: PORTS.admin,
-      monolith: PORTS.monolith,
-      shadow: PORTS.shadow,
-      slow: PORTS.slow,
-      down: PORTS.down,
-    },
-    { hint: 'choose another port base (BENCH_PROXY_PORT_BASE)' },
-  );
-  rmSync(STATE, { recursive: true, force: true });
-  mkdirSync(STATE, { recursive: true });
+  await prepareBench({ ports: PORTS, stateDir: STATE });
   const token = randomBytes(24).toString('hex');
   const procs: ManagedProcess[] = [];
   const backend = (name: string, port: number, delayMs = 0) =>

@@ -2,10 +2,10 @@
  * What the scenarios of the proxy benchmark share (./run.ts, ./shadow.ts): the load generator, the request mix,
  * the port base, and the processes they start (the strangler proxy, the trivial backend).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
+import { assertPortsFree, startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
 
 export interface AutocannonResult {
   requests: { average: number; total: number };
@@ -31,6 +31,16 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 /** Loopback ports from here up (below the ephemeral port range). */
 export const PORT_BASE = Number(process.env.BENCH_PROXY_PORT_BASE ?? 24000);
 export const PROXY_PORTS = { proxy: PORT_BASE, admin: PORT_BASE + 1 };
+
+/**
+ * Before a scenario starts anything: refuses a taken port (one line naming it, with the port-base hint) and gives
+ * the scenario an empty state folder.
+ */
+export async function prepareBench({ ports, stateDir }: { ports: Record<string, number>; stateDir: string }) {
+  await assertPortsFree(ports, { hint: 'choose another port base (BENCH_PROXY_PORT_BASE)' });
+  rmSync(stateDir, { recursive: true, force: true });
+  mkdirSync(stateDir, { recursive: true });
+}
 
 /** The load: the GET routes of the heating API over the four seeded heating systems. */
 export const REQUESTS = [1, 2, 3, 4].flatMap((id) => [
