@@ -5,6 +5,7 @@ import type { AuditEntry } from '../../src/table/audit';
 import type { RouteSpec } from '../../src/table/schema';
 import { startTestStrangler, type TestStrangler } from '../../src/testing/strangler';
 import { startControlledService } from './controlled-service';
+import { HEATING_GET_PLAN_ROUTE } from './fleet-support';
 
 const TOKEN = 'plan-itest-token-0123456789';
 
@@ -36,22 +37,7 @@ describe('route plans through the strangler proxy', () => {
           { name: 'monolith', url: '${MONOLITH_URL}' },
           { name: 'device-management', url: '${DEVICE_MANAGEMENT_URL}' },
         ],
-        routes: [
-          {
-            id: 'heating-get',
-            methods: ['GET'],
-            path: '/api/heating/:id',
-            target: 'monolith',
-            canary: { key: { header: 'x-house-id' } },
-            plan: {
-              service: 'device-management',
-              shadow: { minComparisons: 30, minEqualRate: 1 },
-              canary: [10, 50, 100],
-              dwellSeconds: 1,
-              gates: { minRequests: 15, maxErrorRateIncrease: 0.05, maxP99IncreasePercent: 400, p99SlackMs: 250 },
-            },
-          },
-        ],
+        routes: [{ ...HEATING_GET_PLAN_ROUTE, plan: { ...HEATING_GET_PLAN_ROUTE.plan, dwellSeconds: 1 } }],
       },
       env: {
         PROXY_STATS_WINDOW_SECONDS: '5',
