@@ -54,7 +54,6 @@ export function problemHandler<Code extends string>(options: ProblemHandlerOptio
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const instance = req.originalUrl.split('?')[0] ?? req.originalUrl;
     const requestId = String(req.headers['x-request-id'] ?? '') || undefined;
-    const kind = failureKind(err, (e) => catalog.is(e));
     if (catalog.is(err)) {
       const errors = fieldsOf(err);
       const level = err.status >= 500 ? 'error' : 'info';
@@ -65,6 +64,7 @@ export function problemHandler<Code extends string>(options: ProblemHandlerOptio
       sendProblem(res, catalog.problem(err.code, err.message, { instance, requestId, errors }));
       return;
     }
+    const kind = failureKind(err, () => false) as Exclude<FailureKind, 'coded'>; // ours were answered above
     if (kind === 'too-large' || kind === 'malformed') options.onBodyRefused?.(kind);
     const message = (err as { message?: string }).message ?? '';
     const answers: Record<Exclude<FailureKind, 'coded'>, () => Problem> = {
@@ -89,6 +89,6 @@ export function problemHandler<Code extends string>(options: ProblemHandlerOptio
     };
     if (kind === 'unavailable' || kind === 'internal')
       logger.error({ event: 'request_failed', path: instance, err }, message);
-    sendProblem(res, answers[kind as Exclude<FailureKind, 'coded'>]());
+    sendProblem(res, answers[kind]());
   };
 }
