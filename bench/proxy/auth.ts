@@ -17,39 +17,18 @@ import http from 'node:http';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { waitFor } from '@warmhouse/shared';
 import type { ManagedProcess } from '../../cdc/src/runtime/processes';
-import {
-  autocannon,
-  cpuMs,
-  loadAverage,
-  PORT_BASE,
-  prepareBench,
-  PROXY_PORTS,
-  REQUESTS,
-  ROOT,
-  startProxyProcess,
-  startTrivialBackend,
-} from './support';
+import * as bench from './support';
 
-const STATE = path.join(ROOT, '.state', 'bench-proxy-auth');
-const PORTS = {
-  ...PROXY_PORTS,
-  uncached: PORT_BASE + 10,
-  uncachedAdmin: PORT_BASE + 11,
-  monolith: PORT_BASE + 80,
-  issuer: PORT_BASE + 84,
-};
+const scenario = bench.benchScenario({
+  name: 'bench-proxy-auth',
+  label: 'bench:auth',
+  ports: { uncached: 10, uncachedAdmin: 11, monolith: 80, issuer: 84 },
+});
+const { stateDir: STATE, ports: PORTS, log } = scenario;
 const AUDIENCE = 'warm-house-api';
 
-const log = (line: string) => process.stdout.write(`[bench:auth] ${line}\n`);
-
-interface Run {
-  name: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  failures: number;
+interface Run extends bench.RunFigures {
   /** Proxy CPU per request, microseconds. */
   cpuUs: number;
 }
@@ -97,12 +76,12 @@ async function startIssuer(): Promise<{ server: http.Server; tokens: string[] }>
 const signed = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(1)}`;
 
 export async function runAuthScenario(opts: { seconds: number; rounds: number; connections: number }): Promise<void> {
-  await prepareBench({ ports: PORTS, stateDir: STATE });
+  await bench.prepareBench({ ports: PORTS, stateDir: STATE });
   const admin = randomBytes(24).toString('hex');
   const procs: ManagedProcess[] = [];
   const { server, tokens } = await startIssuer();
   try {
-    procs.push(startTrivialBackend('monolith', PORTS.monolith, path.join(STATE, 'monolith.log')));
+    procs.push(bench.startTrivialBackend('monolith', PORTS.monolith, path.join(STATE, 'monolith.log')));
     const url = (port: number) => `http://127.0.0.1:${port}`;
     const table = (auth: boolean) =>
       JSON.stringify({
@@ -113,21 +92,15 @@ export async function runAuthScenario(opts: { seconds: number; rounds: number; c
     writeFileSync(path.join(STATE, 'routes.json'), table(false));
     writeFileSync(path.join(STATE, 'routes-auth.json'), table(true));
     const oidc = { PROXY_OIDC_ISSUER: url(PORTS.issuer), PROXY_OIDC_AUDIENCE: AUDIENCE };
-    const proxy = startProxyProcess(STATE, path.join(STATE, 'routes.json'), admin, { env: oidc });
-    const uncached = startProxyProcess(STATE, path.join(STATE, 'routes-auth.json'), admin, {
+    const proxy = bench.startProxyProcess(STATE, path.join(STATE, 'routes.json'), admin, { env: oidc });
+    const uncached = bench.startProxyProcess(STATE, path.join(STATE, 'routes-auth.json'), admin, {
       name: 'proxy-uncached',
       ports: { proxy: PORTS.uncached, admin: PORTS.uncachedAdmin },
       env: { ...oidc, PROXY_OIDC_TOKEN_CACHE: '0' },
     });
     procs.push(proxy, uncached);
     for (const u of [url(PORTS.monolith), url(PORTS.proxy), url(PORTS.uncached)])
-      await waitFor(
-        `${u} to answer`,
-        async () => ((await fetch(`${u}/api/heating/1`).catch(() => undefined))?.status ? true : undefined),
-        {
-          timeoutMs: 30_000,
-        },
-      );
+      await bench.answers(`${u}/api/heating/1`);
 
     const setAuth = async (auth: boolean) => {
       for (const r of routes(auth)) {
@@ -155,38 +128,34 @@ export async function runAuthScenario(opts: { seconds: number; rounds: number; c
     // every connection sends its own token (a client reusing its token, as real clients do)
     let next = 0;
     const load = (port: number, seconds: number) =>
-      autocannon({
+      bench.autocannon({
         url: url(port),
         connections: opts.connections,
         duration: seconds,
         pipelining: 1,
-        requests: REQUESTS,
+        requests: bench.REQUESTS,
         setupClient: (client) => {
           const authorization = `Bearer ${tokens[next++ % tokens.length]}`;
-          client.setRequests(REQUESTS.map((r) => ({ ...r, headers: { authorization } })));
+          client.setRequests(bench.REQUESTS.map((r) => ({ ...r, headers: { authorization } })));
         },
       });
     const measure = async (name: string, p: ManagedProcess, port: number): Promise<Run> => {
       await load(port, 1);
-      const cpu0 = cpuMs(p.pid);
+      const cpu0 = bench.cpuMs(p.pid);
       const r = await load(port, opts.seconds);
-      const cpu = cpuMs(p.pid) - cpu0;
+      const cpu = bench.cpuMs(p.pid) - cpu0;
       const run: Run = {
-        name,
-        rps: r.requests.average,
-        p50: r.latency.p50,
-        p99: r.latency.p99,
-        failures: r.errors + r.timeouts + r.non2xx,
+        ...bench.runFigures(name, r),
         cpuUs: (cpu * 1000) / Math.max(1, r.requests.total),
       };
       log(
-        `${name.padEnd(16)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms  proxy CPU ${run.cpuUs.toFixed(1)} µs/request  failures ${run.failures}  (load ${loadAverage()})`,
+        `${name.padEnd(16)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms  proxy CPU ${run.cpuUs.toFixed(1)} µs/request  failures ${run.failures}  (load ${bench.loadAverage()})`,
       );
       return run;
     };
 
     log(
-      `${opts.rounds} rounds of ${opts.seconds} s, ${opts.connections} connections, ${tokens.length} tokens (RS256); load average ${loadAverage()} (other processes on the machine skew the figures)`,
+      `${opts.rounds} rounds of ${opts.seconds} s, ${opts.connections} connections, ${tokens.length} tokens (RS256); load average ${bench.loadAverage()} (other processes on the machine skew the figures)`,
     );
     await load(PORTS.proxy, 5); // JIT and pools warm up before anything is measured
     const runs: Run[] = [];
@@ -207,15 +176,9 @@ export async function runAuthScenario(opts: { seconds: number; rounds: number; c
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 function summarise(runs: Run[]): void {
   const of = (name: string) => runs.filter((r) => r.name === name);
-  const med = (name: string, k: 'rps' | 'p50' | 'p99' | 'cpuUs') => median(of(name).map((r) => r[k]));
+  const med = (name: string, k: 'rps' | 'p50' | 'p99' | 'cpuUs') => bench.median(of(name).map((r) => r[k]));
   for (const name of ['auth off', 'auth on', 'auth on, no cache']) {
     log(
       `median ${name.padEnd(18)} ${med(name, 'rps').toFixed(0).padStart(7)} req/s  p50 ${med(name, 'p50')} ms  p99 ${med(name, 'p99')} ms  proxy CPU ${med(name, 'cpuUs').toFixed(1)} µs/request`,
@@ -224,6 +187,6 @@ function summarise(runs: Run[]): void {
   const off = med('auth off', 'cpuUs');
   const cost = (name: string) => ((med(name, 'cpuUs') - off) / off) * 100;
   log(
-    `auth cost: ${signed(cost('auth on'))} % proxy CPU per request with the token cache (goal < 10 %: ${cost('auth on') < 10 ? 'met' : 'NOT met'}); ${signed(cost('auth on, no cache'))} % verifying every request; throughput on/off ${(med('auth on', 'rps') / med('auth off', 'rps')).toFixed(2)}, p99 on/off ${(med('auth on', 'p99') / med('auth off', 'p99')).toFixed(2)}; failures ${runs.reduce((n, r) => n + r.failures, 0)}; load average ${loadAverage()}`,
+    `auth cost: ${signed(cost('auth on'))} % proxy CPU per request with the token cache (goal < 10 %: ${cost('auth on') < 10 ? 'met' : 'NOT met'}); ${signed(cost('auth on, no cache'))} % verifying every request; throughput on/off ${(med('auth on', 'rps') / med('auth off', 'rps')).toFixed(2)}, p99 on/off ${(med('auth on', 'p99') / med('auth off', 'p99')).toFixed(2)}; failures ${runs.reduce((n, r) => n + r.failures, 0)}; load average ${bench.loadAverage()}`,
   );
 }

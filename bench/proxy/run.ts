@@ -33,13 +33,14 @@ import { parseWorkers } from '../../proxy/src/config';
 import { nginxConf, proxyTable } from './routes';
 import { prepareControlDatabase } from '../../proxy/src/control/prepare';
 import {
+  answers,
   autocannon,
+  benchScenario,
   loadAverage,
   PORT_BASE,
   prepareBench,
   PROXY_PORTS,
   REQUESTS,
-  ROOT,
   startProxyProcess,
   startTrivialBackend,
   tsNode,
@@ -48,14 +49,11 @@ import {
 
 const execFileAsync = promisify(execFile);
 
-const STATE = path.join(ROOT, '.state', 'bench-proxy');
-const PORTS = {
-  ...PROXY_PORTS,
-  nginx: PORT_BASE + 2,
-  minimal: PORT_BASE + 3,
-  backend: PORT_BASE + 80,
-  postgres: PORT_BASE + 432,
-};
+const {
+  stateDir: STATE,
+  ports: PORTS,
+  log,
+} = benchScenario({ name: 'bench-proxy', label: 'bench', ports: { nginx: 2, minimal: 3, backend: 80, postgres: 432 } });
 /** Client and admin ports of the i-th proxy (one per `--workers` setting): the first on PROXY_PORTS. */
 const proxyPorts = (i: number) =>
   i === 0 ? PROXY_PORTS : { proxy: PORT_BASE + 10 + 2 * (i - 1), admin: PORT_BASE + 11 + 2 * (i - 1) };
@@ -80,8 +78,6 @@ function arg(name: string, fallback: string): string {
   return i > -1 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
-const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
-
 /** Waits until every worker of a proxy answers its admin API (the client port answers as soon as one does). */
 async function allWorkersReady(adminUrl: string, token: string, count: number): Promise<void> {
   await waitFor(
@@ -93,13 +89,6 @@ async function allWorkersReady(adminUrl: string, token: string, count: number): 
     },
     { timeoutMs: 60_000, intervalMs: 250 },
   );
-}
-
-async function answers(url: string): Promise<void> {
-  await waitFor(`${url} to answer`, async () => ((await fetch(url)).status < 500 ? true : undefined), {
-    timeoutMs: 30_000,
-    intervalMs: 200,
-  });
 }
 
 interface Row {
@@ -338,30 +327,29 @@ function summarise(rows: Row[]): void {
   }
 }
 
+/** The options every scenario takes (`--seconds`, `--rounds`, `--connections`), with its default of rounds. */
+const loadOptions = (rounds: string) => ({
+  seconds: Number(arg('seconds', '5')),
+  rounds: Number(arg('rounds', rounds)),
+  connections: Number(arg('connections', '50')),
+});
+
 async function main(): Promise<void> {
   if (arg('scenario', 'forwarding') === 'auth') {
     const { runAuthScenario } = await import('./auth');
-    return runAuthScenario({
-      seconds: Number(arg('seconds', '5')),
-      rounds: Number(arg('rounds', '3')),
-      connections: Number(arg('connections', '50')),
-    });
+    return runAuthScenario(loadOptions('3'));
   }
   if (arg('scenario', 'forwarding') === 'shadow') {
     const { runShadowScenario } = await import('./shadow');
     return runShadowScenario({
-      seconds: Number(arg('seconds', '5')),
-      rounds: Number(arg('rounds', '2')),
-      connections: Number(arg('connections', '50')),
+      ...loadOptions('2'),
       sampleRate: Number(arg('sample-rate', '1')),
       copiesPerSecond: arg('copies-per-second', '') === '' ? undefined : Number(arg('copies-per-second', '')),
     });
   }
   const backends = arg('backend', 'both');
   const opts = {
-    seconds: Number(arg('seconds', '5')),
-    rounds: Number(arg('rounds', '2')),
-    connections: Number(arg('connections', '50')),
+    ...loadOptions('2'),
     workers: arg('nginx-workers', 'auto'),
     proxyWorkers: workersSettings(arg('workers', '1')),
     warmup: Number(arg('warmup', '5')),

@@ -18,38 +18,18 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { waitFor } from '@warmhouse/shared';
 import type { ManagedProcess } from '../../cdc/src/runtime/processes';
-import {
-  autocannon,
-  loadAverage,
-  PORT_BASE,
-  prepareBench,
-  PROXY_PORTS,
-  REQUESTS,
-  ROOT,
-  startProxyProcess,
-  startTrivialBackend,
-} from './support';
+import * as bench from './support';
 
-const STATE = path.join(ROOT, '.state', 'bench-proxy-shadow');
-const PORTS = {
-  ...PROXY_PORTS,
-  monolith: PORT_BASE + 80,
-  shadow: PORT_BASE + 81,
-  slow: PORT_BASE + 82,
-  down: PORT_BASE + 83,
-};
+const scenario = bench.benchScenario({
+  name: 'bench-proxy-shadow',
+  label: 'bench:shadow',
+  ports: { monolith: 80, shadow: 81, slow: 82, down: 83 },
+});
+const { stateDir: STATE, ports: PORTS, log } = scenario;
 const ROUTES = ['heating-get', 'heating-current-temperature'];
 
-const log = (line: string) => process.stdout.write(`[bench:shadow] ${line}\n`);
-
-interface Run {
-  name: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  failures: number;
+interface Run extends bench.RunFigures {
   shadow: Record<string, number>;
 }
 
@@ -88,11 +68,11 @@ export async function runShadowScenario(opts: {
 }): Promise<void> {
   if (!(opts.sampleRate > 0 && opts.sampleRate <= 1))
     throw new Error(`--sample-rate must be a number with 0 < r <= 1, got ${opts.sampleRate}`);
-  await prepareBench({ ports: PORTS, stateDir: STATE });
+  await bench.prepareBench({ ports: PORTS, stateDir: STATE });
   const token = randomBytes(24).toString('hex');
   const procs: ManagedProcess[] = [];
   const backend = (name: string, port: number, delayMs = 0) =>
-    startTrivialBackend(name, port, path.join(STATE, `${name}.log`), delayMs);
+    bench.startTrivialBackend(name, port, path.join(STATE, `${name}.log`), delayMs);
   try {
     procs.push(backend('monolith', PORTS.monolith), backend('shadow-ok', PORTS.shadow));
     procs.push(backend('shadow-slow', PORTS.slow, 2_000));
@@ -100,13 +80,11 @@ export async function runShadowScenario(opts: {
     if (opts.copiesPerSecond !== undefined && !(opts.copiesPerSecond > 0))
       throw new Error(`--copies-per-second must be a positive number, got ${opts.copiesPerSecond}`);
     writeFileSync(routesFile, table(opts.sampleRate, opts.copiesPerSecond));
-    procs.push(startProxyProcess(STATE, routesFile, token));
+    procs.push(bench.startProxyProcess(STATE, routesFile, token));
     const proxyUrl = `http://127.0.0.1:${PORTS.proxy}`;
     const adminUrl = `http://127.0.0.1:${PORTS.admin}`;
     for (const url of [`http://127.0.0.1:${PORTS.monolith}`, `http://127.0.0.1:${PORTS.shadow}`, proxyUrl])
-      await waitFor(`${url} to answer`, async () => ((await fetch(`${url}/api/heating/1`)).ok ? true : undefined), {
-        timeoutMs: 30_000,
-      });
+      await bench.answers(`${url}/api/heating/1`);
 
     const admin = async (method: string, p: string, body?: unknown): Promise<unknown> => {
       const res = await fetch(`${adminUrl}${p}`, {
@@ -127,31 +105,24 @@ export async function runShadowScenario(opts: {
       return sum;
     };
     const measure = async (name: string): Promise<Run> => {
-      await autocannon({
+      await bench.autocannon({
         url: proxyUrl,
         connections: opts.connections,
         duration: 1,
         pipelining: 1,
-        requests: REQUESTS,
+        requests: bench.REQUESTS,
       });
       const before = await shadowCounters();
-      const r = await autocannon({
+      const r = await bench.autocannon({
         url: proxyUrl,
         connections: opts.connections,
         duration: opts.seconds,
         pipelining: 1,
-        requests: REQUESTS,
+        requests: bench.REQUESTS,
       });
       const after = await shadowCounters();
       const shadow = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
-      const run = {
-        name,
-        rps: r.requests.average,
-        p50: r.latency.p50,
-        p99: r.latency.p99,
-        failures: r.errors + r.timeouts + r.non2xx,
-        shadow,
-      };
+      const run: Run = { ...bench.runFigures(name, r), shadow };
       log(
         `${name.padEnd(12)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms  client failures ${run.failures}  shadow ${JSON.stringify(shadow)}`,
       );
@@ -159,10 +130,16 @@ export async function runShadowScenario(opts: {
     };
 
     log(
-      `${opts.rounds} rounds of ${opts.seconds} s, ${opts.connections} connections, sample rate ${opts.sampleRate}, copies per second ${opts.copiesPerSecond ?? 'unlimited'}; load average ${loadAverage()} (other processes on the machine skew the figures)`,
+      `${opts.rounds} rounds of ${opts.seconds} s, ${opts.connections} connections, sample rate ${opts.sampleRate}, copies per second ${opts.copiesPerSecond ?? 'unlimited'}; load average ${bench.loadAverage()} (other processes on the machine skew the figures)`,
     );
     // the proxy process is cold: JIT and connection pools warm up before anything is measured
-    await autocannon({ url: proxyUrl, connections: opts.connections, duration: 5, pipelining: 1, requests: REQUESTS });
+    await bench.autocannon({
+      url: proxyUrl,
+      connections: opts.connections,
+      duration: 5,
+      pipelining: 1,
+      requests: bench.REQUESTS,
+    });
     const runs: Run[] = [];
     for (let round = 1; round <= opts.rounds; round++) {
       await setMode('monolith', 'forward');
@@ -180,19 +157,13 @@ export async function runShadowScenario(opts: {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 function summarise(runs: Run[], sampleRate: number): void {
   const of = (name: string) => {
     const rs = runs.filter((r) => r.name === name);
     return {
-      rps: median(rs.map((r) => r.rps)),
-      p50: median(rs.map((r) => r.p50)),
-      p99: median(rs.map((r) => r.p99)),
+      rps: bench.median(rs.map((r) => r.rps)),
+      p50: bench.median(rs.map((r) => r.p50)),
+      p99: bench.median(rs.map((r) => r.p99)),
       failures: rs.reduce((a, r) => a + r.failures, 0),
     };
   };
@@ -212,7 +183,7 @@ function summarise(runs: Run[], sampleRate: number): void {
   const shadow = runs.filter((r) => r.name === 'shadow');
   const increases = mono.map((m, i) => ((shadow[i]!.p99 - m.p99) / m.p99) * 100);
   process.stdout.write(
-    `p99 increase shadow vs monolith: ${median(increases).toFixed(1)} % (median of rounds: ${increases.map((x) => x.toFixed(0)).join(', ')}); throughput shadow/monolith ${(of('shadow').rps / of('monolith').rps).toFixed(2)}\n`,
+    `p99 increase shadow vs monolith: ${bench.median(increases).toFixed(1)} % (median of rounds: ${increases.map((x) => x.toFixed(0)).join(', ')}); throughput shadow/monolith ${(of('shadow').rps / of('monolith').rps).toFixed(2)}\n`,
   );
   const down = of('shadow-down');
   const monolith = of('monolith');

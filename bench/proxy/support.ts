@@ -1,10 +1,11 @@
 /**
- * What the scenarios of the proxy benchmark share (./run.ts, ./shadow.ts): the load generator, the request mix,
+ * What the scenarios of the proxy benchmark share (./run.ts, ./auth.ts, ./shadow.ts): the load generator, the request mix,
  * the port base, and the processes they start (the strangler proxy, the trivial backend).
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { waitFor } from '@warmhouse/shared';
 import { assertPortsFree, startProcess, type ManagedProcess } from '../../cdc/src/runtime/processes';
 
 export interface AutocannonResult {
@@ -31,6 +32,53 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 /** Loopback ports from here up (below the ephemeral port range). */
 export const PORT_BASE = Number(process.env.BENCH_PROXY_PORT_BASE ?? 24000);
 export const PROXY_PORTS = { proxy: PORT_BASE, admin: PORT_BASE + 1 };
+
+/**
+ * What a scenario has of its own: its state folder (`.state/<name>`), its ports (PROXY_PORTS and `ports`, given as
+ * offsets from PORT_BASE) and its log, whose lines carry `[label]`.
+ */
+export function benchScenario<K extends string>(opts: { name: string; label: string; ports: Record<K, number> }) {
+  const own = Object.fromEntries(Object.entries<number>(opts.ports).map(([k, offset]) => [k, PORT_BASE + offset]));
+  return {
+    stateDir: path.join(ROOT, '.state', opts.name),
+    ports: { ...PROXY_PORTS, ...(own as Record<K, number>) },
+    log: (line: string) => process.stdout.write(`[${opts.label}] ${line}\n`),
+  };
+}
+
+/** Waits until `url` answers with anything below 500 (a process started, its routes loaded). */
+export async function answers(url: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`${url} to answer`, async () => ((await fetch(url)).status < 500 ? true : undefined), {
+    timeoutMs,
+    intervalMs: 200,
+  });
+}
+
+/** What one measured run of a scenario shows the client. */
+export interface RunFigures {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Errors, timeouts and answers other than 2xx/3xx. */
+  failures: number;
+}
+
+/** The client-visible figures of an autocannon result. */
+export const runFigures = (name: string, r: AutocannonResult): RunFigures => ({
+  name,
+  rps: r.requests.average,
+  p50: r.latency.p50,
+  p99: r.latency.p99,
+  failures: r.errors + r.timeouts + r.non2xx,
+});
+
+/** The median of `xs` (robust against the odd run disturbed by other work on the machine). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 /**
  * Before a scenario starts anything: refuses a taken port (one line naming it, with the port-base hint) and gives
