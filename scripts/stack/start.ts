@@ -12,7 +12,8 @@ import { startBackbone } from './backbone';
 import { readByoMonolith } from './byo';
 import { SLOT } from '../../cdc/src/runtime/prepare-source';
 import { DEV_PORT_BASE, portsFor, STATE_ROOT } from './layout';
-import { exitOnPortsInUse, type ManagedProcess } from '../../cdc/src/runtime/processes';
+import { exitOnPortsInUse, type ManagedProcess, type PidRegistry } from '../../cdc/src/runtime/processes';
+import type { RoleSpec } from './databases';
 
 /**
  * `npm start`: the whole stack on this machine — PostgreSQL (logical replication), Kafka, Kafka Connect + Debezium,
@@ -28,6 +29,35 @@ function devAdminToken(stateDir: string): string {
   const file = path.join(stateDir, 'admin-token');
   if (!existsSync(file)) writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
   return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * One extracted service (extracted/<name>): its database and role prepared (migrations applied), the service
+ * started on `port` with DATABASE_URL and `env`, added to `apps`, and awaited until /health/ready answers.
+ */
+async function startExtracted(opts: {
+  name: string;
+  port: number;
+  prepareDatabase: (superuserUrl: string, role: RoleSpec) => Promise<string>;
+  role: RoleSpec;
+  env: Record<string, string>;
+  superuserUrl: string;
+  stateDir: string;
+  registry: PidRegistry;
+  apps: ManagedProcess[];
+}): Promise<{ url: string; databaseUrl: string }> {
+  const url = `http://127.0.0.1:${opts.port}`;
+  const databaseUrl = await opts.prepareDatabase(opts.superuserUrl, opts.role);
+  const service = startNodeService({
+    name: opts.name,
+    entry: `extracted/${opts.name}/src/main.ts`,
+    env: { PORT: String(opts.port), DATABASE_URL: databaseUrl, ...opts.env },
+    stateDir: opts.stateDir,
+    registry: opts.registry,
+  });
+  opts.apps.push(service);
+  await waitForHttp(service, `${url}/health/ready`);
+  return { url, databaseUrl };
 }
 
 async function main(): Promise<void> {
@@ -101,40 +131,26 @@ async function main(): Promise<void> {
       );
     }
 
-    const deviceManagementUrl = `http://127.0.0.1:${ports.deviceManagement}`;
-    const deviceManagementDb = await prepareDeviceManagementDatabase(backbone.postgres.superuserUrl, {
-      user: 'device_management',
-      password: process.env.DEVICE_MANAGEMENT_DB_PASSWORD ?? 'device-management-dev',
-    });
-    const deviceManagement = startNodeService({
+    const extracted = { superuserUrl: backbone.postgres.superuserUrl, stateDir, registry, apps };
+    const { url: deviceManagementUrl, databaseUrl: deviceManagementDb } = await startExtracted({
+      ...extracted,
       name: 'device-management',
-      entry: 'extracted/device-management/src/main.ts',
-      env: {
-        PORT: String(ports.deviceManagement),
-        DATABASE_URL: deviceManagementDb,
-        MONOLITH_DATABASE_URL: backbone.monolithUrl,
-        KAFKA_BROKERS: backbone.kafka.bootstrap,
+      port: ports.deviceManagement,
+      prepareDatabase: prepareDeviceManagementDatabase,
+      role: {
+        user: 'device_management',
+        password: process.env.DEVICE_MANAGEMENT_DB_PASSWORD ?? 'device-management-dev',
       },
-      stateDir,
-      registry,
+      env: { MONOLITH_DATABASE_URL: backbone.monolithUrl, KAFKA_BROKERS: backbone.kafka.bootstrap },
     });
-    apps.push(deviceManagement);
-    await waitForHttp(deviceManagement, `${deviceManagementUrl}/health/ready`);
-
-    const telemetryUrl = `http://127.0.0.1:${ports.telemetry}`;
-    const telemetryDb = await prepareTelemetryDatabase(backbone.postgres.superuserUrl, {
-      user: 'telemetry',
-      password: process.env.TELEMETRY_DB_PASSWORD ?? 'telemetry-dev',
-    });
-    const telemetry = startNodeService({
+    const { url: telemetryUrl } = await startExtracted({
+      ...extracted,
       name: 'telemetry',
-      entry: 'extracted/telemetry/src/main.ts',
-      env: { PORT: String(ports.telemetry), DATABASE_URL: telemetryDb, KAFKA_BROKERS: backbone.kafka.bootstrap },
-      stateDir,
-      registry,
+      port: ports.telemetry,
+      prepareDatabase: prepareTelemetryDatabase,
+      role: { user: 'telemetry', password: process.env.TELEMETRY_DB_PASSWORD ?? 'telemetry-dev' },
+      env: { KAFKA_BROKERS: backbone.kafka.bootstrap },
     });
-    apps.push(telemetry);
-    await waitForHttp(telemetry, `${telemetryUrl}/health/ready`);
 
     // the demo identity provider: routes with `auth` accept its tokens (docs/proxy/identity.md)
     const issuer = `http://127.0.0.1:${ports.identityProvider}`;
