@@ -1,4 +1,4 @@
-import { ConfigError, env, loadConfig } from '@warmhouse/shared';
+import { ConfigError, env, loadConfig, serviceConfigShape, type ConfigOf } from '@warmhouse/shared';
 import { CONNECT_SAGA_TOPICS } from '@warmhouse/messaging';
 import { z } from 'zod';
 
@@ -7,16 +7,10 @@ import { z } from 'zod';
  * sync, the outbox relay and the write-back can run (and scale) as separate processes of the same image.
  */
 export const deviceManagementConfigShape = {
-  PORT: env.port(8081),
-  /** where the HTTP server binds; loopback by default, 0.0.0.0 in a container */
-  HOST: z.string().min(1).default('127.0.0.1'),
-  /** this service's own database (`device_management`), as its own role */
-  DATABASE_URL: env.postgresUrl(),
+  /** PORT, HOST, DATABASE_URL (`device_management`), KAFKA_BROKERS, KAFKA_CLIENT_ID, LOG_LEVEL, SHUTDOWN_GRACE_MS */
+  ...serviceConfigShape({ port: 8081, kafkaClientId: 'device-management' }),
   /** the monolith's database, used only by the write-back worker (see README: ownership rule) */
   MONOLITH_DATABASE_URL: env.postgresUrl().optional(),
-  KAFKA_BROKERS: env.list(),
-  KAFKA_CLIENT_ID: z.string().min(1).default('device-management'),
-  LOG_LEVEL: env.logLevel(),
 
   /** Debezium topic of the monolith's heating_systems table */
   CDC_HEATING_TOPIC: z.string().min(1).default('monolith.public.heating_systems'),
@@ -67,12 +61,9 @@ export const deviceManagementConfigShape = {
    * default, for a deployment whose proxy does not authenticate yet. The legacy `/api/heating` routes stay anonymous.
    */
   DEVICE_MANAGEMENT_REQUIRE_IDENTITY: env.bool(false),
-
-  /** how long a graceful stop waits for in-flight requests and handlers, ms */
-  SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
 };
 
-export type DeviceManagementConfig = Readonly<z.infer<z.ZodObject<typeof deviceManagementConfigShape>>>;
+export type DeviceManagementConfig = ConfigOf<typeof deviceManagementConfigShape>;
 
 /** Parses the environment once at start-up; every problem is reported at once, naming the variable. */
 export function loadDeviceManagementConfig(e: NodeJS.ProcessEnv = process.env): DeviceManagementConfig {

@@ -1,4 +1,4 @@
-import { ConfigError, env, loadConfig } from '@warmhouse/shared';
+import { ConfigError, env, loadConfig, serviceConfigShape, type ConfigOf } from '@warmhouse/shared';
 import { CONNECT_SAGA_TOPICS } from '@warmhouse/messaging';
 import { z } from 'zod';
 
@@ -12,18 +12,12 @@ export type Role = (typeof ROLES)[number];
  * participant (provisioning commands of the connect-device saga, first-reading reports).
  */
 export const telemetryConfigShape = {
-  PORT: env.port(8082),
-  /** where the HTTP server binds; loopback by default, 0.0.0.0 in a container */
-  HOST: z.string().min(1).default('127.0.0.1'),
-  /** this service's own database (`telemetry`), as its own role */
-  DATABASE_URL: env.postgresUrl(),
+  /** PORT, HOST, DATABASE_URL (`telemetry`), KAFKA_BROKERS, KAFKA_CLIENT_ID, LOG_LEVEL, SHUTDOWN_GRACE_MS */
+  ...serviceConfigShape({ port: 8082, kafkaClientId: 'telemetry' }),
   /** connections of the pool; the projector holds one per partition it is applying */
   DATABASE_POOL_SIZE: env.positiveInt(10),
   /** apply migrations/telemetry at start-up */
   DATABASE_MIGRATE: env.bool(true),
-  KAFKA_BROKERS: env.list(),
-  KAFKA_CLIENT_ID: z.string().min(1).default('telemetry'),
-  LOG_LEVEL: env.logLevel(),
   /** comma-separated subset of api, projector, cdc, saga */
   TELEMETRY_ROLES: z
     .string()
@@ -105,12 +99,9 @@ export const telemetryConfigShape = {
    * ingest needs the scope `telemetry:ingest`; off by default. The legacy `/api/heating` route stays anonymous.
    */
   TELEMETRY_REQUIRE_IDENTITY: env.bool(false),
-
-  /** how long a graceful stop waits for in-flight requests, ms */
-  SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
 };
 
-export type TelemetryConfig = Readonly<z.infer<z.ZodObject<typeof telemetryConfigShape>>>;
+export type TelemetryConfig = ConfigOf<typeof telemetryConfigShape>;
 
 /** Parses the environment once at start-up; every problem is reported at once, naming the variable. */
 export function loadTelemetryConfig(e: NodeJS.ProcessEnv = process.env): TelemetryConfig {

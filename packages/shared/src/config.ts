@@ -58,3 +58,25 @@ export const env = {
           .filter(Boolean),
       ),
 };
+
+/** What a config schema parses to: the frozen, typed environment of a process. */
+export type ConfigOf<S extends z.ZodRawShape> = Readonly<z.infer<z.ZodObject<S>>>;
+
+/**
+ * The variables every extracted service reads alike: where its HTTP server listens, its own database, Kafka, the
+ * log level and the graceful-stop grace. `port` and `kafkaClientId` are the service's defaults.
+ */
+export function serviceConfigShape({ port, kafkaClientId }: { port: number; kafkaClientId: string }) {
+  return {
+    PORT: env.port(port),
+    /** where the HTTP server binds; loopback by default, 0.0.0.0 in a container */
+    HOST: z.string().min(1).default('127.0.0.1'),
+    /** this service's own database, as its own role */
+    DATABASE_URL: env.postgresUrl(),
+    KAFKA_BROKERS: env.list(),
+    KAFKA_CLIENT_ID: z.string().min(1).default(kafkaClientId),
+    LOG_LEVEL: env.logLevel(),
+    /** how long a graceful stop waits for in-flight requests and handlers, ms */
+    SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
+  };
+}
