@@ -101,13 +101,17 @@ export const outboxRepository = {
 
 export type WriteBackState = 'pending' | 'applied' | 'echoed' | 'no_change' | 'superseded';
 
-export interface WriteBack {
+/** A local change of a legacy device as it is recorded, before the write-back worker has seen it. */
+export interface NewWriteBack {
   eventId: string;
   deviceId: string;
   legacyId: bigint;
   deviceVersion: number;
   fields: SettingField[];
   settings: Settings;
+}
+
+export interface WriteBack extends NewWriteBack {
   state: WriteBackState;
   monolithTxid: bigint | null;
   /** full 64-bit id of that monolith transaction (txid_status), null before it */
@@ -144,17 +148,7 @@ const WB_COLUMNS =
 
 /** The `write_backs` table: local changes of legacy devices on their way to the monolith, and their echoes. */
 export const writeBackRepository = {
-  async add(
-    db: Queryable,
-    w: {
-      eventId: string;
-      deviceId: string;
-      legacyId: bigint;
-      deviceVersion: number;
-      fields: SettingField[];
-      settings: Settings;
-    },
-  ): Promise<void> {
+  async add(db: Queryable, w: NewWriteBack): Promise<void> {
     await db.query(
       `INSERT INTO write_backs (event_id, device_id, legacy_id, device_version, fields, is_on, target_temperature)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
