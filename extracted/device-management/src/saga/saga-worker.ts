@@ -1,9 +1,4 @@
-import {
-  connectSagaReplySchema,
-  createMessageConsumer,
-  parseMessage,
-  type MessageConsumer,
-} from '@warmhouse/messaging';
+import { connectSagaReplySchema, createContractConsumer, type MessageConsumer } from '@warmhouse/messaging';
 import { delay } from '@warmhouse/shared';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -31,13 +26,14 @@ export function createSagaWorker(opts: {
   logger: Logger;
 }): SagaWorker {
   const log = opts.logger.child({ module: 'connect-saga-worker' });
-  const replies = createMessageConsumer({
-    kafka: opts.kafka,
-    groupId: opts.groupId,
-    topics: [opts.repliesTopic],
-    logger: opts.logger,
+  const { kafka, groupId, logger } = opts;
+  const replies = createContractConsumer({
+    kafka,
+    groupId,
+    logger,
+    topic: opts.repliesTopic,
+    schema: connectSagaReplySchema,
     module: 'connect-saga-replies',
-    parse: (m) => ({ kind: 'message', event: parseMessage(connectSagaReplySchema, m.value) }),
     handle: async (reply) => {
       await opts.orchestrator.handleReply(reply);
     },

@@ -3,11 +3,10 @@ import {
   connectSagaCommandSchema,
   CONNECT_SAGA_VERSION,
   createEnvelope,
-  createMessageConsumer,
+  createContractConsumer,
   deviceDeprovisionedReply,
   deviceProvisionedReply,
   envelopeHeaders,
-  parseMessage,
   provisioningFailedReply,
   type ConnectSagaCommand,
   type ConnectSagaReply,
@@ -128,13 +127,14 @@ export function createSagaCommandConsumer(opts: {
   maxRetentionDays: number;
   logger: Logger;
 }): MessageConsumer {
-  return createMessageConsumer<ConnectSagaCommand>({
-    kafka: opts.kafka,
-    groupId: opts.groupId,
-    topics: [opts.commandsTopic],
-    logger: opts.logger,
+  const { kafka, groupId, logger } = opts;
+  return createContractConsumer({
+    kafka,
+    groupId,
+    logger,
+    topic: opts.commandsTopic,
+    schema: connectSagaCommandSchema,
     module: 'saga-commands',
-    parse: (m) => ({ kind: 'message', event: parseMessage(connectSagaCommandSchema, m.value) }),
     commitPolicy: { maxMessages: 1, maxMs: 0 },
     handle: async (command, ctx) => {
       const { sagaId, step } = command.data;
