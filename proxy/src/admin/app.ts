@@ -94,6 +94,24 @@ function invalid(res: Response, issues: TableIssue[], what: string): void {
   fail(res, 'PROXY_ERR_INVALID_TABLE', `invalid ${what}: ${summary}`, { issues });
 }
 
+/**
+ * The request body as `schema` reads it, or undefined once a 400 PROXY_ERR_INVALID_ADMIN_REQUEST naming every bad
+ * field (`invalid <what>: path: message; …`, the issues in details) has been answered.
+ */
+function parseAdminBody<S extends z.ZodType>(
+  req: Request,
+  res: Response,
+  schema: S,
+  what: string,
+): z.output<S> | undefined {
+  const body = schema.safeParse(req.body);
+  if (body.success) return body.data;
+  const issues = body.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+  const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+  fail(res, 'PROXY_ERR_INVALID_ADMIN_REQUEST', `invalid ${what}: ${summary}`, { issues });
+  return undefined;
+}
+
 function meta(req: Request, reason: string): ChangeMeta {
   const actor = req.get('x-strangler-actor')?.trim();
   return { actor: actor && actor.length <= 200 ? actor : 'admin-api', source: 'admin-api', reason };
@@ -260,33 +278,17 @@ export function createAdminApp(options: AdminOptions): express.Express {
     changed(res, await store.deleteRoute(req.params.id, meta(req, reason), conditionsOf(req)), req.params.id);
   });
   app.put('/api/routes/:id/target', async (req, res) => {
-    const body = ToggleBody.safeParse(req.body);
-    if (!body.success) {
-      const issues = body.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
-      return fail(
-        res,
-        'PROXY_ERR_INVALID_ADMIN_REQUEST',
-        `invalid toggle: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-        { issues },
-      );
-    }
-    const { target, reason, expectedVersion } = body.data;
+    const body = parseAdminBody(req, res, ToggleBody, 'toggle');
+    if (body === undefined) return;
+    const { target, reason, expectedVersion } = body;
     const conditions = conditionsOf(req, expectedVersion);
     changed(res, await store.setTarget(req.params.id, target, meta(req, reason), conditions), req.params.id);
   });
 
   app.patch('/api/routes/:id', async (req, res) => {
-    const body = PatchBody.safeParse(req.body);
-    if (!body.success) {
-      const issues = body.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
-      return fail(
-        res,
-        'PROXY_ERR_INVALID_ADMIN_REQUEST',
-        `invalid route change: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-        { issues },
-      );
-    }
-    const { reason, expectedVersion, ...patch } = body.data;
+    const body = parseAdminBody(req, res, PatchBody, 'route change');
+    if (body === undefined) return;
+    const { reason, expectedVersion, ...patch } = body;
     const route = store.current.spec.routes.find((r) => r.id === req.params.id);
     if (patch.planStatus !== undefined && route && !route.plan) {
       return fail(res, 'PROXY_ERR_INVALID_ADMIN_REQUEST', `route "${route.id}" has no plan`, {
