@@ -111,13 +111,18 @@ class RequestStats {
  */
 export class ProxyMetrics {
   readonly registry = new Registry();
+  private counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter<L>({ name, help, labelNames, registers: [this.registry] });
+  }
+  private gauge<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+    return new Gauge<L>({ name, help, labelNames, registers: [this.registry] });
+  }
   private readonly stats = new RequestStats();
-  private readonly upstreamErrors = new Counter({
-    name: 'strangler_upstream_errors_total',
-    help: 'Forwarding failures, by target upstream, stage and error code',
-    labelNames: ['target', 'stage', 'code'] as const,
-    registers: [this.registry],
-  });
+  private readonly upstreamErrors = this.counter(
+    'strangler_upstream_errors_total',
+    'Forwarding failures, by target upstream, stage and error code',
+    ['target', 'stage', 'code'],
+  );
   private readonly flights = new Map<string, { n: number; inc(): void; dec(): void }>();
   private readonly inFlight: Gauge<'target'> = new Gauge({
     name: 'strangler_requests_in_flight',
@@ -128,77 +133,62 @@ export class ProxyMetrics {
       for (const [target, f] of this.flights) this.inFlight.set({ target }, f.n);
     },
   });
-  private readonly tableVersion = new Gauge({
-    name: 'strangler_route_table_version',
-    help: 'Version of the route table in force',
-    registers: [this.registry],
-  });
-  private readonly controlStore = new Gauge<'state'>({
-    name: 'strangler_control_store',
-    help: 'Control store state of this process: reachable (1/0) and serving_routes_file (1 while the store has not been reached since start-up)',
-    labelNames: ['state'],
-    registers: [this.registry],
-  });
-  private readonly tableChanges = new Counter({
-    name: 'strangler_route_table_changes_total',
-    help: 'Route table changes, by source and result (applied or rejected)',
-    labelNames: ['source', 'result'] as const,
-    registers: [this.registry],
-  });
-  private readonly fallbacks = new Counter({
-    name: 'strangler_fallbacks_total',
-    help: 'Safe requests answered by the fallback upstream, by route, failed upstream, fallback and reason',
-    labelNames: ['route', 'from', 'to', 'reason'] as const,
-    registers: [this.registry],
-  });
-  private readonly breakerState = new Gauge({
-    name: 'strangler_circuit_state',
-    help: 'Circuit breaker state by upstream: 0 closed, 1 half-open, 2 open',
-    labelNames: ['upstream'] as const,
-    registers: [this.registry],
-  });
-  private readonly breakerTransitions = new Counter({
-    name: 'strangler_circuit_transitions_total',
-    help: 'Circuit breaker transitions, by upstream and new state',
-    labelNames: ['upstream', 'state'] as const,
-    registers: [this.registry],
-  });
-  private readonly shadowCircuitState = new Gauge({
-    name: 'strangler_shadow_circuit_state',
-    help: 'Circuit of shadow copies by target upstream: 0 closed, 1 half-open, 2 open (no copies but probes)',
-    labelNames: ['upstream'] as const,
-    registers: [this.registry],
-  });
-  private readonly shadowCircuitTransitions = new Counter({
-    name: 'strangler_shadow_circuit_transitions_total',
-    help: 'Transitions of the shadow copies circuit, by target upstream and new state',
-    labelNames: ['upstream', 'state'] as const,
-    registers: [this.registry],
-  });
-  private readonly shadowResults = new Counter({
-    name: 'strangler_shadow_total',
-    help: 'Shadowed requests by route and result (compared, equal, different, serviceErrors; not copied: skipped, sampledOut, overBudget, breakerOpen, dropped; not compared: tooLarge, notCompared)',
-    labelNames: ['route', 'result'] as const,
-    registers: [this.registry],
-  });
-  private readonly cdcReadCounts = new Counter({
-    name: 'strangler_cdc_reads_total',
-    help: 'Reads of CDC-aware routes by route, who served them (service or source) and why (fresh, lag, unknown, pinned)',
-    labelNames: ['route', 'served', 'reason'] as const,
-    registers: [this.registry],
-  });
-  private readonly cdcPinCounts = new Counter({
-    name: 'strangler_cdc_pins_total',
-    help: 'Writes answered by the source that pinned their key (read-your-writes), by route and result (pinned: answered 2xx; cancelled: any other answer)',
-    labelNames: ['route', 'result'] as const,
-    registers: [this.registry],
-  });
-  private readonly cdcPollFailures = new Counter({
-    name: 'strangler_cdc_applied_poll_failures_total',
-    help: 'Failed polls of an upstream /cdc/applied',
-    labelNames: ['upstream'] as const,
-    registers: [this.registry],
-  });
+  private readonly tableVersion = this.gauge('strangler_route_table_version', 'Version of the route table in force');
+  private readonly controlStore = this.gauge(
+    'strangler_control_store',
+    'Control store state of this process: reachable (1/0) and serving_routes_file (1 while the store has not been reached since start-up)',
+    ['state'],
+  );
+  private readonly tableChanges = this.counter(
+    'strangler_route_table_changes_total',
+    'Route table changes, by source and result (applied or rejected)',
+    ['source', 'result'],
+  );
+  private readonly fallbacks = this.counter(
+    'strangler_fallbacks_total',
+    'Safe requests answered by the fallback upstream, by route, failed upstream, fallback and reason',
+    ['route', 'from', 'to', 'reason'],
+  );
+  private readonly breakerState = this.gauge(
+    'strangler_circuit_state',
+    'Circuit breaker state by upstream: 0 closed, 1 half-open, 2 open',
+    ['upstream'],
+  );
+  private readonly breakerTransitions = this.counter(
+    'strangler_circuit_transitions_total',
+    'Circuit breaker transitions, by upstream and new state',
+    ['upstream', 'state'],
+  );
+  private readonly shadowCircuitState = this.gauge(
+    'strangler_shadow_circuit_state',
+    'Circuit of shadow copies by target upstream: 0 closed, 1 half-open, 2 open (no copies but probes)',
+    ['upstream'],
+  );
+  private readonly shadowCircuitTransitions = this.counter(
+    'strangler_shadow_circuit_transitions_total',
+    'Transitions of the shadow copies circuit, by target upstream and new state',
+    ['upstream', 'state'],
+  );
+  private readonly shadowResults = this.counter(
+    'strangler_shadow_total',
+    'Shadowed requests by route and result (compared, equal, different, serviceErrors; not copied: skipped, sampledOut, overBudget, breakerOpen, dropped; not compared: tooLarge, notCompared)',
+    ['route', 'result'],
+  );
+  private readonly cdcReadCounts = this.counter(
+    'strangler_cdc_reads_total',
+    'Reads of CDC-aware routes by route, who served them (service or source) and why (fresh, lag, unknown, pinned)',
+    ['route', 'served', 'reason'],
+  );
+  private readonly cdcPinCounts = this.counter(
+    'strangler_cdc_pins_total',
+    'Writes answered by the source that pinned their key (read-your-writes), by route and result (pinned: answered 2xx; cancelled: any other answer)',
+    ['route', 'result'],
+  );
+  private readonly cdcPollFailures = this.counter(
+    'strangler_cdc_applied_poll_failures_total',
+    'Failed polls of an upstream /cdc/applied',
+    ['upstream'],
+  );
   private cdcGauges: () => { pinnedKeys: number; lag: Array<{ upstream: string; table: string; seconds: number }> } =
     () => ({ pinnedKeys: 0, lag: [] });
   private readonly cdcPinnedKeys: Gauge = new Gauge({
