@@ -647,7 +647,7 @@ describe('the CDC monitor', () => {
     expect(svc.spec.ports[0]).toMatchObject({ name: 'http', port: 9470, targetPort: 'http' });
     // the config the chart gives it passes the monitor's own schema
     const { loadMonitorConfig } =
-      require('../../cdc/src/monitor/config') as typeof import('../../cdc/src/monitor/config');
+      require('../../cdc-monitor/src/config') as typeof import('../../cdc-monitor/src/config');
     const config = loadMonitorConfig({
       ...Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')),
       MONITOR_TOKEN: 'a-token-of-sixteen-chars',
@@ -732,7 +732,7 @@ describe('monitoring (Prometheus Operator, Grafana): every switch off by default
     expect(pm.spec.podMetricsEndpoints[0].port).toBe('tcp-prometheus');
   });
 
-  it('the PrometheusRule holds the groups of cdc/alerts and proxy/alerts unchanged, read through symlinks', () => {
+  it('the PrometheusRule holds the groups of cdc-monitor/alerts and proxy/alerts unchanged, read through symlinks', () => {
     const rule = find(manifests('monitoring'), 'PrometheusRule', 'warm-house-alerts') as any;
     const groups = [CDC_ALERTS_FILE, PROXY_ALERTS_FILE].flatMap((f) => parse(readFileSync(f, 'utf8')).groups);
     expect(rule.spec.groups).toEqual(groups);

@@ -20,5 +20,5 @@ export const CONNECTOR_FILE = path.join(REPO_ROOT, 'cdc', 'connectors', 'monolit
 /** The Grafana dashboard the chart ships, generated from delivery/src/grafana/dashboard.ts. */
 export const DASHBOARD_FILE = path.join(CHART_DIR, 'files', 'grafana', 'warm-house-migration.json');
 /** Alerting rules, one source each, symlinked into the chart's files/alerts/. */
-export const CDC_ALERTS_FILE = path.join(REPO_ROOT, 'cdc', 'alerts', 'cdc-alerts.yaml');
+export const CDC_ALERTS_FILE = path.join(REPO_ROOT, 'cdc-monitor', 'alerts', 'cdc-alerts.yaml');
 export const PROXY_ALERTS_FILE = path.join(REPO_ROOT, 'proxy', 'alerts', 'proxy-alerts.yaml');

@@ -19,6 +19,7 @@ describe('GitHub workflows run every test folder', () => {
     expect([...locations.keys()]).toEqual(
       expect.arrayContaining([
         'cdc/test/integration',
+        'cdc-monitor/test/integration',
         'monolith-contract/test/integration',
         'proxy/test/integration',
         'test/integration',
@@ -45,9 +46,10 @@ describe('GitHub workflows run every test folder', () => {
     expect(Object.keys(uncoveredLocations(extra, runs, projects, REPO_ROOT))).toEqual([
       'newcomponent/test/integration',
     ]);
-    // cdc/ is run by backbone.yml and by the CDC monitor's pipeline
+    // cdc/ is run by backbone.yml and by the CDC monitor's pipeline, cdc-monitor/ by the latter
     const withoutBackbone = runs.filter((r) => !/^(backbone|cdc-monitor)\.yml\//.test(r.where));
     expect(Object.keys(uncoveredLocations(locations, withoutBackbone, projects, REPO_ROOT))).toEqual([
+      'cdc-monitor/test/integration',
       'cdc/test/integration',
       'test/integration',
     ]);

@@ -19,6 +19,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   'identity-provider': ['shared'],
   proxy: ['shared', 'messaging'],
   cdc: ['shared', 'messaging'],
+  'cdc-monitor': ['shared', 'messaging', 'cdc'],
   'device-management': ['shared', 'messaging', 'service-kit', 'cdc', 'monolith-contract'],
   telemetry: ['shared', 'messaging', 'service-kit', 'cdc', 'monolith-contract'],
   delivery: [],

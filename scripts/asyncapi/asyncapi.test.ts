@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AsyncAPIDocumentInterface } from '@asyncapi/parser';
 import { fixtureMessage, type FixtureName } from '../../cdc/src/events/fixtures/messages';
-import { loadMonitorConfig } from '../../cdc/src/monitor/config';
+import { loadMonitorConfig } from '../../cdc-monitor/src/config';
 import { loadDeviceManagementConfig } from '../../extracted/device-management/src/config';
 import {
   DEVICE_EVENT_TYPES,

@@ -203,7 +203,7 @@ async function main(): Promise<void> {
     const monitorUrl = `http://127.0.0.1:${ports.cdcMonitor}`;
     const monitor = startNodeService({
       name: 'cdc-monitor',
-      entry: 'cdc/src/monitor-main.ts',
+      entry: 'cdc-monitor/src/main.ts',
       env: {
         CONNECT_URL: backbone.connect.url,
         MONOLITH_DATABASE_URL: backbone.monolithSuperuserUrl,

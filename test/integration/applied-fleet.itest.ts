@@ -2,7 +2,7 @@ import { loadavg } from 'node:os';
 import { Pool } from 'pg';
 import { createLogger, databaseUrl, delay, ensureDatabase, waitFor } from '@warmhouse/shared';
 import { AppliedReportSchema, type AppliedReport } from '@warmhouse/messaging';
-import { createHeartbeatProbe, type ProbeReport } from '../../cdc/src/monitor';
+import { createHeartbeatProbe, type ProbeReport } from '../../cdc-monitor/src';
 import { AppliedPoller } from '../../proxy/src/cdc/poller';
 import { decideRead, lagMs, tableProgress, type ReadVerdict } from '../../proxy/src/cdc/freshness';
 import type { CompiledUpstream } from '../../proxy/src/table/compile/upstream';

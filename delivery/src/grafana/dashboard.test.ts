@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ProxyMetrics } from '../../../proxy/src/metrics';
-import { CDC_METRICS, createMetrics as createMonitorMetrics } from '../../../cdc/src/monitor/metrics';
+import { CDC_METRICS, createMetrics as createMonitorMetrics } from '../../../cdc-monitor/src/metrics';
 import { createMetrics as createDeviceManagementMetrics } from '../../../extracted/device-management/src/metrics';
 import { createMetrics as createTelemetryMetrics } from '../../../extracted/telemetry/src/metrics';
 import { mergeMetrics } from '../../../proxy/src/fleet/merge';
@@ -115,7 +115,7 @@ describe('the Grafana dashboard', () => {
 });
 
 describe('alerting rules', () => {
-  it('every expression of cdc/alerts and proxy/alerts parses', () => {
+  it('every expression of cdc-monitor/alerts and proxy/alerts parses', () => {
     for (const r of [...rulesOf(CDC_ALERTS_FILE), ...rulesOf(PROXY_ALERTS_FILE)]) {
       expect({ alert: r.alert, names: metricNames(r.expr).length }).toEqual({
         alert: r.alert,

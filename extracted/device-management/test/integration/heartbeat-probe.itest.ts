@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { createLogger, waitFor } from '@warmhouse/shared';
-import { createHeartbeatProbe } from '../../../../cdc/src/monitor';
+import { createHeartbeatProbe } from '../../../../cdc-monitor/src';
 import { startService, testEnvironment, type TestEnvironment } from './support';
 
 /** The CDC monitor's heartbeat probe timed through the real device management service and its `/cdc/applied`. */

@@ -6,7 +6,7 @@ import { Pool } from 'pg';
 import { createLogger, waitFor } from '@warmhouse/shared';
 import { readTestEndpoints } from '../../../test/stack-endpoints';
 import { recordTopics } from '../../../test/support/topic-recorder';
-import { createHeartbeatProbe, createMetrics, createMonitor, type AppliedPosition } from '../../src/monitor';
+import { createHeartbeatProbe, createMetrics, createMonitor, type AppliedPosition } from '../../src';
 
 /**
  * The heartbeat probe through the real pipeline: the probe's row goes PostgreSQL → Debezium → Kafka, and a consumer

@@ -4,7 +4,7 @@ import request from 'supertest';
 import type { Admin } from 'kafkajs';
 import type { Pool } from 'pg';
 import { createLogger } from '@warmhouse/shared';
-import { closedPort, startFakeConnect, statusOf } from '../connectors/fake-connect';
+import { closedPort, startFakeConnect, statusOf } from '../../cdc/src/connectors/fake-connect';
 import { CSRF_HEADER, csrfValue } from './dashboard';
 import type { DashboardSnapshot } from './dashboard-feed';
 import { createMonitorHandler } from './http';

@@ -7,13 +7,7 @@ import { createLogger, waitFor } from '@warmhouse/shared';
 import { prepareDeviceManagementDatabase } from '../../../extracted/device-management/src/database';
 import { readTestEndpoints } from '../../../test/stack-endpoints';
 import { connectWorkerControl } from '../../../test/stack-control';
-import {
-  createMonitor,
-  createMonitorHandler,
-  startFreshnessTail,
-  type CdcSnapshot,
-  type DriftReport,
-} from '../../src/monitor';
+import { createMonitor, createMonitorHandler, startFreshnessTail, type CdcSnapshot, type DriftReport } from '../../src';
 
 const TOKEN = 'monitor-itest-token-0123456789';
 

@@ -8,7 +8,7 @@ import {
   createMonitorHandler,
   loadMonitorConfig,
   startFreshnessTail,
-} from './monitor';
+} from './index';
 
 runMain('cdc-monitor', async (onStop) => {
   const config = loadMonitorConfig();

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'pg';
 import { createLogger } from '@warmhouse/shared';
-import { closedPort } from '../connectors/fake-connect';
+import { closedPort } from '../../cdc/src/connectors/fake-connect';
 import { createMetrics } from './metrics';
 import { createHeartbeatProbe, fetchApplied, parseServices, PROBE_SQL, reachedBy, type AppliedPosition } from './probe';
 import { quietCdcSnapshot } from './testing/cdc-snapshot';

@@ -1,5 +1,5 @@
 import type { Logger } from '@warmhouse/shared';
-import { getConnectorStatus, restartFailed, type ConnectState } from '../connectors';
+import { getConnectorStatus, restartFailed, type ConnectState } from '@warmhouse/cdc';
 
 /** What the monitor reports for a connector: Connect's own state, or why there is none. */
 export type ConnectorReportState = ConnectState | 'UNREACHABLE' | 'NOT_FOUND' | 'ERROR';

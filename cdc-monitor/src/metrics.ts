@@ -2,7 +2,7 @@ import { Gauge, Registry } from 'prom-client';
 import type { CdcSnapshot } from './monitor';
 
 /**
- * Every metric the monitor exports, with its help text. The alerting rules in cdc/alerts/ may only use these
+ * Every metric the monitor exports, with its help text. The alerting rules in cdc-monitor/alerts/ may only use these
  * names (a unit test checks it).
  */
 export const CDC_METRICS = {

@@ -23,7 +23,7 @@ import {
   writeFleetRoutes,
   type ProxyProcess,
 } from '../../../proxy/test/integration/fleet-support';
-import { createHeartbeatProbe, createMonitor, createMonitorHandler, startFreshnessTail } from '../../src/monitor';
+import { createHeartbeatProbe, createMonitor, createMonitorHandler, startFreshnessTail } from '../../src';
 import { dashboardQueries } from '../../../delivery/src/grafana/dashboard';
 import { exposedNames, metricNames, withoutGrafanaVariables } from '../../../delivery/src/grafana/promql';
 

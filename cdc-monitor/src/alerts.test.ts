@@ -11,7 +11,7 @@ interface Rule {
   annotations?: Record<string, unknown>;
 }
 
-const FILE = path.resolve(__dirname, '..', '..', 'alerts', 'cdc-alerts.yaml');
+const FILE = path.resolve(__dirname, '..', 'alerts', 'cdc-alerts.yaml');
 const rules = (parse(readFileSync(FILE, 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> }).groups.flatMap(
   (g) => g.rules,
 );
@@ -26,7 +26,7 @@ const metricsIn = (expr: string) =>
     .map((m) => m[1]!)
     .filter((name) => !['or', 'and', 'unless', 'bool'].includes(name));
 
-describe('cdc/alerts/cdc-alerts.yaml', () => {
+describe('cdc-monitor/alerts/cdc-alerts.yaml', () => {
   it('is a rules file whose every rule has a name, an expression, a severity and a summary', () => {
     expect(rules.length).toBeGreaterThan(0);
     for (const r of rules) {

@@ -9,7 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { createLogger } from '@warmhouse/shared';
 import { startTestStrangler, type TestStrangler } from '../../../proxy/src/testing/strangler';
 import { readTestEndpoints } from '../../../test/stack-endpoints';
-import { createMonitor, createMonitorHandler, startFreshnessTail } from '../../src/monitor';
+import { createMonitor, createMonitorHandler, startFreshnessTail } from '../../src';
 
 const TOKEN = 'dashboard-itest-token-0123456789';
 /** Debian's `chromium` package (never a downloaded browser); CHROMIUM_PATH overrides. */
