@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { createHttpMetrics } from '@warmhouse/service-kit';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createHttpMetrics, metricsOn } from '@warmhouse/service-kit';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
@@ -13,6 +13,7 @@ type Collector = () => Promise<number>;
  */
 export function createMetrics({ defaultMetrics = false }: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
+  const m = metricsOn(registry);
   const collectors = new Map<string, Collector>();
   const gaugeFrom = (name: string, help: string) =>
     new Gauge({
@@ -28,44 +29,39 @@ export function createMetrics({ defaultMetrics = false }: { defaultMetrics?: boo
 
   const metrics = {
     ...createHttpMetrics({ prefix: 'device_management', registry, buckets: LATENCY_BUCKETS }),
-    cdcEvents: new Counter({
-      name: 'device_management_cdc_events_total',
-      help: 'heating_systems change events handled, by op and result (created, updated, deleted, unchanged, stale, echo, ignored)',
-      labelNames: ['op', 'result'] as const,
-      registers: [registry],
-    }),
-    cdcApplyLag: new Histogram({
-      name: 'device_management_cdc_apply_lag_seconds',
-      help: 'From the commit in the monolith (source.ts_ms) to the change being applied here',
-      buckets: LAG_BUCKETS,
-      registers: [registry],
-    }),
-    cdcLastApplyLag: new Gauge({
-      name: 'device_management_cdc_last_apply_lag_seconds',
-      help: 'Apply lag of the last streamed change event',
-      registers: [registry],
-    }),
+    cdcEvents: m.counter(
+      'device_management_cdc_events_total',
+      'heating_systems change events handled, by op and result (created, updated, deleted, unchanged, stale, echo, ignored)',
+      ['op', 'result'],
+    ),
+    cdcApplyLag: m.histogram(
+      'device_management_cdc_apply_lag_seconds',
+      'From the commit in the monolith (source.ts_ms) to the change being applied here',
+      LAG_BUCKETS,
+    ),
+    cdcLastApplyLag: m.gauge(
+      'device_management_cdc_last_apply_lag_seconds',
+      'Apply lag of the last streamed change event',
+    ),
     cdcDeadLettered: gaugeFrom(
       'device_management_cdc_dead_lettered',
       'Change events this process dead-lettered since it started (malformed or rejected)',
     ),
-    outboxPublished: new Counter({
-      name: 'device_management_outbox_published_total',
-      help: 'Domain events published from the outbox, by type',
-      labelNames: ['type'] as const,
-      registers: [registry],
-    }),
+    outboxPublished: m.counter(
+      'device_management_outbox_published_total',
+      'Domain events published from the outbox, by type',
+      ['type'],
+    ),
     outboxBacklog: gaugeFrom('device_management_outbox_backlog', 'Outbox rows not yet published'),
     outboxOldestAge: gaugeFrom(
       'device_management_outbox_oldest_unpublished_seconds',
       'Age of the oldest unpublished outbox row (0 when none)',
     ),
-    writeBacks: new Counter({
-      name: 'device_management_write_backs_total',
-      help: 'Domain events handled by the write-back worker, by result (applied, no_change, duplicate, stale, not_ours, unknown)',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
+    writeBacks: m.counter(
+      'device_management_write_backs_total',
+      'Domain events handled by the write-back worker, by result (applied, no_change, duplicate, stale, not_ours, unknown)',
+      ['result'],
+    ),
     writeBacksInFlight: gaugeFrom(
       'device_management_write_backs_in_flight',
       'Local changes of legacy devices whose echo from the monolith has not come back yet',
@@ -74,18 +70,16 @@ export function createMetrics({ defaultMetrics = false }: { defaultMetrics?: boo
       'device_management_write_backs_oldest_in_flight_seconds',
       'Age of the oldest write-back still in flight (0 when none)',
     ),
-    sagaTransitions: new Counter({
-      name: 'device_management_connect_saga_transitions_total',
-      help: 'Connect-device saga inputs handled, by input (reply type or timeout) and result (applied, ignored)',
-      labelNames: ['input', 'result'] as const,
-      registers: [registry],
-    }),
-    sagaFinished: new Counter({
-      name: 'device_management_connect_sagas_finished_total',
-      help: 'Connect-device sagas finished, by state (completed, failed)',
-      labelNames: ['state'] as const,
-      registers: [registry],
-    }),
+    sagaTransitions: m.counter(
+      'device_management_connect_saga_transitions_total',
+      'Connect-device saga inputs handled, by input (reply type or timeout) and result (applied, ignored)',
+      ['input', 'result'],
+    ),
+    sagaFinished: m.counter(
+      'device_management_connect_sagas_finished_total',
+      'Connect-device sagas finished, by state (completed, failed)',
+      ['state'],
+    ),
     /** Registers the function a database-backed gauge reads at scrape time. */
     collect(name: string, read: Collector) {
       collectors.set(name, read);

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** The HTTP metrics every service exports: `<prefix>_http_requests_total` and `<prefix>_http_request_duration_seconds`. */
 export interface HttpMetrics {
@@ -34,5 +34,24 @@ export function createHttpMetrics({
       buckets,
       registers: [registry],
     }),
+  };
+}
+
+/**
+ * Metric constructors bound to one registry, so a service lists each metric as its name, help and labels:
+ * `counter(name, help, labels?)`, `gauge(name, help, labels?)`, `histogram(name, help, buckets, labels?)`.
+ */
+export function metricsOn(registry: Registry) {
+  return {
+    counter: <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) =>
+      new Counter<L>({ name, help, labelNames, registers: [registry] }),
+    gauge: <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) =>
+      new Gauge<L>({ name, help, labelNames, registers: [registry] }),
+    histogram: <L extends string = never>(
+      name: string,
+      help: string,
+      buckets: number[],
+      labelNames: readonly L[] = [],
+    ) => new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] }),
   };
 }
