@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError } from './config';
+import { createLogger } from './logger';
 
 type Stopper = () => Promise<void> | void;
 
@@ -41,4 +42,21 @@ export function runMain(name: string, main: (onStop: (stop: Stopper) => void) =>
       );
       process.exit(1);
     });
+}
+
+/**
+ * Runs a service whose start-up is "read the config, make the logger at its LOG_LEVEL, start": `start` resolves to
+ * what the service runs, stopped on SIGINT/SIGTERM (see runMain).
+ */
+export function runService<C extends { LOG_LEVEL: string }>(
+  name: string,
+  service: { loadConfig: () => C; start: (config: C, logger: Logger) => Promise<{ stop(): Promise<void> }> },
+): void {
+  runMain(name, async (onStop) => {
+    const config = service.loadConfig();
+    const logger = createLogger(name, config.LOG_LEVEL);
+    const running = await service.start(config, logger);
+    onStop(() => running.stop());
+    return logger;
+  });
 }
