@@ -28,6 +28,14 @@ const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
+/** A server setting that only takes effect after a restart: its postgresql.conf line or ALTER SYSTEM, by a superuser. */
+const serverSettingFix = (setting: string, value: string | number): Fix => ({
+  conf: [`${setting} = ${value}`],
+  sql: [`ALTER SYSTEM SET ${setting} = ${value}`],
+  restart: true,
+  runner: 'superuser',
+});
+
 export function judgeServerVersion(f: PreflightFacts): CheckResult {
   const ok = f.serverVersionNum >= MIN_SERVER_VERSION_NUM;
   return {
@@ -44,14 +52,7 @@ export function judgeWalLevel(f: PreflightFacts): CheckResult {
     id: 'wal_level',
     ok,
     summary: `wal_level = ${f.walLevel}${ok ? '' : ' (logical decoding needs logical)'}`,
-    fix: ok
-      ? undefined
-      : {
-          conf: ['wal_level = logical'],
-          sql: ['ALTER SYSTEM SET wal_level = logical'],
-          restart: true,
-          runner: 'superuser',
-        },
+    fix: ok ? undefined : serverSettingFix('wal_level', 'logical'),
   };
 }
 
@@ -64,14 +65,7 @@ export function judgeReplicationSlots(f: PreflightFacts): CheckResult {
     id: 'max_replication_slots',
     ok,
     summary: `max_replication_slots = ${f.maxReplicationSlots}, ${f.usedReplicationSlots} used, ${free} free${needed ? ' (1 needed for the slot)' : ` (slot ${f.names.slot} exists)`}`,
-    fix: ok
-      ? undefined
-      : {
-          conf: [`max_replication_slots = ${wanted}`],
-          sql: [`ALTER SYSTEM SET max_replication_slots = ${wanted}`],
-          restart: true,
-          runner: 'superuser',
-        },
+    fix: ok ? undefined : serverSettingFix('max_replication_slots', wanted),
   };
 }
 
@@ -84,14 +78,7 @@ export function judgeWalSenders(f: PreflightFacts): CheckResult {
     id: 'max_wal_senders',
     ok,
     summary: `max_wal_senders = ${f.maxWalSenders}, ${f.usedWalSenders} in use, ${Math.max(free, 0)} free`,
-    fix: ok
-      ? undefined
-      : {
-          conf: [`max_wal_senders = ${wanted}`],
-          sql: [`ALTER SYSTEM SET max_wal_senders = ${wanted}`],
-          restart: true,
-          runner: 'superuser',
-        },
+    fix: ok ? undefined : serverSettingFix('max_wal_senders', wanted),
   };
 }
 
