@@ -65,6 +65,29 @@ export function migrationJobs(e: SmokeEndpoints): ContainerSpec[] {
   ];
 }
 
+/**
+ * An extracted service's container: on loopback at `port`, its own database, healthy once `/health/live` answers
+ * and ready once `/health/ready` does.
+ */
+function extractedService(
+  name: 'device-management' | 'telemetry',
+  opts: { port: number; databaseUrl: string; env: Record<string, string> },
+): ContainerSpec {
+  const url = local(opts.port);
+  return {
+    name,
+    image: image(name),
+    env: {
+      HOST: '127.0.0.1',
+      PORT: String(opts.port),
+      DATABASE_URL: opts.databaseUrl,
+      ...opts.env,
+      HEALTHCHECK_URL: `${url}/health/live`,
+    },
+    readyUrl: `${url}/health/ready`,
+  };
+}
+
 /** The long-running components, in start order (each waited for before the next, as `npm start` does). */
 export function serviceContainers(e: SmokeEndpoints): ContainerSpec[] {
   const { ports } = e;
@@ -87,31 +110,16 @@ export function serviceContainers(e: SmokeEndpoints): ContainerSpec[] {
       },
       readyUrl: `${urls.monolith}/api/heating/1`,
     },
-    {
-      name: 'device-management',
-      image: image('device-management'),
-      env: {
-        HOST: '127.0.0.1',
-        PORT: String(ports.deviceManagement),
-        DATABASE_URL: e.databases.deviceManagement,
-        MONOLITH_DATABASE_URL: e.monolithUrl,
-        KAFKA_BROKERS: e.kafkaBootstrap,
-        ...health(`${urls.deviceManagement}/health/live`),
-      },
-      readyUrl: `${urls.deviceManagement}/health/ready`,
-    },
-    {
-      name: 'telemetry',
-      image: image('telemetry'),
-      env: {
-        HOST: '127.0.0.1',
-        PORT: String(ports.telemetry),
-        DATABASE_URL: e.databases.telemetry,
-        KAFKA_BROKERS: e.kafkaBootstrap,
-        ...health(`${urls.telemetry}/health/live`),
-      },
-      readyUrl: `${urls.telemetry}/health/ready`,
-    },
+    extractedService('device-management', {
+      port: ports.deviceManagement,
+      databaseUrl: e.databases.deviceManagement,
+      env: { MONOLITH_DATABASE_URL: e.monolithUrl, KAFKA_BROKERS: e.kafkaBootstrap },
+    }),
+    extractedService('telemetry', {
+      port: ports.telemetry,
+      databaseUrl: e.databases.telemetry,
+      env: { KAFKA_BROKERS: e.kafkaBootstrap },
+    }),
     {
       name: 'proxy',
       image: image('proxy'),
