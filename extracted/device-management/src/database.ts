@@ -1,4 +1,4 @@
-import { prepareComponentDatabase, type RoleSpec } from '@warmhouse/shared';
+import { componentDatabase } from '@warmhouse/shared';
 
 export const DEFAULT_DATABASE = 'device_management';
 export const MIGRATIONS_FOLDER = 'device-management';
@@ -8,10 +8,7 @@ export const MIGRATIONS_FOLDER = 'device-management';
  * every project database revokes CONNECT from PUBLIC) and applies `migrations/device-management/` as that role.
  * Returns the service's DATABASE_URL. For `npm start` and the integration tests.
  */
-export function prepareDeviceManagementDatabase(
-  superuserUrl: string,
-  role: RoleSpec,
-  { database = DEFAULT_DATABASE }: { database?: string } = {},
-): Promise<string> {
-  return prepareComponentDatabase({ superuserUrl, database, role, migrations: MIGRATIONS_FOLDER });
-}
+export const prepareDeviceManagementDatabase = componentDatabase({
+  database: DEFAULT_DATABASE,
+  migrations: MIGRATIONS_FOLDER,
+});

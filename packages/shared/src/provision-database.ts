@@ -62,3 +62,13 @@ export async function prepareComponentDatabase({
   await runMigrations(migrations, url);
   return url;
 }
+
+/**
+ * The prepare function of one component's database (see prepareComponentDatabase): `(superuserUrl, role,
+ * { database })` creates its role and database (`defaults.database` unless named), applies its migrations and
+ * returns its URL.
+ */
+export function componentDatabase(defaults: { database: string; migrations: string }) {
+  return (superuserUrl: string, role: RoleSpec, { database = defaults.database }: { database?: string } = {}) =>
+    prepareComponentDatabase({ superuserUrl, database, role, migrations: defaults.migrations });
+}

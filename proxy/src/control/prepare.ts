@@ -1,4 +1,4 @@
-import { prepareComponentDatabase, type RoleSpec } from '@warmhouse/shared';
+import { componentDatabase } from '@warmhouse/shared';
 
 export const CONTROL_DATABASE = 'strangler';
 
@@ -6,10 +6,4 @@ export const CONTROL_DATABASE = 'strangler';
  * Creates the proxy's control database and its owner role (idempotent) and applies `migrations/proxy/` as that
  * role; returns PROXY_CONTROL_DATABASE_URL. For `npm start` and the tests (on Kubernetes the chart's job does it).
  */
-export function prepareControlDatabase(
-  superuserUrl: string,
-  role: RoleSpec,
-  { database = CONTROL_DATABASE }: { database?: string } = {},
-): Promise<string> {
-  return prepareComponentDatabase({ superuserUrl, database, role, migrations: 'proxy' });
-}
+export const prepareControlDatabase = componentDatabase({ database: CONTROL_DATABASE, migrations: 'proxy' });
