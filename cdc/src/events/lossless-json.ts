@@ -47,12 +47,7 @@ class ExactParser {
 
   private object(): Record<string, unknown> {
     const result: Record<string, unknown> = {};
-    this.pos++;
-    this.skipWhitespace();
-    if (this.text.charCodeAt(this.pos) === 125) {
-      this.pos++;
-      return result;
-    }
+    if (this.opensEmpty(125)) return result;
     for (;;) {
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos) !== QUOTE) this.fail('expected a property name');
@@ -64,34 +59,37 @@ class ExactParser {
       } else {
         result[key] = value;
       }
-      this.skipWhitespace();
-      if (this.text.charCodeAt(this.pos) === 44) {
-        this.pos++;
-        continue;
-      }
-      this.expect(125);
-      return result;
+      if (!this.nextMember(125)) return result;
     }
   }
 
   private array(): unknown[] {
     const result: unknown[] = [];
-    this.pos++;
-    this.skipWhitespace();
-    if (this.text.charCodeAt(this.pos) === 93) {
-      this.pos++;
-      return result;
-    }
+    if (this.opensEmpty(93)) return result;
     for (;;) {
       result.push(this.value());
-      this.skipWhitespace();
-      if (this.text.charCodeAt(this.pos) === 44) {
-        this.pos++;
-        continue;
-      }
-      this.expect(93);
-      return result;
+      if (!this.nextMember(93)) return result;
     }
+  }
+
+  /** Steps over an opening bracket; true, past the closing one `close`, when the object or array is empty. */
+  private opensEmpty(close: number): boolean {
+    this.pos++;
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.pos) !== close) return false;
+    this.pos++;
+    return true;
+  }
+
+  /** After a member: true past a comma (another member follows), false past the closing bracket `close`. */
+  private nextMember(close: number): boolean {
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.pos) === 44) {
+      this.pos++;
+      return true;
+    }
+    this.expect(close);
+    return false;
   }
 
   /** Finds the closing quote (skipping escaped characters); escapes are decoded by `JSON.parse` of the token. */
