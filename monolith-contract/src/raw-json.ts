@@ -46,17 +46,28 @@ export function numberLexemes(text: string): Map<string, string> {
     const raw = match(STRING);
     return raw === undefined ? fail('expected a string') : (JSON.parse(raw) as string);
   };
+  /** Steps over an opening bracket; true, past `close`, when the object or array is empty. */
+  const opensEmpty = (close: string): boolean => {
+    at += 1;
+    skipWhitespace();
+    if (text.charAt(at) !== close) return false;
+    at += 1;
+    return true;
+  };
+  /** After a member: true past a comma (another member follows), false past `close`. */
+  const nextMember = (close: string): boolean => {
+    skipWhitespace();
+    const c = text.charAt(at);
+    if (c !== ',' && c !== close) fail(`expected "," or "${close}"`);
+    at += 1;
+    return c === ',';
+  };
 
   const value = (pointer: string): void => {
     skipWhitespace();
     const c = text.charAt(at);
     if (c === '{') {
-      at += 1;
-      skipWhitespace();
-      if (text.charAt(at) === '}') {
-        at += 1;
-        return;
-      }
+      if (opensEmpty('}')) return;
       for (;;) {
         skipWhitespace();
         const key = string();
@@ -64,29 +75,14 @@ export function numberLexemes(text: string): Map<string, string> {
         if (text.charAt(at) !== ':') fail('expected ":"');
         at += 1;
         value(`${pointer}/${pointerToken(key)}`);
-        skipWhitespace();
-        if (text.charAt(at) === ',') at += 1;
-        else if (text.charAt(at) === '}') {
-          at += 1;
-          return;
-        } else fail('expected "," or "}"');
+        if (!nextMember('}')) return;
       }
     }
     if (c === '[') {
-      at += 1;
-      skipWhitespace();
-      if (text.charAt(at) === ']') {
-        at += 1;
-        return;
-      }
+      if (opensEmpty(']')) return;
       for (let index = 0; ; index += 1) {
         value(`${pointer}/${index}`);
-        skipWhitespace();
-        if (text.charAt(at) === ',') at += 1;
-        else if (text.charAt(at) === ']') {
-          at += 1;
-          return;
-        } else fail('expected "," or "]"');
+        if (!nextMember(']')) return;
       }
     }
     if (c === '"') {
