@@ -11,6 +11,8 @@ const USAGE = `usage: npm run cdc:preflight [-- --apply] [-- --prepare] [-- --re
   CDC_SLOT_NAME           the replication slot (default warmhouse_monolith)
   --apply    run the fixes this login is allowed to run, then check again
   --prepare  when every check passes, create the heartbeat table and the publication (recorded for cdc:teardown)
+  --allow-active-slot  an active slot of this database passes (the stack's own connector streams from it while
+             a release is upgraded); otherwise an active slot is a ✗
   --record-slot  when every check passes and the slot does not exist yet, record it as the stack's (the connector
              creates it; cdc:teardown drops it): for a connector created by others, e.g. the Helm chart's
 exit codes: 0 every check passed, 1 a check failed (its fix is printed), 2 bad configuration, 3 database unreachable or login refused`;
@@ -42,7 +44,10 @@ async function main(argv: string[]): Promise<number> {
     return hasCode(err, 'CDC_ERR_POSTGRES_UNREACHABLE') ? PREFLIGHT_EXIT.unreachable : PREFLIGHT_EXIT.failed;
   }
   try {
-    const outcome = await runPreflight(clients, namesFor(read.config), { apply: argv.includes('--apply') });
+    const outcome = await runPreflight(clients, namesFor(read.config), {
+      apply: argv.includes('--apply'),
+      allowActiveSlot: argv.includes('--allow-active-slot'),
+    });
     for (const a of outcome.applied)
       out(`${a.error ? 'could not apply' : 'applied'} (${a.check}): ${a.sql}${a.error ? ` \u2014 ${a.error}` : ''}`);
     for (const line of formatReport(outcome.results)) out(line);

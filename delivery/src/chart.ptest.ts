@@ -707,7 +707,11 @@ describe('the CDC source hooks: cdc:preflight before the release, cdc:teardown a
     const c = container(job);
     // the CDC monitor's image, which holds the CLI; node is its entrypoint
     expect(c.image).toBe(container(find(ms, 'Deployment', 'warm-house-cdc-monitor')).image);
+    // an install: no --allow-active-slot (an upgrade adds it, .Release.IsUpgrade; helm-java renders installs only)
     expect(c.args).toEqual(['--import', 'tsx', 'cdc/src/preflight-cli.ts', '--prepare', '--record-slot']);
+    expect(readFileSync(path.join(CHART_DIR, 'templates/cdc/source-hooks.yaml'), 'utf8')).toMatch(
+      /if \.Release\.IsUpgrade \}\}\{\{ \$args = append \$args "--allow-active-slot"/,
+    );
     expect(existsSync(path.join(REPO_ROOT, c.args[2]))).toBe(true);
     expect(PREFLIGHT_FLAGS).toEqual(expect.arrayContaining(c.args.slice(3)));
     const [connector] = loadConnectorConfigs(path.join(REPO_ROOT, 'cdc', 'connectors'), {
