@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConnectorConfigs } from '../../cdc/src/connectors/load';
+import { PREFLIGHT_FLAGS } from '../../cdc/src/preflight/config';
 import { compileTable } from '../../proxy/src/table/compile';
 import { AuthSchema, RouteSchema, ShadowSchema } from '../../proxy/src/table/schema';
 import { MONITORING_ON } from './helm/cases';
@@ -51,7 +52,11 @@ const BAD: Record<string, Record<string, string | number | boolean>> = {
   'bad-monitoring-typo': { 'monitoring.serviceMonitor.enabled': true },
   'bad-monitoring-interval': { 'monitoring.serviceMonitors.interval': '30 seconds' },
   'bad-cdc-monitor-replicas': { 'cdcMonitor.replicas': 2 },
+  'bad-cdc-hooks-no-login': { 'cdcSource.preflight.enabled': true },
+  'bad-cdc-hooks-url': { 'cdcSource.teardown.enabled': true, 'cdcSource.ownerDatabaseUrl': 'mysql://o@db/smart_home' },
 };
+const OWNER_URL = 'postgres://monolith:0wner-pw@heating-db.legacy:5432/smart_home';
+const DEBEZIUM_URL = 'postgres://debezium:dbz-pw@heating-db.legacy:5432/smart_home';
 const CDC_SOURCE_URL = 'postgres://wal_reader:s3cret@heating-db.legacy:5432/smart_home';
 const CONTROL_URL = 'postgres://strangler:c0ntr0l-pw@strangler-db.infra:5432/strangler';
 const SINGLE_PROCESS = { 'proxy.controlDatabase.url': '', 'proxy.replicas': 1, 'proxy.autoscaling.enabled': false };
@@ -138,6 +143,23 @@ beforeAll(() => {
         },
       },
       { name: 'monitoring-demo', valuesFiles: [MINIKUBE], set: MONITORING_ON },
+      {
+        name: 'cdc-hooks',
+        set: {
+          'cdcSource.preflight.enabled': true,
+          'cdcSource.teardown.enabled': true,
+          'cdcSource.ownerDatabaseUrl': OWNER_URL,
+          'cdcSource.debeziumDatabaseUrl': DEBEZIUM_URL,
+        },
+      },
+      {
+        name: 'cdc-hooks-existing-apply',
+        set: {
+          'cdcSource.preflight.enabled': true,
+          'cdcSource.preflight.apply': true,
+          'cdcSource.existingSecret': 'monolith-cdc-logins',
+        },
+      },
       ...Object.entries(BAD).map(([name, set]) => ({ name, set })),
     ],
   });
@@ -666,6 +688,72 @@ describe('the CDC monitor', () => {
   });
 });
 
+describe('the CDC source hooks: cdc:preflight before the release, cdc:teardown after it (cdcSource)', () => {
+  const hookJobs = (ms: Manifest[]) =>
+    ms.filter((m) => m.kind === 'Job' && /cdc-(preflight|teardown)$/.test(m.metadata.name)).map((m) => m.metadata.name);
+  const container = (job: Manifest) => (job as any).spec.template.spec.containers[0];
+
+  it('off by default: no Job, no Secret', () => {
+    const ms = manifests('default');
+    expect(hookJobs(ms)).toEqual([]);
+    expect(ms.filter((m) => m.metadata.name === 'warm-house-cdc-source')).toEqual([]);
+  });
+
+  it('preflight: a pre-install/pre-upgrade Job of the CLI with --prepare --record-slot, failing the release on a ✗', () => {
+    const ms = manifests('cdc-hooks');
+    const job = find(ms, 'Job', 'warm-house-cdc-preflight') as any;
+    expect(job.metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+    expect(job.spec.backoffLimit).toBe(0); // the first non-zero exit fails the hook, and with it the release
+    const c = container(job);
+    // the CDC monitor's image, which holds the CLI; node is its entrypoint
+    expect(c.image).toBe(container(find(ms, 'Deployment', 'warm-house-cdc-monitor')).image);
+    // an install: no --allow-active-slot (an upgrade adds it, .Release.IsUpgrade; helm-java renders installs only)
+    expect(c.args).toEqual(['--import', 'tsx', 'cdc/src/preflight-cli.ts', '--prepare', '--record-slot']);
+    expect(readFileSync(path.join(CHART_DIR, 'templates/cdc/source-hooks.yaml'), 'utf8')).toMatch(
+      /if \.Release\.IsUpgrade \}\}\{\{ \$args = append \$args "--allow-active-slot"/,
+    );
+    expect(existsSync(path.join(REPO_ROOT, c.args[2]))).toBe(true);
+    expect(PREFLIGHT_FLAGS).toEqual(expect.arrayContaining(c.args.slice(3)));
+    const [connector] = loadConnectorConfigs(path.join(REPO_ROOT, 'cdc', 'connectors'), {
+      MONOLITH_DB_HOST: 'h',
+      MONOLITH_DB_PORT: '5432',
+      MONOLITH_DB_NAME: 'd',
+      DEBEZIUM_DB_USER: 'u',
+      DEBEZIUM_DB_PASSWORD: 'p',
+    });
+    expect(c.env).toEqual([{ name: 'CDC_SLOT_NAME', value: connector!.config['slot.name'] }]);
+    expect(c.envFrom).toEqual([{ secretRef: { name: 'warm-house-cdc-source' } }]);
+    // the KafkaConnector is an ordinary resource: created only after every pre-install hook succeeded
+    expect(find(ms, 'KafkaConnector', 'monolith-heating').metadata.annotations?.['helm.sh/hook']).toBeUndefined();
+  });
+
+  it('teardown: a post-delete Job of the teardown CLI, retried while the slot is still held', () => {
+    const job = find(manifests('cdc-hooks'), 'Job', 'warm-house-cdc-teardown') as any;
+    expect(job.metadata.annotations['helm.sh/hook']).toBe('post-delete');
+    expect(job.spec.backoffLimit).toBeGreaterThan(0);
+    expect(container(job).args).toEqual(['--import', 'tsx', 'cdc/src/teardown-cli.ts']);
+    expect(existsSync(path.join(REPO_ROOT, 'cdc/src/teardown-cli.ts'))).toBe(true);
+    expect(container(job).envFrom).toEqual([{ secretRef: { name: 'warm-house-cdc-source' } }]);
+  });
+
+  it('the logins: a hook Secret for every hook event, created before the Jobs, or the existingSecret', () => {
+    const ms = manifests('cdc-hooks');
+    const secret = find(ms, 'Secret', 'warm-house-cdc-source') as any;
+    expect(secret.metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade,post-delete');
+    expect(secret.stringData).toEqual({ MONOLITH_DATABASE_URL: OWNER_URL, DEBEZIUM_DATABASE_URL: DEBEZIUM_URL });
+    for (const name of ['warm-house-cdc-preflight', 'warm-house-cdc-teardown'])
+      expect(Number(secret.metadata.annotations['helm.sh/hook-weight'])).toBeLessThan(
+        Number(find(ms, 'Job', name).metadata.annotations!['helm.sh/hook-weight']),
+      );
+    const existing = manifests('cdc-hooks-existing-apply');
+    expect(hookJobs(existing)).toEqual(['warm-house-cdc-preflight']);
+    expect(existing.filter((m) => m.metadata.name === 'warm-house-cdc-source')).toEqual([]);
+    const c = container(find(existing, 'Job', 'warm-house-cdc-preflight'));
+    expect(c.args).toContain('--apply');
+    expect(c.envFrom).toEqual([{ secretRef: { name: 'monolith-cdc-logins' } }]);
+  });
+});
+
 describe('monitoring (Prometheus Operator, Grafana): every switch off by default', () => {
   const monitoringKinds = (ms: Manifest[]) =>
     ms
@@ -792,6 +880,8 @@ describe('values.schema.json rejects bad values with a clear message', () => {
     ['bad-monitoring-typo', /monitoring.*additional properties.*serviceMonitor/is],
     ['bad-monitoring-interval', /monitoring\/serviceMonitors\/interval/],
     ['bad-cdc-monitor-replicas', /cdcMonitor\/replicas/],
+    ['bad-cdc-hooks-no-login', /cdcSource: .*set cdcSource\.existingSecret .* or cdcSource\.ownerDatabaseUrl/],
+    ['bad-cdc-hooks-url', /cdcSource\/ownerDatabaseUrl/],
   ])('%s', (name, message) => {
     const r = result(name);
     expect(r.ok).toBe(false);

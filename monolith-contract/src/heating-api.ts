@@ -3,6 +3,7 @@ import type { ContractDocument } from './document';
 import { ContractError, type ContractErrorCode } from './errors';
 import { expectOperationResponse, expectThat, fail, type JsonBody } from './expect';
 import { send, type Exchange } from './http';
+import { withoutMatrixParameters } from './wire/matrix-parameters';
 
 /** The heating system as the monolith's JSON has it. */
 export interface HeatingSystem {
@@ -81,7 +82,8 @@ export class HeatingApi {
     return send(this.ctx, method, target, { body, headers });
   }
 
-  private heatingAnswer(exchange: Exchange, operationId: string): HeatingAnswer {
+  /** A 200 heating system answer of `operationId`, valid against the document, whose id is the path's. */
+  expectHeatingSystem(exchange: Exchange, operationId: string): HeatingAnswer {
     const body = expectOperationResponse<HeatingSystem>(this.doc, exchange, operationId, 200);
     if (!body) return fail('expected a heating system body', exchange);
     expectThat(
@@ -93,31 +95,31 @@ export class HeatingApi {
   }
 
   private idOf(exchange: Exchange): string {
-    return /^\/api\/heating\/([^/?]+)/.exec(exchange.target)?.[1] ?? '';
+    return /^\/api\/heating\/([^/?]+)/.exec(withoutMatrixParameters(exchange.target))?.[1] ?? '';
   }
 
   async get(id = this.id): Promise<HeatingAnswer> {
-    return this.heatingAnswer(await this.send('GET', `/api/heating/${id}`), 'getHeatingSystem');
+    return this.expectHeatingSystem(await this.send('GET', `/api/heating/${id}`), 'getHeatingSystem');
   }
 
   /** PUT with a raw JSON text (byte-exact) or a value to serialise. */
   async put(body: string | object, id = this.id): Promise<HeatingAnswer> {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
-    return this.heatingAnswer(await this.send('PUT', `/api/heating/${id}`, text), 'updateHeatingSystem');
+    return this.expectHeatingSystem(await this.send('PUT', `/api/heating/${id}`, text), 'updateHeatingSystem');
   }
 
   async turnOn(id = this.id): Promise<Exchange> {
-    return this.noContent(await this.send('POST', `/api/heating/${id}/turn-on`), 'turnOn');
+    return this.expectNoContent(await this.send('POST', `/api/heating/${id}/turn-on`), 'turnOn');
   }
 
   async turnOff(id = this.id): Promise<Exchange> {
-    return this.noContent(await this.send('POST', `/api/heating/${id}/turn-off`), 'turnOff');
+    return this.expectNoContent(await this.send('POST', `/api/heating/${id}/turn-off`), 'turnOff');
   }
 
   /** `temperature` as the query text to send (`22.5`, `24`). */
   async setTemperature(temperature: string, id = this.id): Promise<Exchange> {
     const target = `/api/heating/${id}/set-temperature?temperature=${encodeURIComponent(temperature)}`;
-    return this.noContent(await this.send('POST', target), 'setTemperature');
+    return this.expectNoContent(await this.send('POST', target), 'setTemperature');
   }
 
   async currentTemperature(id = this.id): Promise<JsonBody<number> & { exchange: Exchange }> {
@@ -127,7 +129,8 @@ export class HeatingApi {
     return { ...body, exchange };
   }
 
-  private noContent(exchange: Exchange, operationId: string): Exchange {
+  /** A 204 with an empty body, as `operationId` documents it. */
+  expectNoContent(exchange: Exchange, operationId: string): Exchange {
     expectOperationResponse(this.doc, exchange, operationId, 204);
     return exchange;
   }

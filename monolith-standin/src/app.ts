@@ -5,6 +5,7 @@ import { observeRequests } from '@warmhouse/service-kit';
 import { HeatingRepository } from './heating-repository';
 import {
   heatingRoutes,
+  matrixParametersRemoved,
   sendSpringError,
   springErrorHandler,
   type HeatingStore,
@@ -32,6 +33,7 @@ export function createApp({ pool, logger }: { pool: Pool; logger: Logger }): exp
         targetTemperature: patch.targetTemperature ?? row.targetTemperature,
       })),
   };
+  app.use(matrixParametersRemoved('/api/heating')); // `/api/heating/1;jsessionid=abc` is `/api/heating/1`
   app.use('/api/heating', heatingRoutes({ store, logger }));
 
   app.use((req: Request, res: Response) => sendSpringError(res, 404, req.path));

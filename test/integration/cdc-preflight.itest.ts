@@ -76,8 +76,14 @@ describe('cdc:preflight', () => {
       [
         '\u2717 replication-login: login monolith lacks the REPLICATION attribute',
         '    fix as a superuser (no restart): ALTER ROLE "monolith" WITH REPLICATION;',
+        // a logical replication connection matches the database's pg_hba.conf line, not the replication keyword
+        "    note: pg_hba.conf must also let it in: host smart_home monolith <Kafka Connect's address> scram-sha-256 " +
+          '(a logical replication connection matches the line of its database, not the "replication" keyword, ' +
+          'which is for physical replication; reload, no restart)',
       ].join('\n'),
     );
+    // the replication connection is not judged while the login cannot replicate (one ✗ for one cause)
+    expect(run.stdout).not.toContain('replication-connection');
   });
 
   it('the test stack\u2019s monolith database: every check ✓, exit 0', async () => {
@@ -91,6 +97,9 @@ describe('cdc:preflight', () => {
     expect(run.stdout).not.toContain('\u2717');
     expect(run.stdout).toContain('\u2713 wal_level: wal_level = logical');
     expect(run.stdout).toContain('\u2713 replication-login: login debezium has the REPLICATION attribute');
+    expect(run.stdout).toContain(
+      '\u2713 replication-connection: login debezium opened a logical replication connection to smart_home (IDENTIFY_SYSTEM)',
+    );
     expect(run.stdout).toContain('\u2713 publication: publication warmhouse_monolith_pub present');
   });
 
@@ -101,6 +110,18 @@ describe('cdc:preflight', () => {
     });
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^\u2717 slot: slot warmhouse_monolith is active \(pid \d+\)/m);
+    // on a Helm upgrade the release's own connector streams from it: --allow-active-slot lets it pass
+    const upgrade = await preflight(
+      {
+        MONOLITH_DATABASE_URL: endpoints.postgres.monolithUrl,
+        DEBEZIUM_DATABASE_URL: stackUrl(debezium.user, debezium.password),
+      },
+      ['--allow-active-slot'],
+    );
+    expect(upgrade.stdout).toMatch(
+      /^\u2713 slot: slot warmhouse_monolith is active \(pid \d+\), taken for the running/m,
+    );
+    expect(upgrade.code).toBe(0);
   });
 
   it.each<[string, Record<string, string>, number, RegExp]>([

@@ -2,13 +2,12 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Client } from 'pg';
 import { databaseUrl, ensureDatabase, runMigrations, waitFor } from '@warmhouse/shared';
-import { recordCreated } from '../../cdc/src/preflight/ledger';
 import { findPostgresBinDir } from '../../cdc/src/runtime/postgres';
 import { readTestEndpoints } from '../stack-endpoints';
 import { runCli } from '../support/run-cli';
 
 /**
- * Issue 17: a database of "the user's" prepared by `cdc:preflight --apply --prepare`, a slot streamed to by a real
+ * Issue 17: a database of "the user's" prepared by `cdc:preflight --apply --prepare --record-slot` (the chart's hook), a slot streamed to by a real
  * logical-replication client (pg_recvlogical), then `cdc:teardown`: it refuses the active slot, removes what the
  * stack recorded, and once the client is gone leaves no slot, publication, heartbeat table or ledger behind.
  */
@@ -27,7 +26,7 @@ async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promis
   }
 }
 
-describe('cdc:preflight --apply --prepare, then cdc:teardown', () => {
+describe('cdc:preflight --apply --prepare --record-slot, then cdc:teardown', () => {
   const endpoints = readTestEndpoints();
   const superuser = endpoints.postgres.superuserUrl;
   const ownerUrl = databaseUrl(superuser, DB, owner);
@@ -85,20 +84,21 @@ describe('cdc:preflight --apply --prepare, then cdc:teardown', () => {
       '    fix as the tables\u2019 owner (no restart): ALTER TABLE public.heating_systems REPLICA IDENTITY FULL;',
     );
 
-    const after = await runCli('cdc/src/preflight-cli.ts', ['--apply', '--prepare'], env);
+    // as the chart's pre-install hook runs it: the slot the connector is about to create is recorded too
+    const after = await runCli('cdc/src/preflight-cli.ts', ['--apply', '--prepare', '--record-slot'], env);
     expect(after.stdout).toContain(
       'applied (select): GRANT SELECT ON public.heating_systems, public.temperature_sensors TO "byo_debezium"',
     );
     expect(after.stdout).not.toContain('\u2717');
     expect(after.stdout).toContain('created heartbeat table public.cdc_heartbeat');
     expect(after.stdout).toContain('created publication warmhouse_monolith_pub');
+    expect(after.stdout).toContain('recorded replication slot byo_teardown (the connector creates it)');
     expect(after.code).toBe(0);
   });
 
   it('refuses an active slot, removes the rest; after the client is gone nothing is left', async () => {
-    // the slot, created by the replication login and recorded as the stack's (what BYO start does before Debezium)
+    // the slot, created by the replication login as Debezium does (recorded by --record-slot above)
     await withClient(debeziumUrl, (c) => c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [SLOT]));
-    await withClient(ownerUrl, (c) => recordCreated(c, { kind: 'slot', name: SLOT, oid: null }));
     const conn = `host=127.0.0.1 port=${endpoints.postgres.port} dbname=${DB} user=${debezium.user} password=${debezium.password}`;
     streamer = spawn(
       path.join(findPostgresBinDir(), 'pg_recvlogical'),

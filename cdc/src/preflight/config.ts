@@ -1,5 +1,8 @@
 import { SLOT } from '../runtime/prepare-source';
 
+/** The arguments `cdc:preflight` takes (the Helm chart's hook Job passes some of them). */
+export const PREFLIGHT_FLAGS = ['--apply', '--prepare', '--record-slot', '--allow-active-slot'] as const;
+
 /** A connection URL with its password hidden, for messages. */
 export function maskUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');

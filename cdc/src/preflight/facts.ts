@@ -1,3 +1,4 @@
+import type { ReplicationProbe } from './replication-probe';
 import type { Client } from 'pg';
 import { CAPTURED_TABLES, HEARTBEAT_TABLE, PUBLICATION, SLOT } from '../runtime/prepare-source';
 import { LEDGER_TABLE } from './ledger';
@@ -67,6 +68,8 @@ export interface PreflightFacts {
   heartbeat: { exists: boolean; ownedBySetup: boolean; debeziumCanWrite: boolean };
   ledgerExists: boolean;
   slot: SlotFacts;
+  /** the connector's login opening a logical replication connection (absent: not probed) */
+  replicationConnection?: ReplicationProbe;
 }
 
 const LOGIN_SQL = `SELECT r.rolname AS user, r.rolsuper AS superuser, r.rolreplication AS replication,

@@ -265,7 +265,64 @@ describe('formatReport', () => {
       '    or as a superuser: ALTER SYSTEM SET wal_level = logical; (then restart)',
       '\u2717 replication-login: login debezium lacks the REPLICATION attribute',
       '    fix as a superuser (no restart): ALTER ROLE "debezium" WITH REPLICATION;',
-      '    note: pg_hba.conf must also allow it: host replication debezium <address> scram-sha-256 (reload, no restart)',
+      "    note: pg_hba.conf must also let it in: host smart_home debezium <Kafka Connect's address> scram-sha-256 " +
+        '(a logical replication connection matches the line of its database, not the "replication" keyword, which is ' +
+        'for physical replication; reload, no restart)',
     ]);
+  });
+});
+
+describe('replication-connection (a logical replication connection, as the connector opens it)', () => {
+  const byId = (f: PreflightFacts) => judgeAll(f).find((r) => r.id === 'replication-connection');
+
+  it('✓ when IDENTIFY_SYSTEM answered; not judged when not probed', () => {
+    expect(byId(facts({ replicationConnection: { ok: true, systemId: '7' } }))).toMatchObject({ ok: true });
+    expect(byId(facts())).toBeUndefined();
+  });
+
+  it('a pg_hba.conf refusal: ✗ with the line of the database (not the replication keyword), for a DBA', () => {
+    const refused = byId(
+      facts({
+        replicationConnection: {
+          ok: false,
+          sqlState: '28000',
+          message: 'no pg_hba.conf entry for replication connection from host "10.0.0.7", user "debezium"',
+        },
+      }),
+    );
+    expect(refused).toMatchObject({ ok: false, fix: { runner: 'dba', restart: false } });
+    expect(refused?.summary).toContain('no pg_hba.conf entry');
+    expect(refused?.fix?.note).toContain("host smart_home debezium <Kafka Connect's address> scram-sha-256");
+    expect(refused?.fix?.note).not.toContain('host replication');
+  });
+
+  it('another failure: ✗ quoting the server; not judged while the login lacks REPLICATION (replication-login says it)', () => {
+    const failed = { ok: false as const, sqlState: '53300', message: 'too many connections' };
+    expect(byId(facts({ replicationConnection: failed }))?.summary).toContain('too many connections');
+    expect(byId(facts({ replicationConnection: failed }))?.fix?.note).not.toContain('pg_hba');
+    const noReplication = facts({
+      replicationConnection: failed,
+      debezium: { ...login('debezium'), replication: false },
+    });
+    expect(byId(noReplication)).toBeUndefined();
+    expect(judgeAll(noReplication).find((r) => r.id === 'replication-login')?.fix?.note).toContain(
+      'host smart_home debezium',
+    );
+  });
+});
+
+describe("slot with --allow-active-slot (an upgrade, the stack's connector streaming)", () => {
+  const active = () => facts({ slot: slot({ active: true, activePid: 4242 }) });
+  const slotResult = (f: PreflightFacts, allowActiveSlot: boolean) =>
+    judgeAll(f, { allowActiveSlot }).find((r) => r.id === 'slot');
+
+  it('an active slot of this database is ✓ with the flag and ✗ without', () => {
+    expect(slotResult(active(), true)).toMatchObject({ ok: true, summary: expect.stringContaining('pid 4242') });
+    expect(slotResult(active(), false)).toMatchObject({ ok: false });
+  });
+
+  it('a slot of another database or plug-in stays ✗ with the flag', () => {
+    const foreign = facts({ slot: slot({ active: true, activePid: 4242, database: 'other' }) });
+    expect(slotResult(foreign, true)).toMatchObject({ ok: false });
   });
 });

@@ -96,8 +96,40 @@ export function judgeReplicationLogin(f: PreflightFacts): CheckResult {
           sql: [`ALTER ROLE ${ident(f.debezium.user)} WITH REPLICATION`],
           restart: false,
           runner: 'superuser',
-          note: `pg_hba.conf must also allow it: host replication ${f.debezium.user} <address> scram-sha-256 (reload, no restart)`,
+          note: hbaNote(f),
         },
+  };
+}
+
+/**
+ * The pg_hba.conf line a logical replication connection needs: it is matched by its database's name (or `all`),
+ * not by the `replication` keyword, which only physical replication connections match (PostgreSQL 10+).
+ */
+const hbaNote = (f: PreflightFacts) =>
+  `pg_hba.conf must also let it in: host ${f.database} ${f.debezium.user} <Kafka Connect's address> scram-sha-256 ` +
+  '(a logical replication connection matches the line of its database, not the "replication" keyword, which is ' +
+  'for physical replication; reload, no restart)';
+
+/** Whether the Debezium login could open a logical replication connection (only judged when it has REPLICATION). */
+export function judgeReplicationConnection(f: PreflightFacts): CheckResult | undefined {
+  const probe = f.replicationConnection;
+  if (!probe || !replicates(f.debezium)) return undefined;
+  if (probe.ok)
+    return {
+      id: 'replication-connection',
+      ok: true,
+      summary: `login ${f.debezium.user} opened a logical replication connection to ${f.database} (IDENTIFY_SYSTEM)`,
+    };
+  const refused = probe.sqlState === '28000' || probe.message.includes('pg_hba.conf');
+  return {
+    id: 'replication-connection',
+    ok: false,
+    summary: `login ${f.debezium.user} could not open a logical replication connection to ${f.database}: ${probe.message}`,
+    fix: {
+      restart: false,
+      runner: 'dba',
+      note: refused ? hbaNote(f) : "the connector opens the same connection: the server's log says why it failed",
+    },
   };
 }
 
@@ -242,7 +274,12 @@ export function judgeHeartbeat(f: PreflightFacts): CheckResult {
   };
 }
 
-export function judgeExistingSlot(f: PreflightFacts): CheckResult {
+/** How the preflight is run: `allowActiveSlot` when the stack's own connector may be streaming (an upgrade). */
+export interface JudgeOptions {
+  allowActiveSlot?: boolean;
+}
+
+export function judgeExistingSlot(f: PreflightFacts, { allowActiveSlot = false }: JudgeOptions = {}): CheckResult {
   const { slot, names } = f;
   const drop = `SELECT pg_drop_replication_slot(${literal(names.slot)})`;
   if (!slot.exists) return { id: 'slot', ok: true, summary: `slot ${names.slot} absent (Debezium creates it)` };
@@ -263,6 +300,13 @@ export function judgeExistingSlot(f: PreflightFacts): CheckResult {
       fix: { sql: [drop], restart: false, runner: 'dba', note: 'then start again: Debezium takes a new snapshot' },
     };
   }
+  if (slot.active && allowActiveSlot) {
+    return {
+      id: 'slot',
+      ok: true,
+      summary: `slot ${names.slot} is active (pid ${slot.activePid ?? '?'}), taken for the running connector's (--allow-active-slot)${retained}`,
+    };
+  }
   if (slot.active) {
     return {
       id: 'slot',
@@ -279,19 +323,20 @@ export function judgeExistingSlot(f: PreflightFacts): CheckResult {
 }
 
 /** Every check, in the order they are printed. */
-export function judgeAll(f: PreflightFacts): CheckResult[] {
+export function judgeAll(f: PreflightFacts, options: JudgeOptions = {}): CheckResult[] {
   return [
     judgeServerVersion(f),
     judgeWalLevel(f),
     judgeReplicationSlots(f),
     judgeWalSenders(f),
     judgeReplicationLogin(f),
+    ...[judgeReplicationConnection(f)].filter((r): r is CheckResult => r !== undefined),
     judgeSelect(f),
     judgePublication(f),
     ...f.tables.filter((t) => t.exists).map(judgeReplicaIdentity),
     ...f.tables.filter((t) => t.exists).map(judgePrimaryKey),
     judgeHeartbeat(f),
-    judgeExistingSlot(f),
+    judgeExistingSlot(f, options),
   ];
 }
 

@@ -4,11 +4,14 @@ import { cdcError } from '../errors';
 import type { CdcSourceConfig } from './config';
 import { DEFAULT_SOURCE_NAMES, gatherFacts, type CdcSourceNames, type PreflightFacts } from './facts';
 import { judgeAll, mayApply, type CheckResult } from './judge';
+import { probeReplicationConnection } from './replication-probe';
 
 /** The two logins of a CDC source, connected (one client when both URLs are the same). */
 export interface SourceClients {
   setup: Client;
   debeziumUser: string;
+  /** the connector's login, for the replication connection probe */
+  debeziumUrl: string;
   close(): Promise<void>;
 }
 
@@ -31,7 +34,7 @@ export async function connectSource(config: CdcSourceConfig, timeoutMs = 5_000):
     });
     debeziumUser = await currentUser(debezium).finally(() => debezium.end().catch(() => undefined));
   }
-  return { setup, debeziumUser, close: () => setup.end().catch(() => undefined) };
+  return { setup, debeziumUser, debeziumUrl: config.debeziumUrl, close: () => setup.end().catch(() => undefined) };
 }
 
 export const namesFor = (config: CdcSourceConfig): CdcSourceNames => ({ ...DEFAULT_SOURCE_NAMES, slot: config.slot });
@@ -56,10 +59,14 @@ export interface PreflightOutcome {
 export async function runPreflight(
   clients: SourceClients,
   names: CdcSourceNames,
-  { apply = false } = {},
+  { apply = false, allowActiveSlot = false } = {},
 ): Promise<PreflightOutcome> {
-  const facts = await gatherFacts(clients.setup, clients.debeziumUser, names);
-  const results = judgeAll(facts);
+  const gather = async () => ({
+    ...(await gatherFacts(clients.setup, clients.debeziumUser, names)),
+    replicationConnection: await probeReplicationConnection(clients.debeziumUrl),
+  });
+  const facts = await gather();
+  const results = judgeAll(facts, { allowActiveSlot });
   if (!apply) return { facts, results, applied: [] };
   const applied: AppliedFix[] = [];
   for (const r of results) {
@@ -74,6 +81,6 @@ export async function runPreflight(
       }
     }
   }
-  const after = await gatherFacts(clients.setup, clients.debeziumUser, names);
-  return { facts: after, results: judgeAll(after), applied };
+  const after = await gather();
+  return { facts: after, results: judgeAll(after, { allowActiveSlot }), applied };
 }

@@ -45,6 +45,17 @@ export async function createStackObjects(client: Client, facts: PreflightFacts):
 }
 
 /**
+ * Records the replication slot as the stack's when it does not exist yet (the connector creates it when it
+ * starts), so `cdc:teardown` drops it; a slot that exists already is someone's and never recorded.
+ */
+export async function recordSlotIfAbsent(client: Client, facts: PreflightFacts): Promise<SetupStep[]> {
+  await ensureLedger(client);
+  if (facts.slot.exists) return [];
+  await recordCreated(client, { kind: 'slot', name: facts.names.slot, oid: null });
+  return [`recorded replication slot ${facts.names.slot} (the connector creates it)`];
+}
+
+/**
  * Records the replication slot and the connector as the stack's when they do not exist yet (call right before
  * registering the connector, which creates the slot).
  */
@@ -53,7 +64,6 @@ export async function recordConnectorAndSlot(
   facts: PreflightFacts,
   connector: { name: string; registered: boolean },
 ): Promise<void> {
-  await ensureLedger(client);
-  if (!facts.slot.exists) await recordCreated(client, { kind: 'slot', name: facts.names.slot, oid: null });
+  await recordSlotIfAbsent(client, facts);
   if (!connector.registered) await recordCreated(client, { kind: 'connector', name: connector.name, oid: null });
 }

@@ -5,6 +5,7 @@ import { CDC_APPLIED_PATH, cdcAppliedHandler, type AppliedSource } from '@warmho
 import { commonRouteOf, createServiceApp, type ReadinessCheck } from '@warmhouse/service-kit';
 import { createDevicesService } from './devices-service';
 import { createLegacyHeatingRouter, legacyErrorHandler, sendSpringError } from './http/legacy-routes';
+import { matrixParametersRemoved } from '@warmhouse/monolith-contract/src/wire';
 import { loadOpenApiDocument } from './http/openapi-document';
 import { createV1Router } from './http/v1-routes';
 import type { DeviceMetrics } from './metrics';
@@ -85,6 +86,7 @@ export async function createApp({
   app.use('/api/v1', route('/api/v1'), v1);
 
   const legacy = createLegacyHeatingRouter({ service, logger: log });
+  app.use(matrixParametersRemoved('/api/heating')); // as the monolith: `/api/heating/1;jsessionid=abc` is `/api/heating/1`
   app.use(
     '/api/heating',
     (req, res, next) => {

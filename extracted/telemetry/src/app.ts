@@ -8,6 +8,7 @@ import {
   type ReadinessCheck,
 } from '@warmhouse/service-kit';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { matrixParametersRemoved } from '@warmhouse/monolith-contract/src/wire';
 import type { Document, OpenAPIBackend } from 'openapi-backend';
 import type { ReadModelQueries } from './data/read-models';
 import type { TimeWindow } from './domain/reading';
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.get(CDC_APPLIED_PATH, cdcAppliedHandler('telemetry', deps.cdcSources ?? (() => [])));
 
+  app.use(matrixParametersRemoved('/api/heating')); // as the monolith: `/api/heating/1;jsessionid=abc` is `/api/heating/1`
   app.use('/api/heating', legacyRouter({ readModels: deps.readModels, logger }));
 
   const bodyProblems = ingestBodyProblems(openapi);

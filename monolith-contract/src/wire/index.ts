@@ -13,6 +13,7 @@ export {
   JacksonCoercionError,
 } from './java-json';
 export { sendSpringError, springTimestamp } from './spring-errors';
+export { matrixParametersRemoved, withoutMatrixParameters } from './matrix-parameters';
 export {
   heatingSystemJson,
   parseHeatingSettings,

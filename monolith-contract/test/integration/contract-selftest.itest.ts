@@ -134,6 +134,27 @@ const BREAKAGES: Breakage[] = [
     mustPass: ['get-heating-system', 'put-applies-settings', 'turn-on', 'set-temperature'],
     messageMentions: 'must NOT have additional properties ("message")',
   },
+  {
+    name: 'answers HEAD with headers of its own (no Content-Length of the GET)',
+    intercept: (req) =>
+      req.method === 'HEAD'
+        ? { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.alloc(0) }
+        : undefined,
+    mustFail: ['head-like-get'],
+    mustPass: '*',
+    messageMentions: 'answers Content-Length 0, the GET',
+  },
+  {
+    name: 'takes matrix parameters for part of the path segment (/api/heating/1;jsessionid=abc is id "1;jsessionid=abc")',
+    rewriteRequest: (req) => {
+      const [path = '', query] = req.url.split('?');
+      const escaped = path.replace(/;/g, '%3B');
+      return { ...req, url: query === undefined ? escaped : `${escaped}?${query}` };
+    },
+    mustFail: ['matrix-parameters-ignored-on-reads', 'matrix-parameters-ignored-on-writes'],
+    mustPass: '*',
+    messageMentions: 'expected HTTP 200 (getHeatingSystem), got 400',
+  },
 ];
 
 const readBody = (req: IncomingMessage) =>
@@ -157,8 +178,9 @@ async function startBrokenProxy(
       incoming = breakage.rewriteRequest?.(incoming) ?? incoming;
       let answer = breakage.intercept?.(incoming);
       if (!answer) {
+        // HEAD is forwarded as the GET (its length counted after the breakage): node sends no body on HEAD
         const upstreamRes = await fetch(`${upstream}${incoming.url}`, {
-          method: incoming.method,
+          method: incoming.method === 'HEAD' ? 'GET' : incoming.method,
           headers: incoming.headers,
           body: incoming.body.length > 0 ? incoming.body : undefined,
           redirect: 'manual',
