@@ -11,7 +11,13 @@ import {
   TELEMETRY_ROLE,
   testEnvironment as telemetryEnvironment,
 } from '../../extracted/telemetry/test/integration/support';
-import { startServiceProcesses, stopServiceProcesses, type ServiceProcess } from '../support/service-processes';
+import {
+  scrapeMetrics,
+  startServiceProcesses,
+  stopServiceProcesses,
+  sumCounter,
+  type ServiceProcess,
+} from '../support/service-processes';
 
 /**
  * 2 device-management + 2 telemetry processes on one stack (as the chart runs them): `/cdc/applied` from either
@@ -29,13 +35,6 @@ const applied = async (url: string): Promise<AppliedReport> => {
   if (res.status !== 200) throw new Error(`${url}/cdc/applied answered ${res.status}`);
   return AppliedReportSchema.parse(await res.json());
 };
-
-/** Sums a counter of a Prometheus text exposition over the lines matching `labels`. */
-const counter = (text: string, name: string, labels: string): number =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) && l.includes(labels))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 
 describe('2 device-management + 2 telemetry replicas: one applied answer, no false alarm', () => {
   let dm: Awaited<ReturnType<typeof dmEnvironment>>;
@@ -228,9 +227,9 @@ describe('2 device-management + 2 telemetry replicas: one applied answer, no fal
 });
 
 async function sweepCounts(processes: readonly ServiceProcess[]): Promise<{ ok: number; skipped: number }> {
-  const texts = await Promise.all(processes.map(async (p) => (await fetch(`${p.url}/metrics`)).text()));
+  const texts = await Promise.all(processes.map(scrapeMetrics));
   return {
-    ok: texts.reduce((n, t) => n + counter(t, 'telemetry_retention_sweeps_total', 'result="ok"'), 0),
-    skipped: texts.reduce((n, t) => n + counter(t, 'telemetry_retention_sweeps_total', 'result="skipped"'), 0),
+    ok: texts.reduce((n, t) => n + sumCounter(t, 'telemetry_retention_sweeps_total', 'result="ok"'), 0),
+    skipped: texts.reduce((n, t) => n + sumCounter(t, 'telemetry_retention_sweeps_total', 'result="skipped"'), 0),
   };
 }

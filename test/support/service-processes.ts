@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '@warmhouse/shared';
 import {
@@ -194,4 +194,49 @@ export async function startServiceProcesses(options: {
 /** Stops every process of the list (those already gone are skipped); for afterAll. */
 export async function stopServiceProcesses(processes: readonly ServiceProcess[], graceMs = 20_000): Promise<void> {
   await Promise.all(processes.map((p) => p.stop(graceMs)));
+}
+
+/** Sums a counter of a Prometheus text exposition over its series whose labels contain `labels` ('' for all). */
+export function sumCounter(text: string, name: string, labels = ''): number {
+  return text
+    .split('\n')
+    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(labels))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+/** GET /metrics of a running process, as text. */
+export async function scrapeMetrics(p: Pick<ServiceProcess, 'url' | 'name'>): Promise<string> {
+  const res = await fetch(`${p.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  if (res.status !== 200) throw new Error(`${p.name}: GET /metrics answered ${res.status}`);
+  return res.text();
+}
+
+/** The JSON log lines of a process (its log file) whose `event` is `event`. */
+export function logEvents(p: Pick<ServiceProcess, 'logFile'>, event: string): Array<Record<string, unknown>> {
+  if (!existsSync(p.logFile)) return [];
+  return readFileSync(p.logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`"event":"${event}"`))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    })
+    .filter((e) => e.event === event);
+}
+
+/**
+ * The afterAll of a fleet test: stops the recorders reading its topics, then its processes (by pid), then closes its
+ * test environments' pools; entries a failed beforeAll left undefined are skipped.
+ */
+export async function stopFleet(fleet: {
+  recorders?: ReadonlyArray<{ stop(): Promise<unknown> } | undefined>;
+  processes: readonly ServiceProcess[];
+  environments?: ReadonlyArray<{ close(): Promise<unknown> } | undefined>;
+}): Promise<void> {
+  await Promise.all((fleet.recorders ?? []).map((r) => r?.stop()));
+  await stopServiceProcesses(fleet.processes);
+  await Promise.all((fleet.environments ?? []).map((e) => e?.close()));
 }

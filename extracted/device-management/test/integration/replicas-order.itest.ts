@@ -2,14 +2,11 @@ import { loadavg } from 'node:os';
 import { waitFor } from '@warmhouse/shared';
 import { parseDeviceEvent } from '../../src/domain/events';
 import { RELAY_LOCK } from '../../src/outbox/relay';
-import {
-  startServiceProcess,
-  stopServiceProcesses,
-  type ServiceProcess,
-} from '../../../../test/support/service-processes';
+import { startServiceProcess, stopFleet, type ServiceProcess } from '../../../../test/support/service-processes';
 import {
   count,
   insertHeating,
+  lastSettingOnTopic,
   recordRaw,
   testEnvironment,
   untilConverged,
@@ -59,11 +56,7 @@ describe('device management at 2 replicas: outbox order and write-back under SIG
     );
     replicas.push(await start(1));
   }, 180_000);
-  afterAll(async () => {
-    await recorder?.stop();
-    await stopServiceProcesses(replicas);
-    await env?.close();
-  });
+  afterAll(() => stopFleet({ recorders: [recorder], processes: replicas, environments: [env] }));
 
   it('keeps per-device event order and converges with the monolith when a replica is SIGKILLed mid-stream', async () => {
     const ids: number[] = [];
@@ -144,16 +137,14 @@ describe('device management at 2 replicas: outbox order and write-back under SIG
 
     // drift 0: the monolith, device management (row for row) and each device's last event agree
     await untilConverged(env.db, env.monolith, 120_000);
-    const lastEventTarget = new Map<string, unknown>();
-    for (const m of recorder.messages) {
-      const e = parseDeviceEvent(m.value);
-      if (e.type === 'device.settings-changed') lastEventTarget.set(e.deviceId, e.data.settings.targetTemperature);
-    }
     const { rows } = await env.db.query<{ id: string; target_temperature: number }>(
       'SELECT id, target_temperature FROM devices WHERE legacy_id = ANY($1::bigint[])',
       [ids],
     );
     for (const r of rows)
-      expect({ device: r.id, last: lastEventTarget.get(r.id) }).toEqual({ device: r.id, last: r.target_temperature });
+      expect({ device: r.id, last: lastSettingOnTopic(recorder.messages, r.id, 'targetTemperature') }).toEqual({
+        device: r.id,
+        last: r.target_temperature,
+      });
   }, 600_000);
 });

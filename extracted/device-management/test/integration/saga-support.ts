@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import { waitFor } from '@warmhouse/shared';
 import { TEST_STATE_DIR } from '../../../../test/stack-endpoints';
@@ -143,3 +143,55 @@ export function spawnDeviceManagement(env: Record<string, string>, logName: stri
     },
   };
 }
+
+/**
+ * Waits until a consumer group is stable with `members` members, each assigned something: every process of a
+ * fleet takes part before the test sends it work (a process answers /health/ready before its consumer has joined).
+ */
+export async function untilGroupMembers(
+  brokers: string[],
+  groupId: string,
+  members: number,
+  timeoutMs = 90_000,
+): Promise<void> {
+  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await waitFor(
+      `consumer group ${groupId} to be stable with ${members} members, each with a partition`,
+      async () => {
+        const { groups } = await admin.describeGroups([groupId]);
+        const group = groups[0];
+        const partitions = (m: { memberAssignment: Buffer }) =>
+          Object.values(AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}).flat().length;
+        const assigned = group?.members.filter((m) => partitions(m) > 0).length ?? 0;
+        return group?.state === 'Stable' && group.members.length === members && assigned === members ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 250 },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A saga's steps as `step:status` lines, in order. */
+export const stepLine = (s: SagaJson): string[] => s.steps.map((x) => `${x.step}:${x.status}`);
+
+const UNTIL_WATCHING = [
+  'register-pending:succeeded',
+  'provision:started',
+  'provision:succeeded',
+  'confirm-first-reading:started',
+];
+const DEPROVISIONED = ['deprovision:started', 'deprovision:succeeded'];
+
+/** The steps (`stepLine`) of a connect-device saga by how it ends, each step once. */
+export const SAGA_STEPS = {
+  completed: [...UNTIL_WATCHING, 'confirm-first-reading:succeeded', 'activate:succeeded'],
+  /** telemetry refused to provision (step 2) */
+  refused: ['register-pending:succeeded', 'provision:started', 'provision:failed'],
+  /** no first reading in time (step 3) */
+  timedOut: [...UNTIL_WATCHING, 'confirm-first-reading:timed-out', ...DEPROVISIONED],
+  /** the device was deleted before activation (step 4) */
+  deleted: [...UNTIL_WATCHING, 'confirm-first-reading:succeeded', 'activate:failed', ...DEPROVISIONED],
+} as const;

@@ -5,6 +5,8 @@ import { createLogger, waitFor } from '@warmhouse/shared';
 import { readTestEndpoints, type StackEndpoints } from '../../../../test/stack-endpoints';
 import { loadDeviceManagementConfig, type DeviceManagementConfig } from '../../src/config';
 import { prepareDeviceManagementDatabase } from '../../src/database';
+import type { SettingField } from '../../src/domain/device';
+import { parseDeviceEvent } from '../../src/domain/events';
 import { startDeviceManagement, type RunningDeviceManagement } from '../../src/service';
 
 export const DM_ROLE = { user: 'device_management', password: 'device-management-test' };
@@ -196,4 +198,22 @@ export async function recordRaw(brokers: string[], topic: string) {
     },
   });
   return { messages, stop: () => consumer.disconnect() };
+}
+
+/**
+ * The value of one setting in the last settings change of a device, among a topic's messages (`recordRaw`, in topic
+ * order; one device's events share a partition) that changed it; undefined when none did.
+ */
+export function lastSettingOnTopic(
+  messages: ReadonlyArray<{ value: string }>,
+  deviceId: string,
+  field: SettingField,
+): boolean | number | string | null | undefined {
+  let last: boolean | number | string | null | undefined;
+  for (const m of messages) {
+    const e = parseDeviceEvent(m.value);
+    if (e.type === 'device.settings-changed' && e.deviceId === deviceId && e.data.changed.includes(field))
+      last = e.data.settings[field];
+  }
+  return last;
 }
