@@ -5,7 +5,8 @@
  *   where its row holds it or a later one (changes of one row are applied in order), so a missing sequence is one
  *   never applied;
  * - visible through the API: one sequence at a time, the last committed, read back through `GET /api/heating/{id}`
- *   of the replicas in turn every 2 ms until it shows (a sample, roughly one per 10–30 ms).
+ *   of the replicas in turn every 2 ms until it shows (a sample, roughly one per 10–30 ms); a probe not shown
+ *   within 30 s of its commit, or when the round ends, counts in `apiMissing` (the round never hangs on it).
  * Duplicates: settings-changed events in device management's outbox beyond one per written change (a change applied
  * twice would add one more).
  */
@@ -23,6 +24,24 @@ export interface ServiceFleet {
   urls: string[];
   db: Pool;
   stop(): Promise<void>;
+}
+
+/** A probe not visible through the API this long after its commit counts as missing (the round must end). */
+const API_PROBE_DEADLINE_MS = 30_000;
+
+/**
+ * Reads `url` every 2 ms until its target temperature reaches `seq` (true), or until `goOn` says stop (false). A
+ * request that fails or takes over 5 s is tried again (a loaded replica must not hang the round).
+ */
+async function shows(url: string, seq: number, goOn: () => boolean): Promise<boolean> {
+  while (goOn()) {
+    const body = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+      .then((r) => r.json() as Promise<{ targetTemperature?: number }>)
+      .catch(() => ({}) as { targetTemperature?: number });
+    if ((body.targetTemperature ?? 0) >= seq) return true;
+    await delay(2);
+  }
+  return false;
 }
 
 /** Prepares device management's database and starts `replicas` processes in one consumer group. */
@@ -130,6 +149,7 @@ export async function runServiceRound(opts: {
     }
   })();
 
+  let apiMissing = 0;
   const visible = (async () => {
     let turn = 0;
     while (observing) {
@@ -139,12 +159,9 @@ export async function runServiceRound(opts: {
         continue;
       }
       const url = `${fleet.urls[turn++ % fleet.urls.length]}/api/heating/${probe.id}`;
-      for (;;) {
-        const body = (await (await fetch(url)).json()) as { targetTemperature?: number };
-        if ((body.targetTemperature ?? 0) >= probe.seq) break;
-        await delay(2);
-      }
-      apiLatencies.push(Date.now() - probe.at);
+      if (await shows(url, probe.seq, () => observing && Date.now() - probe.at < API_PROBE_DEADLINE_MS)) {
+        apiLatencies.push(Date.now() - probe.at);
+      } else apiMissing++;
     }
   })();
 
@@ -202,6 +219,7 @@ export async function runServiceRound(opts: {
     apiSamples: apiSorted.length,
     apiP50: percentile(apiSorted, 50),
     apiP99: percentile(apiSorted, 99),
+    apiMissing,
     load: `${loadBefore} → ${loadAfter}`,
   };
 }
