@@ -45,6 +45,22 @@ export function createMetrics({ defaultMetrics = false }: { defaultMetrics?: boo
       help: 'Apply lag of the last streamed change event',
       registers: [registry],
     }),
+    cdcApplyTransactions: new Counter({
+      name: 'device_management_cdc_apply_transactions_total',
+      help: 'Set-based CDC apply transactions, by result (committed, failed: its changes were redone one by one)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    cdcApplyStatements: new Counter({
+      name: 'device_management_cdc_apply_statements_total',
+      help: 'SQL statements of set-based CDC apply transactions (besides BEGIN, the applied position and COMMIT)',
+      registers: [registry],
+    }),
+    cdcApplySeconds: new Counter({
+      name: 'device_management_cdc_apply_seconds_total',
+      help: 'Time spent in set-based CDC apply transactions, from BEGIN to COMMIT',
+      registers: [registry],
+    }),
     cdcDeadLettered: gaugeFrom(
       'device_management_cdc_dead_lettered',
       'Change events this process dead-lettered since it started (malformed or rejected)',
