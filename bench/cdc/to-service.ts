@@ -5,7 +5,8 @@
  *   where its row holds it or a later one (changes of one row are applied in order), so a missing sequence is one
  *   never applied;
  * - visible through the API: one sequence at a time, the last committed, read back through `GET /api/heating/{id}`
- *   of the replicas in turn every 2 ms until it shows (a sample, roughly one per 10–30 ms).
+ *   of the replicas in turn every 2 ms until it shows (a sample, roughly one per 10–30 ms; each commit sampled at
+ *   most once); a probe not shown within 30 s of its commit counts in `apiMissing` (the round never hangs on it).
  * Duplicates: settings-changed events in device management's outbox beyond one per written change (a change applied
  * twice would add one more).
  */
@@ -16,6 +17,7 @@ import type { ManagedProcess } from '../../cdc/src/runtime/processes';
 import { prepareDeviceManagementDatabase } from '../../extracted/device-management/src/database';
 import { startNodeService, waitForHttp } from '../../scripts/stack/apps';
 import type { Backbone } from '../../scripts/stack/backbone';
+import { applySummary, readApplyCounters } from './apply-metrics';
 import { drive, loadAverage, percentile, ROWS, summarise } from './common';
 
 export interface ServiceFleet {
@@ -24,6 +26,28 @@ export interface ServiceFleet {
   db: Pool;
   stop(): Promise<void>;
 }
+
+/** A probe not visible through the API this long after its commit counts as missing (the round must end). */
+const API_PROBE_DEADLINE_MS = 30_000;
+
+/**
+ * Reads `url` every 2 ms until its target temperature reaches `seq` (true), or until `goOn` says stop (false). A
+ * request that fails or takes over 5 s is tried again (a loaded replica must not hang the round).
+ */
+async function shows(url: string, seq: number, goOn: () => boolean): Promise<boolean> {
+  while (goOn()) {
+    const body = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+      .then((r) => r.json() as Promise<{ targetTemperature?: number }>)
+      .catch(() => ({}) as { targetTemperature?: number });
+    if ((body.targetTemperature ?? 0) >= seq) return true;
+    await delay(2);
+  }
+  return false;
+}
+
+/** The variables of `names` set in the benchmark's environment, to pass on to the service processes. */
+const passOn = (...names: string[]): Record<string, string> =>
+  Object.fromEntries(names.flatMap((n) => (process.env[n] ? [[n, process.env[n]]] : [])));
 
 /** Prepares device management's database and starts `replicas` processes in one consumer group. */
 export async function startServiceFleet(opts: {
@@ -56,10 +80,8 @@ export async function startServiceFleet(opts: {
         OUTBOX_RELAY_ENABLED: 'false',
         WRITE_BACK_ENABLED: 'false',
         LOG_LEVEL: 'warn',
-        // before/after figures: CDC_CHANGES_PER_TRANSACTION=1 is a transaction per change
-        ...(process.env.CDC_CHANGES_PER_TRANSACTION
-          ? { CDC_CHANGES_PER_TRANSACTION: process.env.CDC_CHANGES_PER_TRANSACTION }
-          : {}),
+        // before/after figures: CDC_APPLY=per-change with CDC_CHANGES_PER_TRANSACTION=1 is a transaction per change
+        ...passOn('CDC_APPLY', 'CDC_BATCH_MAX_CHANGES', 'CDC_CHANGES_PER_TRANSACTION'),
       },
       stateDir: opts.stateDir,
       registry: backbone.registry,
@@ -130,27 +152,29 @@ export async function runServiceRound(opts: {
     }
   })();
 
+  let apiMissing = 0;
   const visible = (async () => {
     let turn = 0;
+    let judged: typeof lastCommitted;
     while (observing) {
       const probe = lastCommitted;
-      if (probe === undefined) {
+      // each commit is judged once: re-judging an expired probe would spin without yielding to the event loop
+      if (probe === undefined || probe === judged) {
         await delay(5);
         continue;
       }
+      judged = probe;
       const url = `${fleet.urls[turn++ % fleet.urls.length]}/api/heating/${probe.id}`;
-      for (;;) {
-        const body = (await (await fetch(url)).json()) as { targetTemperature?: number };
-        if ((body.targetTemperature ?? 0) >= probe.seq) break;
-        await delay(2);
-      }
-      apiLatencies.push(Date.now() - probe.at);
+      if (await shows(url, probe.seq, () => observing && Date.now() - probe.at < API_PROBE_DEADLINE_MS)) {
+        apiLatencies.push(Date.now() - probe.at);
+      } else if (Date.now() - probe.at >= API_PROBE_DEADLINE_MS) apiMissing++; // else cut short by the round's end
     }
   })();
 
   await drive({ pool: opts.pool, rate: opts.rate, seconds: opts.warmupSeconds, firstId, seqBase: base });
   const measuredFrom = Date.now();
   const loadBefore = loadAverage();
+  const countersBefore = await readApplyCounters(fleet.urls);
   const { failed, seconds, sent } = await drive({
     pool: opts.pool,
     rate: opts.rate,
@@ -174,6 +198,7 @@ export async function runServiceRound(opts: {
   }).catch(() => undefined);
   observing = false;
   await Promise.all([applied, visible]);
+  const apply = applySummary(countersBefore, await readApplyCounters(fleet.urls), (Date.now() - measuredFrom) / 1000);
 
   // growing lag: the p99 of the changes committed in the first and in the last 10 s of the measured period
   const windowP99 = (from: number, to: number) => {
@@ -202,6 +227,8 @@ export async function runServiceRound(opts: {
     apiSamples: apiSorted.length,
     apiP50: percentile(apiSorted, 50),
     apiP99: percentile(apiSorted, 99),
+    apiMissing,
+    ...apply,
     load: `${loadBefore} → ${loadAfter}`,
   };
 }

@@ -7,6 +7,7 @@ import {
   type CommitPolicy,
   type ConsumerStats,
   type HandlerContext,
+  type BatchHandling,
   type KafkaOrBrokers,
   type UnitOfWork,
 } from '@warmhouse/messaging';
@@ -40,7 +41,54 @@ export interface ChangeTransactions {
   maxMs?: number;
 }
 
+/** One change of a {@link ChangeBatch}, with where it was read. */
+export interface BatchChangeItem<E> {
+  event: E;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * Set-based apply (see {@link ChangeEventConsumerOptions.batch}): the changes of a fetched batch (one topic
+ * partition, in offset order, heartbeats left out) in one transaction, the applied position recorded in it.
+ */
+export interface ChangeBatch<E> {
+  pool: Pool;
+  /** most changes in one transaction; default 500 */
+  maxChanges?: number;
+  /**
+   * Applies every change in `tx` (neither commit nor roll back); a failure makes them go one by one. May resolve
+   * with a function to call once the transaction committed (metrics, logs).
+   */
+  apply(
+    changes: ReadonlyArray<BatchChangeItem<E>>,
+    ctx: { tx: PoolClient; logger: Logger },
+  ): Promise<void | (() => void)>;
+}
+
 type ParsedEvent = ChangeEvent<unknown, unknown>;
+
+/** A pooled connection in an open transaction. */
+async function beginTransaction(pool: Pool): Promise<PoolClient> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+  } catch (err) {
+    client.release(err as Error);
+    throw err;
+  }
+  return client;
+}
+
+async function rollbackTransaction(client: PoolClient): Promise<void> {
+  try {
+    await client.query('ROLLBACK');
+    client.release();
+  } catch (err) {
+    client.release(err as Error); // the connection is broken: drop it from the pool
+  }
+}
 
 /** Options of {@link createChangeEventConsumer}. */
 export interface ChangeEventConsumerOptions<E> {
@@ -86,6 +134,12 @@ export interface ChangeEventConsumerOptions<E> {
    * changes are applied again one transaction each (retries and dead letters stay per change).
    */
   transactions?: ChangeTransactions;
+  /**
+   * Applies the changes of each fetched batch set-based in one transaction (see {@link ChangeBatch}); when that
+   * fails, they are applied one by one through `handle` (retries and dead letters per change). Wins over
+   * `transactions`.
+   */
+  batch?: ChangeBatch<E>;
 }
 
 /** A running change-event consumer. */
@@ -116,7 +170,7 @@ export function createChangeEventConsumer(
 ): ChangeEventConsumer {
   const logger = options.logger.child({ module: 'cdc-consumer', groupId: options.groupId });
   const kafka = kafkaClientOf(options.kafka, { clientId: options.groupId, logger });
-  const { tables, heartbeatTopic, watermarkEveryMs, appliedStore: store, transactions, ...rest } = options;
+  const { tables, heartbeatTopic, watermarkEveryMs, appliedStore: store, transactions, batch, ...rest } = options;
   const businessTopics = options.topics.filter((t) => t !== heartbeatTopic);
   const applied = new AppliedPositions(heartbeatTopic);
   const handleChange = options.handle as (event: ParsedEvent, ctx: ChangeHandlerContext) => Promise<void>;
@@ -150,16 +204,7 @@ export function createChangeEventConsumer(
   const unitOfWork: UnitOfWork<ParsedEvent> | undefined = transactions && {
     maxMessages: transactions.maxMessages ?? 100,
     maxMs: transactions.maxMs ?? 20,
-    async begin() {
-      const client = await transactions.pool.connect();
-      try {
-        await client.query('BEGIN');
-      } catch (err) {
-        client.release(err as Error);
-        throw err;
-      }
-      return client;
-    },
+    begin: () => beginTransaction(transactions.pool),
     async commit(unit, items) {
       const client = unit as PoolClient;
       const last = [...items].reverse().find((i) => i.event !== undefined && i.message.topic !== heartbeatTopic);
@@ -167,14 +212,32 @@ export function createChangeEventConsumer(
       await client.query('COMMIT');
       client.release();
     },
-    async rollback(unit) {
-      const client = unit as PoolClient;
+    rollback: (unit) => rollbackTransaction(unit as PoolClient),
+  };
+
+  const batchHandling: BatchHandling<ParsedEvent> | undefined = batch && {
+    maxMessages: batch.maxChanges ?? 500,
+    async handleAll(items, ctx) {
+      if (ctx.topic === heartbeatTopic) return; // heartbeats only move the watermark (see AppliedPositions)
+      const changes = items.map(({ event, message: m }) => ({
+        event,
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+      }));
+      const client = await beginTransaction(batch.pool);
+      let committed: void | (() => void);
       try {
-        await client.query('ROLLBACK');
-        client.release();
+        committed = await (batch as ChangeBatch<ParsedEvent>).apply(changes, { tx: client, logger: ctx.logger });
+        const last = items[items.length - 1]!;
+        if (store) await store.record(client, ctx.topic, positionOf(last.event, last.message));
+        await client.query('COMMIT');
       } catch (err) {
-        client.release(err as Error); // the connection is broken: drop it from the pool
+        await rollbackTransaction(client);
+        throw err;
       }
+      client.release();
+      committed?.();
     },
   };
 
@@ -185,7 +248,7 @@ export function createChangeEventConsumer(
     parse: (m) => (tables && m.topic !== heartbeatTopic ? parseChangeEvent(m, tables) : parseChangeEvent(m)),
     handle: (event, ctx) => (ctx.topic === heartbeatTopic ? Promise.resolve() : handle(event, ctx)),
     onDone: (m, event) => applied.record(m.topic, m.partition, m.offset, event),
-    ...(unitOfWork ? { unitOfWork } : {}),
+    ...(batchHandling ? { batch: batchHandling } : unitOfWork ? { unitOfWork } : {}),
     module: 'cdc-consumer',
   });
 

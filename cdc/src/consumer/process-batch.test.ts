@@ -9,6 +9,7 @@ import {
   type ConsumerStats,
   type HandlerContext,
   type ParsedMessage,
+  type BatchHandling,
   type UnitOfWork,
 } from '@warmhouse/messaging';
 
@@ -31,6 +32,7 @@ function harness(
     maxMessages?: number;
     parse?: (m: SourceMessage) => ParsedMessage<Event>;
     unitOfWork?: UnitOfWork<Event>;
+    batch?: BatchHandling<Event>;
   } = {},
 ) {
   const timeline: string[] = [];
@@ -60,6 +62,7 @@ function harness(
     signal: stop.signal,
     heartbeatEveryMs: 2,
     ...(options.unitOfWork ? { unitOfWork: options.unitOfWork } : {}),
+    ...(options.batch ? { batch: options.batch } : {}),
   });
   const run = (batch: SourceMessage[]) =>
     processor({
@@ -313,5 +316,77 @@ describe('units of work: many changes, one transaction', () => {
       'commit 103',
     ]);
     expect(h.stats).toMatchObject({ handled: 2, deadLettered: 1, retries: 1 });
+  });
+});
+
+describe('set-based batches: a fetched batch applied at once', () => {
+  /** A batch handler that writes what it gets into the harness's timeline, failing when `fails` says so. */
+  function batches(timeline: () => string[], maxMessages = 10, fails = (_offsets: string[]) => false) {
+    return {
+      maxMessages,
+      handleAll: async (items) => {
+        const offsets = items.map((i) => i.message.offset);
+        timeline().push(`batch ${offsets.join(',')}`);
+        if (fails(offsets)) throw new CodedError('DEVICE_ERR_SYNC_CONFLICT', 'lost a race', { retriable: true });
+      },
+    } satisfies BatchHandling<Event>;
+  }
+
+  it('hands each chunk over at once (tombstones left out) and resolves offsets only after it resolved', async () => {
+    const h: ReturnType<typeof harness> = harness({ batch: batches(() => h.timeline, 3) });
+    await h.run(messages('create-heating', 'tombstone', 'update-heating', 'update-heating', 'delete-heating'));
+    expect(h.timeline).toEqual([
+      'batch 100,102',
+      'resolve 100',
+      'resolve 101',
+      'resolve 102',
+      'batch 103,104',
+      'resolve 103',
+      'resolve 104',
+      'commit 105',
+    ]);
+    expect(h.stats).toMatchObject({ handled: 4, tombstones: 1, deadLettered: 0 });
+  });
+
+  it('a failed batch is done again one message at a time: the rejected one dead-lettered alone', async () => {
+    const h: ReturnType<typeof harness> = harness({
+      batch: batches(
+        () => h.timeline,
+        10,
+        () => true,
+      ),
+      handle: async (_e, ctx) => {
+        if (ctx.offset === '101') throw new CodedError('DEVICE_ERR_RULE', 'refused', { retriable: false });
+      },
+    });
+    await h.run(messages('create-heating', 'update-heating', 'update-heating'));
+    expect(h.timeline).toEqual([
+      'batch 100,101,102',
+      'handle 100 c',
+      'resolve 100',
+      'handle 101 u',
+      'dlq 101',
+      'resolve 101',
+      'handle 102 u',
+      'resolve 102',
+      'commit 103',
+    ]);
+    expect(h.stats).toMatchObject({ handled: 2, deadLettered: 1 });
+  });
+
+  it('a chunk with a message that does not parse goes one by one; the next chunk is a batch again', async () => {
+    const h: ReturnType<typeof harness> = harness({ batch: batches(() => h.timeline, 2) });
+    await h.run(messages('update-heating', 'malformed-bad-row', 'update-heating', 'delete-heating'));
+    expect(h.timeline).toEqual([
+      'handle 100 u',
+      'resolve 100',
+      'dlq 101',
+      'resolve 101',
+      'batch 102,103',
+      'resolve 102',
+      'resolve 103',
+      'commit 104',
+    ]);
+    expect(h.stats).toMatchObject({ handled: 3, deadLettered: 1 });
   });
 });

@@ -25,6 +25,14 @@ export const deviceManagementConfigShape = {
    */
   CDC_CHANGES_PER_TRANSACTION: env.positiveInt(1),
   /**
+   * how heating_systems changes are applied: `batch` (default) applies each fetched batch set-based in one
+   * transaction of a few multi-row statements (a failed one is redone change by change); `per-change` runs the
+   * handler once per change (with CDC_CHANGES_PER_TRANSACTION). See docs/benchmarks/cdc-to-service.md
+   */
+  CDC_APPLY: z.enum(['batch', 'per-change']).default('batch'),
+  /** most changes one set-based apply transaction takes (CDC_APPLY=batch) */
+  CDC_BATCH_MAX_CHANGES: env.positiveInt(500),
+  /**
    * Debezium heartbeat topic, consumed only to advance the applied position served at `GET /cdc/applied` while
    * heating_systems is idle; empty turns it off
    */

@@ -29,6 +29,11 @@ export const DEVICE_ERRORS = {
   DEVICE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, title: 'Unsupported media type' },
   /** The database could not be reached. */
   DEVICE_ERR_UNAVAILABLE: { status: 503, retriable: true, title: 'Service unavailable' },
+  /**
+   * A set-based CDC apply met a concurrent writer (serialization failure, deadlock, a row inserted meanwhile): the
+   * transaction is rolled back and its changes applied again one by one.
+   */
+  DEVICE_ERR_SYNC_CONFLICT: { status: 503, retriable: true, title: 'CDC apply conflict' },
   /** A bug. */
   DEVICE_ERR_INTERNAL: { status: 500, retriable: false, title: 'Internal error' },
   /** A domain event does not match its schema (a bug in the producer; never published). */

@@ -43,6 +43,19 @@ export function createMetrics({ defaultMetrics = false }: { defaultMetrics?: boo
       'device_management_cdc_last_apply_lag_seconds',
       'Apply lag of the last streamed change event',
     ),
+    cdcApplyTransactions: m.counter(
+      'device_management_cdc_apply_transactions_total',
+      'Set-based CDC apply transactions, by result (committed, failed: its changes were redone one by one)',
+      ['result'],
+    ),
+    cdcApplyStatements: m.counter(
+      'device_management_cdc_apply_statements_total',
+      'SQL statements of set-based CDC apply transactions (besides BEGIN, the applied position and COMMIT)',
+    ),
+    cdcApplySeconds: m.counter(
+      'device_management_cdc_apply_seconds_total',
+      'Time spent in set-based CDC apply transactions, from BEGIN to COMMIT',
+    ),
     cdcDeadLettered: gaugeFrom(
       'device_management_cdc_dead_lettered',
       'Change events this process dead-lettered since it started (malformed or rejected)',

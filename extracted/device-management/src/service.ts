@@ -124,6 +124,7 @@ export async function startDeviceManagement(
         metrics,
         appliedStore,
         changesPerTransaction: config.CDC_CHANGES_PER_TRANSACTION,
+        ...(config.CDC_APPLY === 'batch' ? { batchMaxChanges: config.CDC_BATCH_MAX_CHANGES } : {}),
       });
       await sync.start();
       syncRunning = true;

@@ -62,6 +62,13 @@ export interface ListFilter {
   limit: number;
 }
 
+/** The final state of a legacy device after a batch of changes (see `writeLegacy`). */
+export interface LegacyWrite {
+  device: Device;
+  /** `set`: deleted now; otherwise as the status says (cleared when not deleted, kept when still deleted) */
+  deletedAt: 'set' | 'clear' | 'keep';
+}
+
 export interface NewDevice {
   type: DeviceType;
   name: string;
@@ -226,6 +233,54 @@ export const devicesRepository = {
   /** Moves only the position (an event that changed nothing here, e.g. the echo of a write-back). */
   async touchPosition(db: Queryable, id: string, position: string): Promise<void> {
     await db.query(`UPDATE devices SET cdc_position = $2::pg_lsn, cdc_synced_at = now() WHERE id = $1`, [id, position]);
+  },
+
+  /** The legacy devices of these heating systems, locked in legacy-id order (two batches never wait on each other). */
+  async lockByLegacyIds(db: Queryable, legacyIds: readonly bigint[]): Promise<Device[]> {
+    const { rows } = await db.query<DeviceRow>(
+      `SELECT ${COLUMNS} FROM devices WHERE legacy_id = ANY($1::bigint[]) ORDER BY legacy_id FOR UPDATE`,
+      [legacyIds.map(String)],
+    );
+    return rows.map(toDevice);
+  },
+
+  /**
+   * Writes the final state of several legacy devices in one statement: new ones inserted, known ones updated in
+   * their CDC-owned columns only (settings, current temperature, existence, version, position; never name, house or
+   * owner). An update is guarded by its id and by a newer position. Returns how many rows were written: fewer than
+   * `rows` means another writer got there first (the caller must not commit).
+   */
+  async writeLegacy(db: Queryable, rows: readonly LegacyWrite[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const result = await db.query(
+      `INSERT INTO devices AS d (id, type, name, is_on, target_temperature, current_temperature, origin, legacy_id,
+         cdc_position, cdc_synced_at, status, deleted_at, version)
+       SELECT v.id, 'heating', v.name, v.is_on, v.target_temperature, v.current_temperature, 'monolith', v.legacy_id,
+         v.position::pg_lsn, now(), v.status, CASE WHEN v.deleted_at = 'set' THEN now() END, v.version
+       FROM unnest($1::uuid[], $2::text[], $3::boolean[], $4::float8[], $5::float8[], $6::bigint[], $7::text[],
+         $8::text[], $9::text[], $10::int[])
+         AS v(id, name, is_on, target_temperature, current_temperature, legacy_id, position, status, deleted_at, version)
+       ON CONFLICT (legacy_id) DO UPDATE SET
+         is_on = EXCLUDED.is_on, target_temperature = EXCLUDED.target_temperature,
+         current_temperature = EXCLUDED.current_temperature, cdc_position = EXCLUDED.cdc_position, cdc_synced_at = now(),
+         status = EXCLUDED.status, version = EXCLUDED.version,
+         deleted_at = CASE WHEN EXCLUDED.status <> 'deleted' THEN NULL ELSE coalesce(EXCLUDED.deleted_at, d.deleted_at) END,
+         updated_at = CASE WHEN EXCLUDED.version > d.version THEN now() ELSE d.updated_at END
+       WHERE d.id = EXCLUDED.id AND (d.cdc_position IS NULL OR d.cdc_position < EXCLUDED.cdc_position)`,
+      [
+        rows.map((r) => r.device.id),
+        rows.map((r) => r.device.name),
+        rows.map((r) => r.device.settings.on),
+        rows.map((r) => r.device.settings.targetTemperature),
+        rows.map((r) => r.device.currentTemperature),
+        rows.map((r) => String(r.device.legacyId)),
+        rows.map((r) => r.device.cdcPosition),
+        rows.map((r) => r.device.status),
+        rows.map((r) => r.deletedAt),
+        rows.map((r) => r.device.version),
+      ],
+    );
+    return result.rowCount ?? 0;
   },
 
   /** Live legacy devices whose position is below `position` (a TRUNCATE of heating_systems deletes them). */

@@ -17,20 +17,44 @@ export interface OutboxRow {
   topic: string | null;
 }
 
+/** The standard headers (event-id, event-type, schema-version, source, x-request-id) plus the change's origin. */
+const headersOf = (event: DeviceEvent): Record<string, string> => ({
+  ...envelopeHeaders({ ...event, source: event.source ?? DEVICE_EVENTS_SOURCE }),
+  origin: event.origin,
+});
+
 export const outboxRepository = {
   /** Records `event` in the transaction of the change it describes. */
   async add(db: Queryable, event: DeviceEvent): Promise<void> {
-    // the standard headers (event-id, event-type, schema-version, source, x-request-id) plus the change's origin
-    const headers: Record<string, string> = {
-      ...envelopeHeaders({ ...event, source: event.source ?? DEVICE_EVENTS_SOURCE }),
-      origin: event.origin,
-    };
     await db.query(
       `INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, payload, headers)
        VALUES ($1, 'device', $2, $3, $4, $5)`,
-      [event.eventId, event.deviceId, event.type, JSON.stringify(event), JSON.stringify(headers)],
+      [event.eventId, event.deviceId, event.type, JSON.stringify(event), JSON.stringify(headersOf(event))],
     );
     await db.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+  },
+
+  /** Records `events`, in this order (outbox ids follow it), and notifies the relay: one statement. */
+  async addAll(db: Queryable, events: readonly DeviceEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await db.query(
+      `WITH added AS (
+         INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, payload, headers)
+         SELECT e.event_id, 'device', e.aggregate_id, e.event_type, e.payload, e.headers
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[]) WITH ORDINALITY
+           AS e(event_id, aggregate_id, event_type, payload, headers, n)
+         ORDER BY e.n
+         RETURNING 1)
+       SELECT pg_notify($6, '') FROM (SELECT count(*) AS n FROM added) a WHERE a.n > 0`,
+      [
+        events.map((e) => e.eventId),
+        events.map((e) => e.deviceId),
+        events.map((e) => e.type),
+        events.map((e) => JSON.stringify(e)),
+        events.map((e) => JSON.stringify(headersOf(e))),
+        OUTBOX_CHANNEL,
+      ],
+    );
   },
 
   /**
@@ -228,6 +252,28 @@ export const writeBackRepository = {
       `UPDATE write_backs SET state = 'echoed', echoed_at = now(), echo_position = $2::pg_lsn
        WHERE event_id = ANY($1::uuid[]) AND state IN ('pending', 'applied')`,
       [eventIds, position],
+    );
+  },
+
+  /** The write-backs in flight of several heating systems, oldest first. */
+  async inFlightOf(db: Queryable, legacyIds: readonly bigint[]): Promise<WriteBack[]> {
+    const { rows } = await db.query<WriteBackRow>(
+      `SELECT ${WB_COLUMNS} FROM write_backs
+       WHERE legacy_id = ANY($1::bigint[]) AND state IN ('pending', 'applied') ORDER BY created_at`,
+      [legacyIds.map(String)],
+    );
+    return rows.map(toWriteBack);
+  },
+
+  /** {@link markEchoed} for several changes at once, each echo with the position of the change that echoed it. */
+  async markEchoedAll(db: Queryable, echoes: ReadonlyArray<{ eventIds: string[]; position: string }>): Promise<void> {
+    const pairs = echoes.flatMap((e) => e.eventIds.map((id) => [id, e.position] as const));
+    if (pairs.length === 0) return;
+    await db.query(
+      `UPDATE write_backs w SET state = 'echoed', echoed_at = now(), echo_position = v.position::pg_lsn
+       FROM unnest($1::uuid[], $2::text[]) AS v(event_id, position)
+       WHERE w.event_id = v.event_id AND w.state IN ('pending', 'applied')`,
+      [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
     );
   },
 

@@ -16,6 +16,8 @@ import { devicesRepository } from '../data/devices-repository';
 import { outboxRepository, writeBackRepository } from '../data/outbox-repository';
 import { deviceDeleted, deviceRegistered, deviceSettingsChanged } from '../domain/events';
 import type { DeviceMetrics } from '../metrics';
+import { applyHeatingBatch, reportBatch } from './heating-apply';
+import type { BatchChange } from './heating-plan';
 import { projectHeatingChange, type HeatingImage } from './heating-projection';
 
 /** The one table this consumer reads. */
@@ -45,7 +47,7 @@ export function createHeatingSyncHandler({ pool, metrics }: { pool: Pool; metric
     if (op === 't') {
       await applyTruncate(event, ctx);
     } else {
-      const legacyId = BigInt(event.key?.id ?? event.before?.id ?? event.after?.id ?? NaN);
+      const legacyId = legacyIdOf(event);
       const result = await inTransaction(ctx, async (tx) => {
         await ctx.applied(tx);
         const device = await devicesRepository.findByLegacyId(tx, legacyId, { forUpdate: true });
@@ -114,11 +116,7 @@ export function createHeatingSyncHandler({ pool, metrics }: { pool: Pool; metric
       });
       metrics.cdcEvents.inc({ op, result });
     }
-    if (!event.snapshot) {
-      const lag = Math.max(0, (Date.now() - event.sourceTsMs) / 1000);
-      metrics.cdcApplyLag.observe(lag);
-      metrics.cdcLastApplyLag.set(lag);
-    }
+    observeLag(metrics, event);
   };
 
   /** TRUNCATE heating_systems: every legacy device synced before it is deleted. */
@@ -140,6 +138,62 @@ export function createHeatingSyncHandler({ pool, metrics }: { pool: Pool; metric
   }
 }
 
+/**
+ * The set-based apply of a fetched batch (see `applyHeatingBatch`) in the consumer's transaction; a batch holding a
+ * truncate goes through the per-change handler, change by change, in the same transaction. Resolves with what to
+ * count once the transaction committed.
+ */
+export function createHeatingBatchApply({ pool, metrics }: { pool: Pool; metrics: DeviceMetrics }) {
+  const handle = createHeatingSyncHandler({ pool, metrics });
+  const noApplied = () => Promise.resolve();
+  return async (
+    items: ReadonlyArray<{ event: HeatingChangeEvent }>,
+    ctx: { tx: PoolClient; logger: Logger },
+  ): Promise<() => void> => {
+    const started = performance.now();
+    const events = items.map((i) => i.event);
+    let report: () => void;
+    try {
+      if (events.some((e) => e.op === 't')) {
+        for (const event of events) await handle(event, { tx: ctx.tx, logger: ctx.logger, applied: noApplied });
+        report = () => undefined; // the handler counted each change
+      } else {
+        const applied = await applyHeatingBatch(ctx.tx, events.map(batchChangeOf));
+        metrics.cdcApplyStatements.inc(applied.statements);
+        report = () => {
+          reportBatch(applied, { metrics, logger: ctx.logger });
+          for (const event of events) observeLag(metrics, event);
+        };
+      }
+    } catch (err) {
+      metrics.cdcApplyTransactions.inc({ result: 'failed' });
+      throw err;
+    }
+    return () => {
+      metrics.cdcApplyTransactions.inc({ result: 'committed' });
+      metrics.cdcApplySeconds.inc((performance.now() - started) / 1000);
+      report();
+    };
+  };
+}
+
+const legacyIdOf = (event: HeatingChangeEvent) => BigInt(event.key?.id ?? event.before?.id ?? event.after?.id ?? NaN);
+
+const batchChangeOf = (event: HeatingChangeEvent): BatchChange => ({
+  legacyId: legacyIdOf(event),
+  op: event.op,
+  after: event.after as HeatingImage | null,
+  lsn: event.lsn,
+  txId: event.txId,
+});
+
+function observeLag(metrics: DeviceMetrics, event: HeatingChangeEvent): void {
+  if (event.snapshot) return;
+  const lag = Math.max(0, (Date.now() - event.sourceTsMs) / 1000);
+  metrics.cdcApplyLag.observe(lag);
+  metrics.cdcLastApplyLag.set(lag);
+}
+
 /** The kafkajs consumer (through @warmhouse/cdc) that keeps the devices table in sync with heating_systems. */
 export function createHeatingSyncConsumer(opts: {
   pool: Pool;
@@ -156,6 +210,8 @@ export function createHeatingSyncConsumer(opts: {
   appliedStore?: AppliedStore;
   /** consecutive changes applied in one transaction (one commit for up to this many); default 1: one each */
   changesPerTransaction?: number;
+  /** applies each fetched batch set-based, up to this many changes a transaction (wins over changesPerTransaction) */
+  batchMaxChanges?: number;
 }): ChangeEventConsumer {
   const consumer = createChangeEventConsumer({
     kafka: { brokers: opts.brokers, clientId: opts.clientId },
@@ -168,6 +224,15 @@ export function createHeatingSyncConsumer(opts: {
     heartbeatTopic: opts.heartbeatTopic || undefined,
     fromBeginning: true,
     ...(opts.appliedStore ? { appliedStore: opts.appliedStore } : {}),
+    ...(opts.batchMaxChanges
+      ? {
+          batch: {
+            pool: opts.pool,
+            maxChanges: opts.batchMaxChanges,
+            apply: createHeatingBatchApply({ pool: opts.pool, metrics: opts.metrics }),
+          },
+        }
+      : {}),
     ...((opts.changesPerTransaction ?? 1) > 1
       ? { transactions: { pool: opts.pool, maxMessages: opts.changesPerTransaction } }
       : {}),

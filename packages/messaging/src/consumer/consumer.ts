@@ -5,6 +5,7 @@ import { defaultDeadLetterTopic } from './dead-letter';
 import type { ParsedMessage, SourceMessage } from './message';
 import {
   createBatchProcessor,
+  type BatchHandling,
   type CommitPolicy,
   type ConsumerStats,
   type HandlerContext,
@@ -46,6 +47,8 @@ export interface MessageConsumerOptions<E> {
   onDone?: (message: SourceMessage, event?: E) => void;
   /** applies consecutive messages of a partition in one unit (one database transaction, one commit) */
   unitOfWork?: UnitOfWork<E>;
+  /** applies fetched messages set-based, falling back to `handle` one by one (see {@link BatchHandling}) */
+  batch?: BatchHandling<E>;
 }
 
 /** A running consumer. */
@@ -88,6 +91,7 @@ export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): Me
     ...(options.isMalformed ? { isMalformed: options.isMalformed } : {}),
     ...(options.onDone ? { onDone: options.onDone } : {}),
     ...(options.unitOfWork ? { unitOfWork: options.unitOfWork } : {}),
+    ...(options.batch ? { batch: options.batch } : {}),
     backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     commitPolicy: { maxMessages: 100, maxMs: 1_000, ...options.commitPolicy },
     logger,

@@ -49,6 +49,35 @@ export interface UnitOfWork<E> {
   rollback(unit: unknown): Promise<void>;
 }
 
+/** A parsed message handed to a {@link BatchHandling} handler. */
+export interface BatchItem<E> {
+  event: E;
+  message: SourceMessage;
+}
+
+/** What a batch handler learns besides the items (all of one topic partition). */
+export interface BatchContext {
+  topic: string;
+  partition: number;
+  logger: Logger;
+  signal: AbortSignal;
+  heartbeat(): Promise<void>;
+}
+
+/**
+ * Applies the messages of a fetched batch set-based, all at once, instead of one handler call each (e.g. one
+ * database transaction of a few multi-row statements). It must be all or nothing: when it fails, the messages are
+ * done again one by one through `handle`, so retries and dead letters stay per message (one malformed or rejected
+ * message is dead-lettered alone and the rest go through). A chunk with a message that does not parse goes one by
+ * one straight away.
+ */
+export interface BatchHandling<E> {
+  /** most messages handed over at once */
+  maxMessages: number;
+  /** resolves once every item is durably applied; items are in offset order */
+  handleAll(items: ReadonlyArray<BatchItem<E>>, ctx: BatchContext): Promise<void>;
+}
+
 /** Counters of a running consumer. */
 export interface ConsumerStats {
   /** events whose handler resolved */
@@ -89,6 +118,8 @@ export interface BatchProcessorDeps<E> {
   onDone?: (message: SourceMessage, event?: E) => void;
   /** groups messages into units of work (see {@link UnitOfWork}); without it each handler call stands alone */
   unitOfWork?: UnitOfWork<E>;
+  /** applies fetched messages set-based (see {@link BatchHandling}); wins over `unitOfWork` */
+  batch?: BatchHandling<E>;
 }
 
 type Step = 'done' | 'aborted';
@@ -271,6 +302,12 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
         );
         return 0;
       }
+      finish(items, tombstones);
+      return items.length;
+    };
+
+    /** Counts and reports the messages of a committed unit or batch. */
+    const finish = (items: ReadonlyArray<UnitItem<E>>, tombstones: ReadonlySet<SourceMessage>) => {
       for (const { message, event } of items) {
         if (event === undefined) {
           if (tombstones.has(message)) stats.tombstones++;
@@ -281,13 +318,45 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
           deps.onDone?.(message, event);
         }
       }
+    };
+
+    /**
+     * Does messages from `from` on set-based (see {@link BatchHandling}); returns how many it did, or 0 when one
+     * did not parse or the batch handler failed (those messages are then done one by one).
+     */
+    const processBatch = async (handling: BatchHandling<E>, messages: SourceMessage[], from: number) => {
+      const chunk = messages.slice(from, from + handling.maxMessages);
+      const items: Array<UnitItem<E>> = [];
+      const tombstones = new Set<SourceMessage>();
+      try {
+        for (const message of chunk) {
+          const parsed = deps.parse(message);
+          if (parsed.kind === 'change' || parsed.kind === 'message') items.push({ message, event: parsed.event });
+          else {
+            if (parsed.kind === 'tombstone') tombstones.add(message);
+            items.push({ message });
+          }
+        }
+        const events = items.filter((i): i is BatchItem<E> => i.event !== undefined);
+        if (events.length > 0) await handling.handleAll(events, { topic, partition, logger, signal, heartbeat });
+      } catch (err) {
+        logger.warn(
+          { event: 'batch_apply_failed', topic, partition, from: chunk[0]?.offset, size: chunk.length, err },
+          'batch not applied; one message at a time',
+        );
+        return 0;
+      }
+      finish(items, tombstones);
       return items.length;
     };
 
-    const markDone = async (m: SourceMessage) => {
-      resolveOffset(m.offset);
-      pending = (BigInt(m.offset) + 1n).toString();
-      pendingCount++;
+    /** Resolves the offsets of messages done, in order; commits once for all of them when the policy says so. */
+    const markDone = async (...done: SourceMessage[]) => {
+      for (const m of done) resolveOffset(m.offset);
+      const last = done[done.length - 1];
+      if (last === undefined) return;
+      pending = (BigInt(last.offset) + 1n).toString();
+      pendingCount += done.length;
       if (pendingCount >= deps.commitPolicy.maxMessages || Date.now() - lastCommit >= deps.commitPolicy.maxMs)
         await commit();
     };
@@ -301,16 +370,19 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
       headers: m.headers,
     }));
     try {
-      const uow = deps.unitOfWork;
-      let failedUntil = 0; // messages of a failed unit are done one by one
+      const { batch: handling, unitOfWork: uow } = deps;
+      const group = handling
+        ? { max: handling.maxMessages, run: (from: number) => processBatch(handling, messages, from) }
+        : uow && { max: uow.maxMessages, run: (from: number) => processUnit(uow, messages, from) };
+      let failedUntil = 0; // messages of a failed unit or batch are done one by one
       for (let i = 0; i < messages.length && live();) {
-        if (uow && i >= failedUntil && messages.length - i > 1) {
-          const done = await processUnit(uow, messages, i);
+        if (group && i >= failedUntil && (handling !== undefined || messages.length - i > 1)) {
+          const done = await group.run(i);
           if (done === 0) {
-            failedUntil = i + Math.min(uow.maxMessages, messages.length - i);
+            failedUntil = i + Math.min(group.max, messages.length - i);
             continue;
           }
-          for (const m of messages.slice(i, i + done)) await markDone(m);
+          await markDone(...messages.slice(i, i + done));
           i += done;
           continue;
         }

@@ -1,0 +1,60 @@
+/**
+ * Device management's set-based apply counters (`device_management_cdc_apply_*_total`), read from every replica's
+ * `/metrics` before and after a round: how many transactions, how many changes each, and how long they took, so a
+ * round's figures say where the apply time went.
+ */
+
+export interface ApplyCounters {
+  transactions: number;
+  failed: number;
+  statements: number;
+  seconds: number;
+  /** change events counted by the sync (`device_management_cdc_events_total`, every op and result) */
+  changes: number;
+}
+
+const ZERO: ApplyCounters = { transactions: 0, failed: 0, statements: 0, seconds: 0, changes: 0 };
+
+/** Sum of the samples of `name` (any labels) whose label text contains `having`, in a Prometheus text body. */
+function sumOf(body: string, name: string, having = ''): number {
+  let total = 0;
+  for (const line of body.split('\n')) {
+    if (!line.startsWith(name) || !line.includes(having)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== ' ' && rest[0] !== '{') continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+  }
+  return total;
+}
+
+/** The counters summed over the replicas at `urls`. */
+export async function readApplyCounters(urls: readonly string[]): Promise<ApplyCounters> {
+  const out = { ...ZERO };
+  for (const url of urls) {
+    const body = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })
+      .then((r) => r.text())
+      .catch(() => '');
+    out.transactions += sumOf(body, 'device_management_cdc_apply_transactions_total', 'committed');
+    out.failed += sumOf(body, 'device_management_cdc_apply_transactions_total', 'failed');
+    out.statements += sumOf(body, 'device_management_cdc_apply_statements_total');
+    out.seconds += sumOf(body, 'device_management_cdc_apply_seconds_total');
+    out.changes += sumOf(body, 'device_management_cdc_events_total');
+  }
+  return out;
+}
+
+/** What a round's set-based apply did, from the counters before and after it over `wallSeconds`. */
+export function applySummary(before: ApplyCounters, after: ApplyCounters, wallSeconds: number) {
+  const tx = after.transactions - before.transactions;
+  const changes = after.changes - before.changes;
+  const seconds = after.seconds - before.seconds;
+  return {
+    applyTx: tx,
+    applyTxFailed: after.failed - before.failed,
+    changesPerTx: tx > 0 ? Math.round(changes / tx) : NaN,
+    statementsPerTx: tx > 0 ? Number(((after.statements - before.statements) / tx).toFixed(1)) : NaN,
+    msPerTx: tx > 0 ? Number(((seconds * 1000) / tx).toFixed(1)) : NaN,
+    /** share of the round's wall time spent inside apply transactions */
+    applyBusy: `${Math.round((seconds / wallSeconds) * 100)}%`,
+  };
+}
