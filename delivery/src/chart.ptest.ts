@@ -693,6 +693,10 @@ describe('the CDC source hooks: cdc:preflight before the release, cdc:teardown a
     ms.filter((m) => m.kind === 'Job' && /cdc-(preflight|teardown)$/.test(m.metadata.name)).map((m) => m.metadata.name);
   const container = (job: Manifest) => (job as any).spec.template.spec.containers[0];
 
+  it.each(['cdc-hooks', 'cdc-hooks-existing-apply'])('%s renders with real Helm, no unknown fields', (name) => {
+    expect(result(name)).toMatchObject({ ok: true, unknownFields: [] });
+  });
+
   it('off by default: no Job, no Secret', () => {
     const ms = manifests('default');
     expect(hookJobs(ms)).toEqual([]);
