@@ -36,6 +36,8 @@ const BAD: Record<string, Record<string, string | number | boolean>> = {
   'bad-replication': { 'kafka.replicationFactor': 4 },
   'bad-disabled-target': { 'telemetry.enabled': false, 'routes.heatingGet.target': 'telemetry' },
   'bad-cdc-source-url': { 'proxy.cdcSourceDatabase.url': 'mysql://reader@db/smart_home' },
+  'bad-admin-audience': { 'proxy.oidc.adminAudience': 'urn:warm-house:strangler-admin' },
+  'bad-roles-claim': { 'proxy.oidc.rolesClaim': 'roles claim' },
   'bad-cdc-source-plain-env': { 'proxy.env.PROXY_CDC_SOURCE_DATABASE_URL': 'postgres://reader:pw@db/smart_home' },
   'bad-control-none-replicas': {
     'proxy.controlDatabase.url': '',
@@ -281,10 +283,15 @@ describe('proxy delivery', () => {
       expect.arrayContaining([
         { name: 'PROXY_OIDC_ISSUER', value: 'https://login.warm-house.example/realms/smart-home' },
         { name: 'PROXY_OIDC_AUDIENCE', value: 'urn:warm-house:api' },
+        { name: 'PROXY_ADMIN_OIDC_AUDIENCE', value: 'urn:warm-house:strangler-admin' },
+        { name: 'PROXY_ADMIN_ROLES_CLAIM', value: 'realm_access.roles' },
       ]),
     );
     expect(d.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name)).not.toContain(
       'PROXY_OIDC_ISSUER',
+    );
+    expect(d.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name)).not.toContain(
+      'PROXY_ADMIN_OIDC_AUDIENCE',
     );
     for (const values of ['default', 'production'] as const)
       expect(JSON.stringify(manifests(values))).not.toMatch(/identity-provider|oidc-provider/);
@@ -869,6 +876,8 @@ describe('values.schema.json rejects bad values with a clear message', () => {
     ['bad-replication', /kafka\.replicationFactor \(4\) cannot exceed kafka\.nodePool\.replicas \(3\)/],
     ['bad-disabled-target', /routes\.heatingGet\.target: upstream "telemetry" is not enabled/],
     ['bad-cdc-source-url', /proxy\/cdcSourceDatabase\/url/],
+    ['bad-admin-audience', /proxy\.oidc\.adminAudience: set it with proxy\.oidc\.issuer/],
+    ['bad-roles-claim', /proxy\/oidc\/rolesClaim/],
     ['bad-cdc-source-plain-env', /proxy\.env\.PROXY_CDC_SOURCE_DATABASE_URL: .*proxy\.cdcSourceDatabase/],
     [
       'bad-control-none-replicas',

@@ -129,7 +129,7 @@ describe('canary route end to end (file → proxy, CLI and admin API changes, au
       ['error rate flat at 30 %', 30, expect.objectContaining({ mode: 'canary', weight: 50 })],
       ['promote', 50, expect.objectContaining({ mode: 'forward' })],
     ]);
-    expect(updates[1]!.actor).toBe('alice');
+    expect(updates[1]).toMatchObject({ actor: 'token:admin', declaredActor: 'alice' });
 
     const shadowApi = await request(second.adminUrl)
       .get('/api/shadow/heating-get')

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { runCli } from './cli';
 import { startTestStrangler, type TestStrangler } from './testing/strangler';
 import { monolithAndService } from './testing/upstreams';
@@ -102,6 +104,28 @@ describe('strangler CLI', () => {
     expect(JSON.parse(json.out)).toMatchObject({ route: { target: 'device-management' } });
     const ups = await run(['upstreams', 'list']);
     expect(ups.out).toMatch(/device-management\s+http:\/\/127\.0\.0\.1:10\s+2000\/30000\/60000\s+heating-turn-on/);
+  });
+
+  it('exits 6 when the admin API answers 403 (a person without the role), naming the problem', async () => {
+    const forbidding = createServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'PROXY_ERR_ADMIN_FORBIDDEN', message: 'a change needs role x' } }));
+    });
+    await new Promise<void>((resolve) => forbidding.listen(0, '127.0.0.1', resolve));
+    const seen: string[] = [];
+    forbidding.on('request', (req) => seen.push(String(req.headers.authorization)));
+    try {
+      const url = `http://127.0.0.1:${(forbidding.address() as AddressInfo).port}`;
+      const r = await run(['route', 'set', 'heating-get', '--target', 'monolith', '--reason', 'x'], {
+        STRANGLER_ADMIN_URL: url,
+        STRANGLER_ADMIN_TOKEN: TOKEN,
+        STRANGLER_ACCESS_TOKEN: 'a-persons-token',
+      });
+      expect(r).toMatchObject({ code: 6, err: expect.stringMatching(/forbidden: a change needs role x/) });
+      expect(seen[0]).toBe('Bearer a-persons-token'); // the person's token wins over the shared one
+    } finally {
+      await new Promise((resolve) => forbidding.close(resolve));
+    }
   });
 
   it('exits 4 on a rejected change, naming the problem', async () => {

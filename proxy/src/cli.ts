@@ -30,7 +30,8 @@ function describeRoute(r: RouteSpec): string {
 
 /**
  * `strangler` — talks to the proxy's admin API. Exit codes: 0 ok, 2 usage, 3 unauthorized,
- * 4 rejected (invalid input, unknown route), 5 admin API unreachable or failing, 1 anything else.
+ * 4 rejected (invalid input, unknown route), 5 admin API unreachable or failing, 6 forbidden (the person's token
+ * lacks the role), 1 anything else.
  */
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const program = new Command('strangler')
@@ -40,7 +41,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
         .env('STRANGLER_ADMIN_URL')
         .default(io.env.STRANGLER_ADMIN_URL ?? 'http://127.0.0.1:8001'),
     )
-    .addOption(new Option('--token <token>', 'admin bearer token (or STRANGLER_ADMIN_TOKEN / PROXY_ADMIN_TOKEN)'))
+    .addOption(
+      new Option(
+        '--token <token>',
+        "bearer token: a person's access token (STRANGLER_ACCESS_TOKEN) or the shared admin token (STRANGLER_ADMIN_TOKEN / PROXY_ADMIN_TOKEN)",
+      ),
+    )
     .option('--json', 'print raw JSON instead of tables')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
@@ -48,7 +54,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
 
   const client = (): { api: AdminClient; json: boolean } => {
     const o = program.opts<GlobalOptions>();
-    const token = o.token ?? io.env.STRANGLER_ADMIN_TOKEN ?? io.env.PROXY_ADMIN_TOKEN;
+    // a person's token wins over the shared one: the change is audited with the person's subject
+    const token = o.token ?? io.env.STRANGLER_ACCESS_TOKEN ?? io.env.STRANGLER_ADMIN_TOKEN ?? io.env.PROXY_ADMIN_TOKEN;
     return {
       api: new AdminClient(o.url, token, `${os.userInfo().username}@${os.hostname()} (cli)`),
       json: o.json === true,
@@ -249,7 +256,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
           data.entries.map((e) => [
             e.at,
             String(e.version),
-            e.actor,
+            e.declaredActor ? `${e.actor} (${e.declaredActor})` : e.actor,
             e.action,
             e.routeId ?? '-',
             `${e.from ?? '-'} → ${e.to ?? '-'}`,

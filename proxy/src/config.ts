@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, env, loadConfig } from '@warmhouse/shared';
 import { z } from 'zod';
+import { DEFAULT_ROLES_CLAIM } from './auth/verdict';
 import { DEFAULT_ALGORITHMS } from './auth/verifier';
 import { parsePeers, TrustedPeers } from './inbound/trusted-peers';
 
@@ -162,6 +163,16 @@ export const PROXY_ENV = {
   PROXY_OIDC_JWKS_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
   /** Verified tokens remembered (until their expiry) per process; 0 verifies every request. */
   PROXY_OIDC_TOKEN_CACHE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  /**
+   * Audience a person's token must name (`aud`) to be accepted by the admin API, verified like the routes' tokens
+   * (PROXY_OIDC_ISSUER, its keys, algorithms and skew); unset: the admin API takes the shared token only.
+   */
+  PROXY_ADMIN_OIDC_AUDIENCE: z.string().min(1).max(256).optional(),
+  /** Claim holding a token's roles (`strangler:viewer`, `strangler:operator`); dots walk into objects. */
+  PROXY_ADMIN_ROLES_CLAIM: z
+    .string()
+    .regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/, 'must be a claim name, or a dotted path such as realm_access.roles')
+    .default(DEFAULT_ROLES_CLAIM),
   LOG_LEVEL: env.logLevel(),
 };
 
@@ -184,9 +195,14 @@ export function loadProxyConfig(source: NodeJS.ProcessEnv = process.env): ProxyC
   if (!config.PROXY_OIDC_ISSUER && (config.PROXY_OIDC_AUDIENCE || config.PROXY_OIDC_JWKS_URI)) {
     throw new ConfigError(['PROXY_OIDC_ISSUER: not set, but PROXY_OIDC_AUDIENCE or PROXY_OIDC_JWKS_URI is']);
   }
-  if (!config.PROXY_ADMIN_TOKEN && !config.PROXY_INSECURE_DEV_ADMIN) {
+  if (config.PROXY_ADMIN_OIDC_AUDIENCE && !config.PROXY_OIDC_ISSUER) {
     throw new ConfigError([
-      'PROXY_ADMIN_TOKEN: not set; the admin API refuses to start without a token (PROXY_INSECURE_DEV_ADMIN=true runs it open, for local development only)',
+      'PROXY_ADMIN_OIDC_AUDIENCE: set, but PROXY_OIDC_ISSUER is not (the issuer whose tokens the admin API would verify)',
+    ]);
+  }
+  if (!config.PROXY_ADMIN_TOKEN && !config.PROXY_ADMIN_OIDC_AUDIENCE && !config.PROXY_INSECURE_DEV_ADMIN) {
+    throw new ConfigError([
+      'PROXY_ADMIN_TOKEN: not set; the admin API refuses to start without a token or PROXY_ADMIN_OIDC_AUDIENCE (PROXY_INSECURE_DEV_ADMIN=true runs it open, for local development only)',
     ]);
   }
   return config;

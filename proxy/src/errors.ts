@@ -59,6 +59,11 @@ export const PROXY_ERRORS = {
   PROXY_ERR_INVALID_ADMIN_REQUEST: { status: 400, retriable: false, message: 'invalid admin request' },
   /** Admin API: missing or wrong bearer token. */
   PROXY_ERR_UNAUTHORIZED: { status: 401, retriable: false, message: 'missing or invalid bearer token' },
+  /**
+   * Admin API: a person's token was verified but lacks the role the request needs (`strangler:viewer` to read,
+   * `strangler:operator` to change); `WWW-Authenticate: Bearer error="insufficient_scope"` says which.
+   */
+  PROXY_ERR_ADMIN_FORBIDDEN: { status: 403, retriable: false, message: 'the token lacks the role this request needs' },
   /** Admin API would start without a token and without the explicit insecure-dev flag. */
   PROXY_ERR_ADMIN_TOKEN_MISSING: {
     status: 500,

@@ -10,7 +10,7 @@ import type { ProxyConfig } from './config';
 import { localLink, type FleetLink } from './fleet/link';
 import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
-import { authenticatorFromConfig } from './auth/from-config';
+import { authenticatorFromConfig, verifierFromConfig } from './auth/from-config';
 import { createProxy, type StranglerProxy } from './proxy';
 import { PlanProgressStore } from './plan/progress';
 import { PlanRunner } from './plan/runner';
@@ -170,6 +170,7 @@ export async function startStrangler(
   metrics.planStatusSource(() =>
     store.current.spec.routes.flatMap((r) => (r.plan ? [{ route: r.id, status: r.plan.status }] : [])),
   );
+  const verifier = verifierFromConfig(config, logger.child({ module: 'auth' }));
   const proxy = createProxy({
     stats,
     table: store,
@@ -184,7 +185,7 @@ export async function startStrangler(
     },
     decisionHeaders: config.PROXY_DECISION_HEADERS,
     trustedPeers: config.PROXY_TRUSTED_PEERS,
-    authenticator: authenticatorFromConfig(config, logger.child({ module: 'auth' })),
+    authenticator: authenticatorFromConfig(config, verifier),
     cdc,
   });
   store.onChange((table, _entries, meta) => {
@@ -208,6 +209,9 @@ export async function startStrangler(
     logger,
     token: config.PROXY_ADMIN_TOKEN,
     insecureDev: config.PROXY_INSECURE_DEV_ADMIN,
+    ...(verifier && config.PROXY_ADMIN_OIDC_AUDIENCE
+      ? { oidc: { verifier, audience: config.PROXY_ADMIN_OIDC_AUDIENCE } }
+      : {}),
     ready: () => accepting,
     ...(fleet ? { fleet, storeReachable: () => storeReachable } : {}),
     ...(lease ? { lease } : {}),

@@ -193,6 +193,8 @@ async function main(): Promise<void> {
         PROXY_CDC_SOURCE_DATABASE_URL: backbone.monolithUrl,
         PROXY_OIDC_ISSUER: issuer,
         PROXY_OIDC_AUDIENCE: API_AUDIENCE,
+        // the admin API takes the demo users' tokens too: alice is strangler:operator, bob strangler:viewer
+        PROXY_ADMIN_OIDC_AUDIENCE: API_AUDIENCE,
       },
       stateDir,
       registry,
@@ -235,7 +237,14 @@ async function main(): Promise<void> {
       ],
       ['proxy admin token', `${adminToken}  (also in ${path.join(stateDir, 'admin-token')})`],
       ['CLI', `STRANGLER_ADMIN_URL=${adminUrl} STRANGLER_ADMIN_TOKEN=… npx strangler routes list`],
-      ['identity provider (demo)', `${issuer}  (users alice / bob, passwords alice-demo / bob-demo)`],
+      [
+        'CLI as a person',
+        `STRANGLER_ACCESS_TOKEN=<alice's access_token, below> npx strangler route set …  (bob's token reads only)`,
+      ],
+      [
+        'identity provider (demo)',
+        `${issuer}  (users alice / bob, passwords alice-demo / bob-demo; admin roles alice strangler:operator, bob strangler:viewer)`,
+      ],
       [
         'a user token',
         `curl -s -u warm-house-web:${idpSecret} -d grant_type=password -d username=alice -d password=alice-demo -d scope='devices:read devices:write' ${issuer}/token`,

@@ -172,7 +172,7 @@ describe('CDC monitor dashboard in a browser', () => {
       await page.getByTestId('ed-apply').click();
       await page.getByTestId('route-message').getByText('Route heating-get changed').waitFor();
 
-      // the proxy's own admin API: the route changed, and the audit log has the reason and the dashboard as actor
+      // the proxy's own admin API: the route changed, and the audit log has the reason and the dashboard
       const after = await proxyAdmin<{ route: { target: string; mode: string; weight: number } }>(
         '/api/routes/heating-get',
       );
@@ -180,9 +180,11 @@ describe('CDC monitor dashboard in a browser', () => {
       const audit = await proxyAdmin<{ entries: Array<{ actor: string; reason: string; routeId?: string }> }>(
         '/api/audit?route=heating-get',
       );
+      // the monitor holds the shared token: audited as token:admin, with the name it declares
       expect(audit.entries[audit.entries.length - 1]).toMatchObject({
         routeId: 'heating-get',
-        actor: 'dashboard',
+        actor: 'token:admin',
+        declaredActor: 'dashboard',
         reason,
       });
       // the page shows it: the routes table (pushed) and the audit log view

@@ -4,10 +4,16 @@ import Provider, { errors, type Configuration } from 'oidc-provider';
 /** Scopes of the Warm House API the provider grants. */
 export const API_SCOPES = ['devices:read', 'devices:write', 'telemetry:ingest', 'operator'] as const;
 
-/** The demo users (local runs and tests only; the password is the user name followed by `-demo`). */
+/** Claim of the access token listing the user's roles (the proxy's PROXY_ADMIN_ROLES_CLAIM default). */
+export const ROLES_CLAIM = 'roles';
+
+/**
+ * The demo users (local runs and tests only; the password is the user name followed by `-demo`) and their roles
+ * at the proxy's admin API: alice changes routes and plans, bob reads.
+ */
 export const DEMO_USERS = [
-  { sub: 'user-alice', username: 'alice', name: 'Alice' },
-  { sub: 'user-bob', username: 'bob', name: 'Bob' },
+  { sub: 'user-alice', username: 'alice', name: 'Alice', roles: ['strangler:operator'] },
+  { sub: 'user-bob', username: 'bob', name: 'Bob', roles: ['strangler:viewer'] },
 ] as const;
 
 /** The grant type demo users get a token with from a script: the resource owner password grant (demo only). */
@@ -58,6 +64,11 @@ export function createIdentityProvider(o: IdentityProviderOptions): Provider {
     findAccount: (_ctx, sub) => {
       const user = DEMO_USERS.find((u) => u.sub === sub);
       return user ? { accountId: user.sub, claims: () => ({ sub: user.sub, name: user.name }) } : undefined;
+    },
+    // a user's access token carries the user's roles; a client's own token (client credentials) has none
+    extraTokenClaims: (_ctx, token) => {
+      const user = 'accountId' in token ? DEMO_USERS.find((u) => u.sub === token.accountId) : undefined;
+      return user ? { [ROLES_CLAIM]: [...user.roles] } : undefined;
     },
     features: {
       devInteractions: { enabled: true },

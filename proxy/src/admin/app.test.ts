@@ -134,7 +134,8 @@ describe('admin API', () => {
       const audit = await admin.get('/api/audit?route=turn-on').set(auth).expect(200);
       expect(audit.body.entries).toEqual([
         expect.objectContaining({
-          actor: 'bob',
+          actor: 'token:admin',
+          declaredActor: 'bob',
           source: 'admin-api',
           action: 'route.retargeted',
           from: 'monolith',

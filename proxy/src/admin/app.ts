@@ -17,7 +17,9 @@ import type { PlanLease } from '../control/lease';
 import type { ApplyResult, ChangeConditions, ChangeMeta, RouteTableStore } from '../table/store';
 import type { TableIssue } from '../table/issues';
 import { ROUTE_MODES } from '../table/schema';
-import { bearerMatches } from './auth';
+import type { TokenVerifier } from '../auth/verifier';
+import { auditActorOf, decideAdminAccess, needOf, type AdminPrincipal } from './access';
+import { credentialsOf } from './authorize';
 import { mountFleetViews } from './fleet-views';
 import { openApiDocument } from './openapi';
 
@@ -30,6 +32,11 @@ export interface AdminOptions {
   token?: string;
   /** Explicit opt-in to an unauthenticated admin API, for local development only. */
   insecureDev?: boolean;
+  /**
+   * People's tokens (PROXY_ADMIN_OIDC_AUDIENCE): verified by the routes' verifier, they must name `audience` and
+   * grant `strangler:viewer` (reads) or `strangler:operator` (changes). Absent: the shared token only.
+   */
+  oidc?: { verifier: TokenVerifier; audience: string };
   /** Shadow counters and differences, for `GET /api/shadow` (absent: empty). */
   shadower?: Shadower;
   /** Circuit breakers, for `GET /api/breakers` (absent: empty). */
@@ -112,9 +119,12 @@ function parseAdminBody<S extends z.ZodType>(
   return undefined;
 }
 
-function meta(req: Request, reason: string): ChangeMeta {
-  const actor = req.get('x-strangler-actor')?.trim();
-  return { actor: actor && actor.length <= 200 ? actor : 'admin-api', source: 'admin-api', reason };
+/** The change's actor: the caller the admin API recognised (`res.locals.principal`), and its declared name. */
+function meta(req: Request, res: Response, reason: string): ChangeMeta {
+  const header = req.get('x-strangler-actor')?.trim();
+  const declared = header && header.length <= 200 ? header : undefined;
+  const { actor, identity } = auditActorOf(res.locals.principal as AdminPrincipal, declared);
+  return { actor, identity, source: 'admin-api', reason };
 }
 
 /** `If-Match: "12"` (or `W/"12"`, `12`): the version a change is based on; `*` or absent: none. */
@@ -190,8 +200,9 @@ function alone(store: RouteTableStore): FleetView {
 export function createAdminApp(options: AdminOptions): express.Express {
   const { store, metrics } = options;
   const log = options.logger.child({ module: 'admin' });
-  if (!options.token && !options.insecureDev) throw new ProxyError('PROXY_ERR_ADMIN_TOKEN_MISSING');
-  if (!options.token)
+  if (!options.token && !options.oidc && !options.insecureDev) throw new ProxyError('PROXY_ERR_ADMIN_TOKEN_MISSING');
+  const open = !options.token && !options.oidc;
+  if (open)
     log.warn({ event: LOG_EVENTS.adminInsecure }, 'admin API runs WITHOUT authentication (PROXY_INSECURE_DEV_ADMIN)');
   const doc = openApiDocument();
   const stats = options.stats ?? new RouteStats();
@@ -217,14 +228,23 @@ export function createAdminApp(options: AdminOptions): express.Express {
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(doc));
 
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (!options.token || bearerMatches(req.get('authorization'), options.token)) return next();
+  const sources = { sharedToken: options.token, verifier: options.oidc?.verifier };
+  const accessConfig = { open, audience: options.oidc?.audience };
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
+    const need = needOf(req.method);
+    const verdict = decideAdminAccess(await credentialsOf(req, sources), need, accessConfig);
+    if (verdict.ok) {
+      res.locals.principal = verdict.principal;
+      return next();
+    }
     log.info(
-      { event: LOG_EVENTS.adminUnauthorized, method: req.method, path: req.path, ip: req.ip },
-      'admin request without a valid token',
+      { event: LOG_EVENTS.adminUnauthorized, method: req.method, path: req.path, ip: req.ip, reason: verdict.reason },
+      verdict.code === 'PROXY_ERR_ADMIN_FORBIDDEN'
+        ? 'admin request without the role it needs'
+        : 'admin request without a valid token',
     );
-    res.set('www-authenticate', 'Bearer realm="strangler-admin"');
-    fail(res, 'PROXY_ERR_UNAUTHORIZED');
+    res.set('www-authenticate', verdict.challenge);
+    fail(res, verdict.code, verdict.reason, verdict.required ? { required: verdict.required, need } : undefined);
   });
   app.use(express.json({ limit: '256kb', strict: true }));
 
@@ -269,20 +289,20 @@ export function createAdminApp(options: AdminOptions): express.Express {
   app.put('/api/routes/:id', async (req, res) => {
     const reason = reasonOf(req, res);
     if (reason === undefined) return;
-    const result = await store.putRoute(req.params.id, req.body, meta(req, reason), conditionsOf(req));
+    const result = await store.putRoute(req.params.id, req.body, meta(req, res, reason), conditionsOf(req));
     changed(res, result, req.params.id, result.created ? 201 : 200);
   });
   app.delete('/api/routes/:id', async (req, res) => {
     const reason = reasonOf(req, res);
     if (reason === undefined) return;
-    changed(res, await store.deleteRoute(req.params.id, meta(req, reason), conditionsOf(req)), req.params.id);
+    changed(res, await store.deleteRoute(req.params.id, meta(req, res, reason), conditionsOf(req)), req.params.id);
   });
   app.put('/api/routes/:id/target', async (req, res) => {
     const body = parseAdminBody(req, res, ToggleBody, 'toggle');
     if (body === undefined) return;
     const { target, reason, expectedVersion } = body;
     const conditions = conditionsOf(req, expectedVersion);
-    changed(res, await store.setTarget(req.params.id, target, meta(req, reason), conditions), req.params.id);
+    changed(res, await store.setTarget(req.params.id, target, meta(req, res, reason), conditions), req.params.id);
   });
 
   app.patch('/api/routes/:id', async (req, res) => {
@@ -296,7 +316,7 @@ export function createAdminApp(options: AdminOptions): express.Express {
       });
     }
     const conditions = conditionsOf(req, expectedVersion);
-    changed(res, await store.updateRoute(req.params.id, patch, meta(req, reason), conditions), req.params.id);
+    changed(res, await store.updateRoute(req.params.id, patch, meta(req, res, reason), conditions), req.params.id);
   });
 
   app.get('/api/routes/:id/plan', async (req, res) => {

@@ -30,7 +30,8 @@ const actor = {
   in: 'header',
   required: false,
   schema: { type: 'string' },
-  description: 'Who makes the change (audit log); default `admin-api`',
+  description:
+    'With the shared token: the name the automation declares (audited as `declaredActor`, actor `token:admin`); ignored for a person, who is audited by subject',
 };
 const reasonHeader = {
   name: 'X-Strangler-Reason',
@@ -56,7 +57,7 @@ export function openApiDocument(): object {
       title: 'Strangler proxy admin API',
       version: '1.0.0',
       description:
-        'Routes, upstreams, runtime toggles and the audit log of the Warm House strangler proxy. Every path except /health, /ready, /openapi.json and /docs needs `Authorization: Bearer <PROXY_ADMIN_TOKEN>`.',
+        'Routes, upstreams, runtime toggles and the audit log of the Warm House strangler proxy. Every path except /health, /ready, /openapi.json and /docs needs `Authorization: Bearer <token>`: the shared PROXY_ADMIN_TOKEN (automation, every right) or a person\'s OIDC access token for PROXY_ADMIN_OIDC_AUDIENCE with role `strangler:viewer` (GET) or `strangler:operator` (changes). 401: no or an invalid token; 403 (`PROXY_ERR_ADMIN_FORBIDDEN`, `WWW-Authenticate: Bearer error="insufficient_scope"`): the token lacks the role.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -85,7 +86,13 @@ export function openApiDocument(): object {
           properties: {
             at: { type: 'string', format: 'date-time' },
             version: { type: 'integer' },
-            actor: { type: 'string' },
+            actor: {
+              type: 'string',
+              description: '`oidc:<sub>` (a person), `token:admin` (the shared token), `file:<path>`, `plan`, …',
+            },
+            subject: { type: 'string', description: "a person's verified `sub`" },
+            clientId: { type: 'string', description: "the OAuth client of a person's token" },
+            declaredActor: { type: 'string', description: 'X-Strangler-Actor sent with the shared token (a claim)' },
             source: { type: 'string', enum: ['admin-api', 'file', 'startup', 'plan', 'store'] },
             action: {
               type: 'string',

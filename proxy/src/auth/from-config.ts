@@ -5,10 +5,13 @@ import { bearerAuthenticator, NO_AUTHENTICATOR, type Authenticator } from './aut
 import { httpKeySetLoader, JwksCache } from './jwks';
 import { TokenVerifier } from './verifier';
 
-/** The authenticator the environment asks for: none without PROXY_OIDC_ISSUER. */
-export function authenticatorFromConfig(config: ProxyConfig, log: Logger): Authenticator {
+/**
+ * The token verifier of PROXY_OIDC_ISSUER (its keys cached per process), shared by the routes with `auth` and the
+ * admin API; none without an issuer.
+ */
+export function verifierFromConfig(config: ProxyConfig, log: Logger): TokenVerifier | undefined {
   const issuer = config.PROXY_OIDC_ISSUER;
-  if (!issuer || !config.PROXY_OIDC_AUDIENCE) return NO_AUTHENTICATOR;
+  if (!issuer || !config.PROXY_OIDC_AUDIENCE) return undefined;
   const jwks = new JwksCache({
     load: httpKeySetLoader({
       issuer,
@@ -20,12 +23,18 @@ export function authenticatorFromConfig(config: ProxyConfig, log: Logger): Authe
     onLoadError: (err) =>
       log.warn({ event: LOG_EVENTS.jwksUnavailable, issuer, err }, "the issuer's keys could not be fetched"),
   });
-  const verifier = new TokenVerifier({
+  return new TokenVerifier({
     issuer,
     getKey: jwks.getKey,
     algorithms: config.PROXY_OIDC_ALGORITHMS,
     clockSkewSeconds: config.PROXY_OIDC_CLOCK_SKEW_SECONDS,
     cacheSize: config.PROXY_OIDC_TOKEN_CACHE,
+    rolesClaim: config.PROXY_ADMIN_ROLES_CLAIM,
   });
+}
+
+/** The authenticator of the routes over `verifier` (none without PROXY_OIDC_ISSUER). */
+export function authenticatorFromConfig(config: ProxyConfig, verifier: TokenVerifier | undefined): Authenticator {
+  if (!verifier || !config.PROXY_OIDC_AUDIENCE) return NO_AUTHENTICATOR;
   return bearerAuthenticator(verifier, config.PROXY_OIDC_AUDIENCE);
 }

@@ -51,6 +51,14 @@ describe('auth verdicts (pure)', () => {
       scopes: ['a'],
       clientId: 'gw',
     });
+    expect(claimsOf({ sub: 's', exp: 5, roles: ['strangler:viewer', 7] })).toMatchObject({
+      roles: ['strangler:viewer'],
+    });
+    expect(claimsOf({ sub: 's', exp: 5, realm_access: { roles: ['r1'] } }, 'realm_access.roles')).toMatchObject({
+      roles: ['r1'],
+    });
+    expect(claimsOf({ sub: 's', exp: 5, groups: 'a b' }, 'groups')).toMatchObject({ roles: ['a', 'b'] });
+    expect(claimsOf({ sub: 's', exp: 5, roles: { not: 'a list' } })).not.toHaveProperty('roles');
     expect(claimsOf({ sub: 'a\r\nx: y', exp: 5 })).toMatch(/sub/);
     expect(claimsOf({ sub: 's' })).toMatch(/exp/);
     expect(claimsOf({ sub: 's', exp: 5, scope: 'a "b' })).toMatch(/scope/);

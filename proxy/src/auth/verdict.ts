@@ -24,6 +24,8 @@ export interface VerifiedClaims {
   readonly clientId?: string;
   /** Expiry, epoch seconds. */
   readonly exp: number;
+  /** The roles the token grants (the admin API's roles claim); absent when it names none. */
+  readonly roles?: readonly string[];
 }
 
 /** What the proxy decided about a request's credentials on a route with `auth`. */
@@ -102,17 +104,27 @@ function quoted(v: string): string {
   return `"${v.replace(/[\\"]/g, '\\$&').replace(/[^\x20-\x7e]/g, '?')}"`;
 }
 
+/** A `WWW-Authenticate: Bearer` challenge (RFC 6750 §3): the realm, the error code if any, the description. */
+export function bearerChallenge(o: { realm: string; error?: string; description: string; scope?: string }): string {
+  const parts = [`Bearer realm=${quoted(o.realm)}`];
+  if (o.error !== undefined) parts.push(`error=${quoted(o.error)}`);
+  parts.push(`error_description=${quoted(o.description)}`);
+  if (o.scope) parts.push(`scope=${quoted(o.scope)}`);
+  return parts.join(', ');
+}
+
 /**
  * The `WWW-Authenticate` challenge of a refusal (RFC 6750 §3): `invalid_token` (401) or `insufficient_scope` (403)
  * with the reason in `error_description`; a request without credentials gets the realm and a description only.
  */
 export function challengeOf(v: Refused): string {
-  const parts = [`Bearer realm=${quoted(REALM)}`];
-  if (v.code === 'PROXY_ERR_INVALID_TOKEN') parts.push('error="invalid_token"');
-  if (v.code === 'PROXY_ERR_INSUFFICIENT_SCOPE') parts.push('error="insufficient_scope"');
-  parts.push(`error_description=${quoted(v.reason)}`);
-  if (v.scopes && v.scopes.length > 0) parts.push(`scope=${quoted(v.scopes.join(' '))}`);
-  return parts.join(', ');
+  const error =
+    v.code === 'PROXY_ERR_INVALID_TOKEN'
+      ? 'invalid_token'
+      : v.code === 'PROXY_ERR_INSUFFICIENT_SCOPE'
+        ? 'insufficient_scope'
+        : undefined;
+  return bearerChallenge({ realm: REALM, error, description: v.reason, scope: v.scopes?.join(' ') });
 }
 
 /** The identity fields for the upstream, flat `[name, value, ...]` (values are checked to be header-safe). */
@@ -126,11 +138,30 @@ export function identityFields(claims: VerifiedClaims): string[] {
 /** Text safe as a header value: visible ASCII and spaces, at most 256 characters. */
 const HEADER_SAFE = /^[\x20-\x7e]{1,256}$/;
 
+/** Default claim holding a token's roles (`PROXY_ADMIN_ROLES_CLAIM`). */
+export const DEFAULT_ROLES_CLAIM = 'roles';
+
+/**
+ * The roles a payload grants: the claim named by `path` (dots walk into objects, e.g. `realm_access.roles`), a list
+ * of strings or one space-separated string; anything else grants none.
+ */
+export function rolesOf(payload: Readonly<Record<string, unknown>>, path: string): string[] {
+  let value: unknown = payload;
+  for (const key of path.split('.')) {
+    value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  const list = typeof value === 'string' ? value.split(' ') : Array.isArray(value) ? value : [];
+  return list.filter((r): r is string => typeof r === 'string' && r.length > 0 && r.length <= 128);
+}
+
 /**
  * The claims the proxy uses, from a payload whose signature, issuer and times were verified; `string` says why the
- * payload is not usable as an access token here.
+ * payload is not usable as an access token here. `rolesClaim` names the claim read into `roles`.
  */
-export function claimsOf(payload: Readonly<Record<string, unknown>>): VerifiedClaims | string {
+export function claimsOf(
+  payload: Readonly<Record<string, unknown>>,
+  rolesClaim: string = DEFAULT_ROLES_CLAIM,
+): VerifiedClaims | string {
   const { sub, aud, exp, scope, scp, client_id: clientId, azp } = payload;
   if (typeof sub !== 'string' || !HEADER_SAFE.test(sub)) return 'the token has no usable sub claim';
   if (typeof exp !== 'number') return 'the token has no exp claim';
@@ -144,7 +175,15 @@ export function claimsOf(payload: Readonly<Record<string, unknown>>): VerifiedCl
   if (scopes.some((s) => !/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(s))) return 'the token has a malformed scope';
   const client = typeof clientId === 'string' ? clientId : typeof azp === 'string' ? azp : undefined;
   if (client !== undefined && !HEADER_SAFE.test(client)) return 'the token has a malformed client_id';
-  return { sub, aud: audList, scopes, exp, ...(client !== undefined ? { clientId: client } : {}) };
+  const roles = rolesOf(payload, rolesClaim);
+  return {
+    sub,
+    aud: audList,
+    scopes,
+    exp,
+    ...(client !== undefined ? { clientId: client } : {}),
+    ...(roles.length > 0 ? { roles } : {}),
+  };
 }
 
 /** The identity field names, lowercase. */

@@ -17,6 +17,8 @@ export interface TokenVerifierOptions {
   /** Verified tokens kept at most (by token, until their expiry); 0: none kept. */
   cacheSize: number;
   now?: () => number;
+  /** The claim read into `roles` (default `roles`; dots walk into objects). */
+  rolesClaim?: string;
 }
 
 /** A token's verification: its claims, or why it is refused. */
@@ -62,7 +64,7 @@ export class TokenVerifier {
         requiredClaims: ['exp', 'sub'],
         currentDate: new Date(this.now()),
       });
-      const claims = claimsOf(payload);
+      const claims = claimsOf(payload, this.options.rolesClaim);
       if (typeof claims === 'string') return { refused: claims };
       this.cache?.set(token, claims);
       return { claims };

@@ -16,6 +16,8 @@ export const EXIT = {
   unauthorized: 3,
   rejected: 4,
   unavailable: 5,
+  /** 403: the person's token (STRANGLER_ACCESS_TOKEN) lacks the role the command needs. */
+  forbidden: 6,
 } as const;
 
 /** Minimal JSON client of the admin API. */
@@ -55,7 +57,11 @@ export class AdminClient {
     if (res.ok) return json as T;
     const message = (json as { error?: { message?: string } } | undefined)?.error?.message ?? `HTTP ${res.status}`;
     if (res.status === 401)
-      throw new AdminCallError(`unauthorized: ${message} (set STRANGLER_ADMIN_TOKEN or --token)`, EXIT.unauthorized);
+      throw new AdminCallError(
+        `unauthorized: ${message} (set STRANGLER_ACCESS_TOKEN, STRANGLER_ADMIN_TOKEN or --token)`,
+        EXIT.unauthorized,
+      );
+    if (res.status === 403) throw new AdminCallError(`forbidden: ${message}`, EXIT.forbidden);
     if (res.status >= 500) throw new AdminCallError(`admin API failed: ${message}`, EXIT.unavailable);
     throw new AdminCallError(message, EXIT.rejected);
   }

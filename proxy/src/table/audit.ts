@@ -14,14 +14,27 @@ export type ChangeSource = (typeof CHANGE_SOURCES)[number];
  */
 export type AuditAction = TableChange['action'] | 'plan.progress-reset' | 'table.refused';
 
+/**
+ * Who made an admin change, beyond `actor`: a person's verified subject and OAuth client (actor `oidc:<sub>`), or
+ * the name an automation using the shared token declared in `X-Strangler-Actor` (actor `token:admin`; a claim).
+ */
+export interface AuditIdentity {
+  subject?: string;
+  clientId?: string;
+  declaredActor?: string;
+}
+
 /** One line of the audit log (JSON lines, append-only). */
-export interface AuditEntry extends Omit<TableChange, 'action'> {
+export interface AuditEntry extends Omit<TableChange, 'action'>, AuditIdentity {
   action: AuditAction;
   /** ISO-8601 time of the change. */
   at: string;
   /** Table version the change produced. */
   version: number;
-  /** Who made it: the admin caller's declared name, or `file:<path>`. */
+  /**
+   * Who made it: `oidc:<sub>` (a person's verified token), `token:admin` (the shared admin token), `file:<path>`,
+   * `plan`, … (`open:<declared name>` on an admin API run without authentication).
+   */
   actor: string;
   source: ChangeSource;
   reason: string;

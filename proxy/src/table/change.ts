@@ -1,5 +1,5 @@
 import type { CommitRequest } from '../control/backend';
-import type { AuditEntry, ChangeSource } from './audit';
+import type { AuditEntry, AuditIdentity, ChangeSource } from './audit';
 import type { CompiledTable } from './compile';
 import type { TableIssue } from './issues';
 import type { PlanStatus } from './plan-schema';
@@ -12,6 +12,8 @@ export interface ChangeMeta {
   reason: string;
   /** Numbers behind the change (plan decisions), copied to its audit entries. */
   evidence?: unknown;
+  /** The admin caller's subject, client and declared name, copied to its audit entries. */
+  identity?: AuditIdentity;
 }
 
 /** Fields of a route changed by `RouteTableStore.updateRoute`; `undefined` keeps the current value. */
