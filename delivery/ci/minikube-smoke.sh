@@ -55,7 +55,11 @@ PF=$!
 kubectl -n "$NS" port-forward svc/warm-house-proxy-admin 18001:8001 >/dev/null 2>&1 &
 PFA=$!
 trap 'kill $PF $PFA 2>/dev/null || true' EXIT
-sleep 3
+# the port-forwards are ready when they answer (polled, up to 30 s)
+for _ in $(seq 1 60); do
+  curl -s -o /dev/null http://127.0.0.1:18080/ && curl -s -o /dev/null http://127.0.0.1:18001/ && break
+  sleep 0.5
+done
 TOKEN=$(kubectl -n "$NS" get secret warm-house-proxy-admin -o jsonpath='{.data.token}' | base64 -d)
 curl -fsS -D - http://127.0.0.1:18080/api/heating/1 | tee /tmp/heating.txt
 grep -qi '^x-strangler-upstream: monolith' /tmp/heating.txt
