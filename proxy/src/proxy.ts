@@ -1,13 +1,12 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { requestIdOf, type Logger } from '@warmhouse/shared';
-import { CircuitBreakers } from './forward/breaker';
+import type { CircuitBreakers } from './forward/breaker';
 import { ownHeadersFor } from './forward/headers';
 import { UpstreamPools } from './forward/pools';
 import { NO_TRUSTED_PEERS, type TrustedPeers } from './inbound/trusted-peers';
-import { LOG_EVENTS } from './log-events';
 import { ProxyMetrics } from './metrics';
-import { Shadower } from './shadow/shadower';
+import type { Shadower } from './shadow/shadower';
 import { RouteStats } from './stats/route-stats';
 import type { CdcReads } from './cdc/cdc-reads';
 import { decide } from './routing/decide';
@@ -18,6 +17,7 @@ import { authentication } from './pipeline/authenticate';
 import { refuse } from './pipeline/answer';
 import { breakerFallback } from './pipeline/breaker-fallback';
 import { cdcPinning, cdcRouting } from './pipeline/cdc';
+import { defaultBreakers, defaultShadower } from './pipeline/defaults';
 import type { PipelineContext } from './pipeline/context';
 import { compose, type Policy } from './pipeline/exchange';
 import { Recorder } from './pipeline/record';
@@ -87,31 +87,10 @@ export function createProxy(options: ProxyOptions): StranglerProxy {
   const pools = options.pools ?? new UpstreamPools();
   const decisionHeaders = options.decisionHeaders ?? true;
   const timeouts = options.clientTimeouts ?? {};
-  const breakers =
-    options.breakers ??
-    new CircuitBreakers(undefined, (upstream, state) => {
-      metrics.circuit(upstream, state);
-      log.warn({ event: LOG_EVENTS.circuitChanged, upstream, state }, `circuit of ${upstream} is ${state}`);
-    });
+  const breakers = options.breakers ?? defaultBreakers({ metrics, log });
   const stats = options.stats ?? new RouteStats();
   const shadower =
-    options.shadower ??
-    new Shadower({
-      pools,
-      logger: log,
-      maxInFlight: options.shadowConcurrency ?? 16,
-      onResult: (route, result) => {
-        metrics.shadow(route, result);
-        stats.shadow(route, result);
-      },
-      onCircuit: (upstream, state) => {
-        metrics.shadowCircuit(upstream, state);
-        log.warn(
-          { event: LOG_EVENTS.shadowCircuitChanged, upstream, state },
-          `circuit of shadow copies to ${upstream} is ${state}`,
-        );
-      },
-    });
+    options.shadower ?? defaultShadower({ pools, metrics, stats, log, maxInFlight: options.shadowConcurrency ?? 16 });
   const ctx: PipelineContext = {
     table: options.table,
     log,
