@@ -141,29 +141,21 @@ export const writeChecks = [
     },
   ),
 
-  writeCheck(
-    'turn-on',
-    'POST /api/heating/{id}/turn-on answers 204 with an empty body; GET then shows on: true, targetTemperature unchanged',
-    async (api) => {
-      await api.put({ on: false, targetTemperature: 21.5 });
-      await api.turnOn();
-      await api.expectStored({ on: true, targetTemperature: '21.5' }, 'turn-on');
-      await api.turnOn();
-      await api.expectStored({ on: true, targetTemperature: '21.5' }, 'a second turn-on');
-    },
-  ),
-
-  writeCheck(
-    'turn-off',
-    'POST /api/heating/{id}/turn-off answers 204 with an empty body; GET then shows on: false, targetTemperature unchanged',
-    async (api) => {
-      await api.put({ on: true, targetTemperature: 21.5 });
-      await api.turnOff();
-      await api.expectStored({ on: false, targetTemperature: '21.5' }, 'turn-off');
-      await api.turnOff();
-      await api.expectStored({ on: false, targetTemperature: '21.5' }, 'a second turn-off');
-    },
-  ),
+  ...(['turn-on', 'turn-off'] as const).map((action) => {
+    const on = action === 'turn-on';
+    return writeCheck(
+      action,
+      `POST /api/heating/{id}/${action} answers 204 with an empty body; GET then shows on: ${on}, targetTemperature unchanged`,
+      async (api) => {
+        const press = () => (on ? api.turnOn() : api.turnOff());
+        await api.put({ on: !on, targetTemperature: 21.5 });
+        await press();
+        await api.expectStored({ on, targetTemperature: '21.5' }, action);
+        await press();
+        await api.expectStored({ on, targetTemperature: '21.5' }, `a second ${action}`);
+      },
+    );
+  }),
 
   writeCheck(
     'set-temperature',
