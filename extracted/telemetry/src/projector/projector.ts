@@ -193,7 +193,6 @@ export function createProjector(opts: ProjectorOptions): Projector {
     run: {
       autoCommit: true,
       autoCommitInterval: 1_000,
-      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: opts.concurrency ?? 6,
       eachBatch,
     },

@@ -111,7 +111,6 @@ export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): Me
     subscription: { topics: options.topics, fromBeginning: options.fromBeginning ?? true },
     run: {
       autoCommit: false,
-      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
       eachBatch,
     },

@@ -19,7 +19,8 @@ export interface ConsumerLifecycle {
 export function consumerLifecycle(options: {
   consumer: Consumer;
   subscription: ConsumerSubscribeTopics;
-  run: ConsumerRunConfig;
+  /** how it consumes; `eachBatch` resolves the offsets it handled itself (never resolved automatically) */
+  run: Omit<ConsumerRunConfig, 'eachBatchAutoResolve'>;
   logger: Logger;
   /** prefix of the log events: `projector`, `consumer` */
   name: string;
@@ -40,7 +41,7 @@ export function consumerLifecycle(options: {
       await options.beside?.connect();
       await consumer.connect();
       await consumer.subscribe(options.subscription);
-      await consumer.run(options.run);
+      await consumer.run({ ...options.run, eachBatchAutoResolve: false });
       started = true;
       logger.info({ event: `${name}_started`, ...options.startedFields }, `${name} started`);
     },
