@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { ChangeEventConsumer } from '@warmhouse/cdc';
 import { createEventProducer, defaultDeadLetterTopic, ensureTopics, kafkajsLogCreator } from '@warmhouse/messaging';
-import { ServiceParts, listenAsPart } from '@warmhouse/service-kit';
+import { ServiceParts, listenAsPart, type ServicePart } from '@warmhouse/service-kit';
 import { createPool } from '@warmhouse/shared';
 import { createApp, type ReadinessCheck } from './app';
 import type { DeviceManagementConfig } from './config';
@@ -64,13 +64,20 @@ export async function startDeviceManagement(
       ].map((topic) => ({ topic })),
     ).finally(() => admin.disconnect());
     const readiness: ReadinessCheck[] = [];
+    /** Starts a part that reports whether it runs, and makes readiness depend on it. */
+    const startChecked = async <P extends ServicePart & { running(): boolean }>(name: string, part: P): Promise<P> => {
+      const started = await parts.start(part);
+      readiness.push({ name, check: async () => started.running() || 'stopped' });
+      return started;
+    };
 
     let relay: OutboxRelay | undefined;
     if (config.OUTBOX_RELAY_ENABLED) {
       const producer = createEventProducer(kafka, { logger: logger.child({ module: 'event-producer' }) });
       await producer.connect();
       parts.onStop(() => producer.disconnect());
-      const started = await parts.start(
+      relay = await startChecked(
+        'outbox-relay',
         createOutboxRelay({
           pool,
           producer,
@@ -81,15 +88,14 @@ export async function startDeviceManagement(
           lockRetryMs: config.OUTBOX_LOCK_RETRY_MS,
         }),
       );
-      relay = started;
-      readiness.push({ name: 'outbox-relay', check: async () => started.running() || 'stopped' });
     }
 
     let writeBack: EventConsumer | undefined;
     if (config.WRITE_BACK_ENABLED) {
       const monolithPool = createPool(config.MONOLITH_DATABASE_URL as string, logger, { max: 4 });
       parts.onStop(() => monolithPool.end());
-      const started = await parts.start(
+      writeBack = await startChecked(
+        'write-back',
         createWriteBackWorker({
           pool,
           monolithPool,
@@ -101,8 +107,6 @@ export async function startDeviceManagement(
           metrics,
         }),
       );
-      writeBack = started;
-      readiness.push({ name: 'write-back', check: async () => started.running() || 'stopped' });
     }
 
     const appliedStore = appliedStoreOf(pool);
@@ -141,7 +145,8 @@ export async function startDeviceManagement(
     });
     let sagaWorker: SagaWorker | undefined;
     if (config.SAGA_ENABLED) {
-      const started = await parts.start(
+      sagaWorker = await startChecked(
+        'connect-saga',
         createSagaWorker({
           kafka,
           orchestrator,
@@ -151,8 +156,6 @@ export async function startDeviceManagement(
           logger,
         }),
       );
-      sagaWorker = started;
-      readiness.push({ name: 'connect-saga', check: async () => started.running() || 'stopped' });
     }
 
     const app = await createApp({
