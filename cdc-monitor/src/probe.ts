@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { AppliedReportSchema, CDC_APPLIED_PATH, type AppliedPosition } from '@warmhouse/messaging';
-import type { Logger } from '@warmhouse/shared';
+import { splitList, type Logger } from '@warmhouse/shared';
 
 export type { AppliedPosition };
 
@@ -18,10 +18,7 @@ const SERVICE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 export function parseServices(value: string): { services: ProbeService[]; problems: string[] } {
   const services: ProbeService[] = [];
   const problems: string[] = [];
-  for (const entry of value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
+  for (const entry of splitList(value)) {
     const i = entry.indexOf('=');
     const name = i > 0 ? entry.slice(0, i).trim() : '';
     const url = i > 0 ? entry.slice(i + 1).trim() : '';

@@ -141,15 +141,8 @@ export const PROXY_ENV = {
   /** The issuer's JWKS URL (default: from discovery). */
   PROXY_OIDC_JWKS_URI: env.url().optional(),
   /** Signature algorithms accepted, comma-separated; asymmetric only (no `none`, no HS*). */
-  PROXY_OIDC_ALGORITHMS: z
-    .string()
-    .default(DEFAULT_ALGORITHMS.join(','))
-    .transform((v) =>
-      v
-        .split(',')
-        .map((a) => a.trim())
-        .filter(Boolean),
-    )
+  PROXY_OIDC_ALGORITHMS: env
+    .listOr(DEFAULT_ALGORITHMS)
     .refine((list) => list.length > 0 && list.every((a) => DEFAULT_ALGORITHMS.includes(a)), {
       message: `must list only asymmetric algorithms among ${DEFAULT_ALGORITHMS.join(', ')}`,
     }),

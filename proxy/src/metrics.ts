@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type LabelValues, type Metric } from 'prom-client';
 import type { ProxyStage } from './errors';
 
 /** Latency buckets in seconds (1 ms .. 10 s). */
@@ -104,6 +104,129 @@ class RequestStats {
   }
 }
 
+/** A counter or gauge of the proxy, set by the code that sees the event. */
+interface MetricSpec {
+  readonly type: 'counter' | 'gauge';
+  readonly name: string;
+  readonly help: string;
+  readonly labels: readonly string[];
+}
+
+/** The proxy's plain counters and gauges (those computed when scraped are declared with their source below). */
+const METRICS = {
+  upstreamErrors: {
+    type: 'counter',
+    name: 'strangler_upstream_errors_total',
+    help: 'Forwarding failures, by target upstream, stage and error code',
+    labels: ['target', 'stage', 'code'],
+  },
+  tableVersion: {
+    type: 'gauge',
+    name: 'strangler_route_table_version',
+    help: 'Version of the route table in force',
+    labels: [],
+  },
+  controlStore: {
+    type: 'gauge',
+    name: 'strangler_control_store',
+    help: 'Control store state of this process: reachable (1/0) and serving_routes_file (1 while the store has not been reached since start-up)',
+    labels: ['state'],
+  },
+  tableChanges: {
+    type: 'counter',
+    name: 'strangler_route_table_changes_total',
+    help: 'Route table changes, by source and result (applied or rejected)',
+    labels: ['source', 'result'],
+  },
+  fallbacks: {
+    type: 'counter',
+    name: 'strangler_fallbacks_total',
+    help: 'Safe requests answered by the fallback upstream, by route, failed upstream, fallback and reason',
+    labels: ['route', 'from', 'to', 'reason'],
+  },
+  breakerState: {
+    type: 'gauge',
+    name: 'strangler_circuit_state',
+    help: 'Circuit breaker state by upstream: 0 closed, 1 half-open, 2 open',
+    labels: ['upstream'],
+  },
+  breakerTransitions: {
+    type: 'counter',
+    name: 'strangler_circuit_transitions_total',
+    help: 'Circuit breaker transitions, by upstream and new state',
+    labels: ['upstream', 'state'],
+  },
+  shadowCircuitState: {
+    type: 'gauge',
+    name: 'strangler_shadow_circuit_state',
+    help: 'Circuit of shadow copies by target upstream: 0 closed, 1 half-open, 2 open (no copies but probes)',
+    labels: ['upstream'],
+  },
+  shadowCircuitTransitions: {
+    type: 'counter',
+    name: 'strangler_shadow_circuit_transitions_total',
+    help: 'Transitions of the shadow copies circuit, by target upstream and new state',
+    labels: ['upstream', 'state'],
+  },
+  shadowResults: {
+    type: 'counter',
+    name: 'strangler_shadow_total',
+    help: 'Shadowed requests by route and result (compared, equal, different, serviceErrors; not copied: skipped, sampledOut, overBudget, breakerOpen, dropped; not compared: tooLarge, notCompared)',
+    labels: ['route', 'result'],
+  },
+  cdcReadCounts: {
+    type: 'counter',
+    name: 'strangler_cdc_reads_total',
+    help: 'Reads of CDC-aware routes by route, who served them (service or source) and why (fresh, lag, unknown, pinned)',
+    labels: ['route', 'served', 'reason'],
+  },
+  cdcPinCounts: {
+    type: 'counter',
+    name: 'strangler_cdc_pins_total',
+    help: 'Writes answered by the source that pinned their key (read-your-writes), by route and result (pinned: answered 2xx; cancelled: any other answer)',
+    labels: ['route', 'result'],
+  },
+  cdcPollFailures: {
+    type: 'counter',
+    name: 'strangler_cdc_applied_poll_failures_total',
+    help: 'Failed polls of an upstream /cdc/applied',
+    labels: ['upstream'],
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+type LabelsOf<S extends MetricSpec> = S['labels'][number];
+type MetricsOf<T extends Record<string, MetricSpec>> = {
+  readonly [K in keyof T]: T[K]['type'] extends 'counter' ? Counter<LabelsOf<T[K]>> : Gauge<LabelsOf<T[K]>>;
+};
+
+/** Creates every metric of `specs` in `registry`, under the same keys. */
+function registerMetrics<T extends Record<string, MetricSpec>>(registry: Registry, specs: T): MetricsOf<T> {
+  const entries = Object.entries(specs).map(([key, spec]) => {
+    const config = { name: spec.name, help: spec.help, labelNames: spec.labels, registers: [registry] };
+    return [key, spec.type === 'counter' ? new Counter(config) : new Gauge(config)];
+  });
+  return Object.fromEntries(entries) as MetricsOf<T>;
+}
+
+/** A gauge whose series are replaced, each time it is scraped, by those `read` returns (stale ones disappear). */
+function scrapedGauge<L extends string>(
+  registry: Registry,
+  spec: { name: string; help: string; labels: readonly L[] },
+  read: () => ReadonlyArray<readonly [LabelValues<L>, number]>,
+): Gauge<L> {
+  const gauge: Gauge<L> = new Gauge<L>({
+    name: spec.name,
+    help: spec.help,
+    labelNames: spec.labels,
+    registers: [registry],
+    collect: () => {
+      gauge.reset();
+      for (const [labels, value] of read()) gauge.set(labels, value);
+    },
+  });
+  return gauge;
+}
+
 /**
  * Prometheus metrics of one proxy, in its own registry (no global state): requests by route, target and
  * status, latency histograms by route and target, upstream errors by stage, in-flight requests, the table
@@ -111,18 +234,8 @@ class RequestStats {
  */
 export class ProxyMetrics {
   readonly registry = new Registry();
-  private counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
-    return new Counter<L>({ name, help, labelNames, registers: [this.registry] });
-  }
-  private gauge<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-    return new Gauge<L>({ name, help, labelNames, registers: [this.registry] });
-  }
+  private readonly m = registerMetrics(this.registry, METRICS);
   private readonly stats = new RequestStats();
-  private readonly upstreamErrors = this.counter(
-    'strangler_upstream_errors_total',
-    'Forwarding failures, by target upstream, stage and error code',
-    ['target', 'stage', 'code'],
-  );
   private readonly flights = new Map<string, { n: number; inc(): void; dec(): void }>();
   private readonly inFlight: Gauge<'target'> = new Gauge({
     name: 'strangler_requests_in_flight',
@@ -133,62 +246,6 @@ export class ProxyMetrics {
       for (const [target, f] of this.flights) this.inFlight.set({ target }, f.n);
     },
   });
-  private readonly tableVersion = this.gauge('strangler_route_table_version', 'Version of the route table in force');
-  private readonly controlStore = this.gauge(
-    'strangler_control_store',
-    'Control store state of this process: reachable (1/0) and serving_routes_file (1 while the store has not been reached since start-up)',
-    ['state'],
-  );
-  private readonly tableChanges = this.counter(
-    'strangler_route_table_changes_total',
-    'Route table changes, by source and result (applied or rejected)',
-    ['source', 'result'],
-  );
-  private readonly fallbacks = this.counter(
-    'strangler_fallbacks_total',
-    'Safe requests answered by the fallback upstream, by route, failed upstream, fallback and reason',
-    ['route', 'from', 'to', 'reason'],
-  );
-  private readonly breakerState = this.gauge(
-    'strangler_circuit_state',
-    'Circuit breaker state by upstream: 0 closed, 1 half-open, 2 open',
-    ['upstream'],
-  );
-  private readonly breakerTransitions = this.counter(
-    'strangler_circuit_transitions_total',
-    'Circuit breaker transitions, by upstream and new state',
-    ['upstream', 'state'],
-  );
-  private readonly shadowCircuitState = this.gauge(
-    'strangler_shadow_circuit_state',
-    'Circuit of shadow copies by target upstream: 0 closed, 1 half-open, 2 open (no copies but probes)',
-    ['upstream'],
-  );
-  private readonly shadowCircuitTransitions = this.counter(
-    'strangler_shadow_circuit_transitions_total',
-    'Transitions of the shadow copies circuit, by target upstream and new state',
-    ['upstream', 'state'],
-  );
-  private readonly shadowResults = this.counter(
-    'strangler_shadow_total',
-    'Shadowed requests by route and result (compared, equal, different, serviceErrors; not copied: skipped, sampledOut, overBudget, breakerOpen, dropped; not compared: tooLarge, notCompared)',
-    ['route', 'result'],
-  );
-  private readonly cdcReadCounts = this.counter(
-    'strangler_cdc_reads_total',
-    'Reads of CDC-aware routes by route, who served them (service or source) and why (fresh, lag, unknown, pinned)',
-    ['route', 'served', 'reason'],
-  );
-  private readonly cdcPinCounts = this.counter(
-    'strangler_cdc_pins_total',
-    'Writes answered by the source that pinned their key (read-your-writes), by route and result (pinned: answered 2xx; cancelled: any other answer)',
-    ['route', 'result'],
-  );
-  private readonly cdcPollFailures = this.counter(
-    'strangler_cdc_applied_poll_failures_total',
-    'Failed polls of an upstream /cdc/applied',
-    ['upstream'],
-  );
   private cdcGauges: () => { pinnedKeys: number; lag: Array<{ upstream: string; table: string; seconds: number }> } =
     () => ({ pinnedKeys: 0, lag: [] });
   private readonly cdcPinnedKeys: Gauge = new Gauge({
@@ -197,27 +254,25 @@ export class ProxyMetrics {
     registers: [this.registry],
     collect: () => this.cdcPinnedKeys.set(this.cdcGauges().pinnedKeys),
   });
-  private readonly cdcLag: Gauge<'upstream' | 'table'> = new Gauge({
-    name: 'strangler_cdc_lag_seconds',
-    help: 'Replication lag of a source table at a service, as its /cdc/applied reports it (absent: unknown)',
-    labelNames: ['upstream', 'table'] as const,
-    registers: [this.registry],
-    collect: () => {
-      this.cdcLag.reset();
-      for (const l of this.cdcGauges().lag) this.cdcLag.set({ upstream: l.upstream, table: l.table }, l.seconds);
+  private readonly cdcLag = scrapedGauge(
+    this.registry,
+    {
+      name: 'strangler_cdc_lag_seconds',
+      help: 'Replication lag of a source table at a service, as its /cdc/applied reports it (absent: unknown)',
+      labels: ['upstream', 'table'],
     },
-  });
+    () => this.cdcGauges().lag.map((l) => [{ upstream: l.upstream, table: l.table }, l.seconds] as const),
+  );
   private planSource: () => ReadonlyArray<{ route: string; status: string }> = () => [];
-  private readonly planStatus: Gauge<'route' | 'status'> = new Gauge({
-    name: 'strangler_route_plan_status',
-    help: 'Status of each route plan in the table this process serves: value 1 with label status (active, paused, done, rolled-back)',
-    labelNames: ['route', 'status'] as const,
-    registers: [this.registry],
-    collect: () => {
-      this.planStatus.reset();
-      for (const p of this.planSource()) this.planStatus.set({ route: p.route, status: p.status }, 1);
+  private readonly planStatus = scrapedGauge(
+    this.registry,
+    {
+      name: 'strangler_route_plan_status',
+      help: 'Status of each route plan in the table this process serves: value 1 with label status (active, paused, done, rolled-back)',
+      labels: ['route', 'status'],
     },
-  });
+    () => this.planSource().map((p) => [{ route: p.route, status: p.status }, 1] as const),
+  );
   constructor(options: { defaultMetrics?: boolean } = {}) {
     this.registry.registerMetric(
       this.stats.counter('strangler_requests_total', 'Requests answered, by route id, target upstream and HTTP status'),
@@ -261,40 +316,40 @@ export class ProxyMetrics {
   }
 
   upstreamError(target: string, stage: ProxyStage, code: string): void {
-    this.upstreamErrors.labels(target, stage, code).inc();
+    this.m.upstreamErrors.labels(target, stage, code).inc();
   }
 
   /** A safe request answered by the fallback; `reason`: `status 503`, an error code, or `circuit-open`. */
   fallback(route: string, from: string, to: string, reason: string): void {
-    this.fallbacks.labels(route, from, to, reason).inc();
+    this.m.fallbacks.labels(route, from, to, reason).inc();
   }
 
   circuit(upstream: string, state: 'closed' | 'half-open' | 'open'): void {
-    this.breakerState.labels(upstream).set(state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
-    this.breakerTransitions.labels(upstream, state).inc();
+    this.m.breakerState.labels(upstream).set(state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
+    this.m.breakerTransitions.labels(upstream, state).inc();
   }
 
   /** The circuit of shadow copies to `upstream` changed state. */
   shadowCircuit(upstream: string, state: 'closed' | 'half-open' | 'open'): void {
-    this.shadowCircuitState.labels(upstream).set(state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
-    this.shadowCircuitTransitions.labels(upstream, state).inc();
+    this.m.shadowCircuitState.labels(upstream).set(state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
+    this.m.shadowCircuitTransitions.labels(upstream, state).inc();
   }
 
   shadow(route: string, result: string): void {
-    this.shadowResults.labels(route, result).inc();
+    this.m.shadowResults.labels(route, result).inc();
   }
 
   /** A read of a CDC-aware route: served by the service (`fresh`) or by the source (`lag`, `unknown`, `pinned`). */
   cdcRead(route: string, served: 'service' | 'source', reason: string): void {
-    this.cdcReadCounts.labels(route, served, reason).inc();
+    this.m.cdcReadCounts.labels(route, served, reason).inc();
   }
 
   cdcPin(route: string, result: 'pinned' | 'cancelled'): void {
-    this.cdcPinCounts.labels(route, result).inc();
+    this.m.cdcPinCounts.labels(route, result).inc();
   }
 
   cdcPollFailed(upstream: string): void {
-    this.cdcPollFailures.labels(upstream).inc();
+    this.m.cdcPollFailures.labels(upstream).inc();
   }
 
   /** Where the CDC gauges are read when scraped. */
@@ -310,21 +365,21 @@ export class ProxyMetrics {
   }
 
   tableApplied(version: number, source: string): void {
-    this.tableVersion.set(version);
-    this.tableChanges.labels(source, 'applied').inc();
+    this.m.tableVersion.set(version);
+    this.m.tableChanges.labels(source, 'applied').inc();
   }
 
   tableRejected(source: string): void {
-    this.tableChanges.labels(source, 'rejected').inc();
+    this.m.tableChanges.labels(source, 'rejected').inc();
   }
 
   /** Whether the control store is reachable, and whether this process serves the routes file for want of it. */
   controlStoreState(state: { reachable: boolean; servingRoutesFile: boolean }): void {
-    this.controlStore.labels('reachable').set(state.reachable ? 1 : 0);
-    this.controlStore.labels('serving_routes_file').set(state.servingRoutesFile ? 1 : 0);
+    this.m.controlStore.labels('reachable').set(state.reachable ? 1 : 0);
+    this.m.controlStore.labels('serving_routes_file').set(state.servingRoutesFile ? 1 : 0);
   }
 
   setTableVersion(version: number): void {
-    this.tableVersion.set(version);
+    this.m.tableVersion.set(version);
   }
 }

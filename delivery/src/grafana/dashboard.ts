@@ -35,6 +35,14 @@ const rate = (metric: string, matchers = '') => `rate(${m(metric, matchers)}[$__
 const p99 = (histogram: string, by: string) =>
   `histogram_quantile(0.99, sum by (${by}, le) (${rate(`${histogram}_bucket`)}))`;
 
+/** A panel of one gauge, its highest value per `by` (one series per table, group, slot, service). */
+const maxPer = (panel: { title: string; description: string; unit: string; metric: string; by: string }): Panel => ({
+  title: panel.title,
+  description: panel.description,
+  unit: panel.unit,
+  queries: [{ expr: `max by (${panel.by}) (${m(panel.metric)})`, legend: `{{${panel.by}}}` }],
+});
+
 export const ROWS: Row[] = [
   {
     title: 'Migration progress',
@@ -177,30 +185,34 @@ export const ROWS: Row[] = [
   {
     title: 'Change data capture',
     panels: [
-      {
+      maxPer({
         title: 'Freshness per table',
         description: 'now − source commit time of the last change seen on the table’s topic.',
         unit: 's',
-        queries: [{ expr: `max by (table) (${m('cdc_table_freshness_seconds')})`, legend: '{{table}}' }],
-      },
-      {
+        metric: 'cdc_table_freshness_seconds',
+        by: 'table',
+      }),
+      maxPer({
         title: 'Consumer lag per group',
         description: 'Messages not yet consumed, summed over a group’s partitions.',
         unit: 'short',
-        queries: [{ expr: `max by (group) (${m('cdc_consumer_group_lag_messages')})`, legend: '{{group}}' }],
-      },
-      {
+        metric: 'cdc_consumer_group_lag_messages',
+        by: 'group',
+      }),
+      maxPer({
         title: 'Replication slot retained WAL',
         description: 'WAL the monolith keeps for the slot; grows while the connector does not confirm.',
         unit: 'bytes',
-        queries: [{ expr: `max by (slot) (${m('cdc_replication_slot_retained_wal_bytes')})`, legend: '{{slot}}' }],
-      },
-      {
+        metric: 'cdc_replication_slot_retained_wal_bytes',
+        by: 'slot',
+      }),
+      maxPer({
         title: 'Heartbeat probe latency per service',
         description: 'Probe row written in the monolith → applied by the service (database clock).',
         unit: 's',
-        queries: [{ expr: `max by (service) (${m('cdc_probe_latency_seconds')})`, legend: '{{service}}' }],
-      },
+        metric: 'cdc_probe_latency_seconds',
+        by: 'service',
+      }),
       {
         title: 'Connectors and heartbeat',
         description: 'Connectors with every task RUNNING, and the age of Debezium’s heartbeat.',

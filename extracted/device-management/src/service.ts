@@ -1,9 +1,9 @@
-import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { ChangeEventConsumer } from '@warmhouse/cdc';
 import { createEventProducer, defaultDeadLetterTopic, ensureTopics, kafkajsLogCreator } from '@warmhouse/messaging';
+import { ServiceParts, listenAsPart, type ServicePart } from '@warmhouse/service-kit';
 import { createPool } from '@warmhouse/shared';
 import { createApp, type ReadinessCheck } from './app';
 import type { DeviceManagementConfig } from './config';
@@ -38,16 +38,11 @@ export async function startDeviceManagement(
   logger: Logger,
   { defaultMetrics = true }: { defaultMetrics?: boolean } = {},
 ): Promise<RunningDeviceManagement> {
-  const stops: Array<() => Promise<void>> = [];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) {
-      await stop().catch((err: unknown) => logger.error({ event: 'stop_failed', err }, 'error while stopping'));
-    }
-  };
+  const parts = new ServiceParts(logger);
   try {
     const metrics = createMetrics({ defaultMetrics });
     const pool = createPool(config.DATABASE_URL, logger);
-    stops.push(() => pool.end());
+    parts.onStop(() => pool.end());
     await pool.query('SELECT 1');
 
     const kafka = new Kafka({
@@ -69,43 +64,49 @@ export async function startDeviceManagement(
       ].map((topic) => ({ topic })),
     ).finally(() => admin.disconnect());
     const readiness: ReadinessCheck[] = [];
+    /** Starts a part that reports whether it runs, and makes readiness depend on it. */
+    const startChecked = async <P extends ServicePart & { running(): boolean }>(name: string, part: P): Promise<P> => {
+      const started = await parts.start(part);
+      readiness.push({ name, check: async () => started.running() || 'stopped' });
+      return started;
+    };
 
     let relay: OutboxRelay | undefined;
     if (config.OUTBOX_RELAY_ENABLED) {
       const producer = createEventProducer(kafka, { logger: logger.child({ module: 'event-producer' }) });
       await producer.connect();
-      stops.push(() => producer.disconnect());
-      relay = createOutboxRelay({
-        pool,
-        producer,
-        topic: config.DEVICE_EVENTS_TOPIC,
-        logger,
-        metrics,
-        pollMs: config.OUTBOX_POLL_MS,
-        lockRetryMs: config.OUTBOX_LOCK_RETRY_MS,
-      });
-      await relay.start();
-      stops.push(() => relay!.stop());
-      readiness.push({ name: 'outbox-relay', check: async () => relay!.running() || 'stopped' });
+      parts.onStop(() => producer.disconnect());
+      relay = await startChecked(
+        'outbox-relay',
+        createOutboxRelay({
+          pool,
+          producer,
+          topic: config.DEVICE_EVENTS_TOPIC,
+          logger,
+          metrics,
+          pollMs: config.OUTBOX_POLL_MS,
+          lockRetryMs: config.OUTBOX_LOCK_RETRY_MS,
+        }),
+      );
     }
 
     let writeBack: EventConsumer | undefined;
     if (config.WRITE_BACK_ENABLED) {
       const monolithPool = createPool(config.MONOLITH_DATABASE_URL as string, logger, { max: 4 });
-      stops.push(() => monolithPool.end());
-      writeBack = createWriteBackWorker({
-        pool,
-        monolithPool,
-        brokers: config.KAFKA_BROKERS,
-        clientId: `${config.KAFKA_CLIENT_ID}-write-back`,
-        groupId: config.WRITE_BACK_GROUP_ID,
-        topic: config.DEVICE_EVENTS_TOPIC,
-        logger,
-        metrics,
-      });
-      await writeBack.start();
-      stops.push(() => writeBack!.stop());
-      readiness.push({ name: 'write-back', check: async () => writeBack!.running() || 'stopped' });
+      parts.onStop(() => monolithPool.end());
+      writeBack = await startChecked(
+        'write-back',
+        createWriteBackWorker({
+          pool,
+          monolithPool,
+          brokers: config.KAFKA_BROKERS,
+          clientId: `${config.KAFKA_CLIENT_ID}-write-back`,
+          groupId: config.WRITE_BACK_GROUP_ID,
+          topic: config.DEVICE_EVENTS_TOPIC,
+          logger,
+          metrics,
+        }),
+      );
     }
 
     const appliedStore = appliedStoreOf(pool);
@@ -128,7 +129,7 @@ export async function startDeviceManagement(
       });
       await sync.start();
       syncRunning = true;
-      stops.push(async () => {
+      parts.onStop(async () => {
         syncRunning = false;
         await sync!.stop();
       });
@@ -144,17 +145,17 @@ export async function startDeviceManagement(
     });
     let sagaWorker: SagaWorker | undefined;
     if (config.SAGA_ENABLED) {
-      sagaWorker = createSagaWorker({
-        kafka,
-        orchestrator,
-        repliesTopic: config.SAGA_REPLIES_TOPIC,
-        groupId: config.SAGA_GROUP_ID,
-        timerMs: config.SAGA_TIMER_MS,
-        logger,
-      });
-      await sagaWorker.start();
-      stops.push(() => sagaWorker!.stop());
-      readiness.push({ name: 'connect-saga', check: async () => sagaWorker!.running() || 'stopped' });
+      sagaWorker = await startChecked(
+        'connect-saga',
+        createSagaWorker({
+          kafka,
+          orchestrator,
+          repliesTopic: config.SAGA_REPLIES_TOPIC,
+          groupId: config.SAGA_GROUP_ID,
+          timerMs: config.SAGA_TIMER_MS,
+          logger,
+        }),
+      );
     }
 
     const app = await createApp({
@@ -168,22 +169,11 @@ export async function startDeviceManagement(
       firstReadingWithinSeconds: config.SAGA_FIRST_READING_WITHIN_S,
       requireIdentity: config.DEVICE_MANAGEMENT_REQUIRE_IDENTITY,
     });
-    const server = app.listen(config.PORT, config.HOST);
-    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-    stops.push(
-      () =>
-        new Promise<void>((resolve) => {
-          const force = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
-          force.unref();
-          server.close(() => {
-            clearTimeout(force);
-            resolve();
-          });
-          server.closeIdleConnections();
-        }),
-    );
-    const port = (server.address() as AddressInfo).port;
-    const url = `http://${config.HOST}:${port}`;
+    const { port, url } = await listenAsPart(app, parts, {
+      port: config.PORT,
+      host: config.HOST,
+      graceMs: config.SHUTDOWN_GRACE_MS,
+    });
     logger.info(
       {
         event: 'listening',
@@ -193,7 +183,6 @@ export async function startDeviceManagement(
       `device management on ${url}`,
     );
 
-    let stopping: Promise<void> | undefined;
     return {
       url,
       port,
@@ -204,10 +193,10 @@ export async function startDeviceManagement(
       writeBack,
       orchestrator,
       sagaWorker,
-      stop: () => (stopping ??= stopAll()),
+      stop: () => parts.stop(),
     };
   } catch (err) {
-    await stopAll();
+    await parts.stop();
     throw err;
   }
 }

@@ -19,15 +19,8 @@ export const telemetryConfigShape = {
   /** apply migrations/telemetry at start-up */
   DATABASE_MIGRATE: env.bool(true),
   /** comma-separated subset of api, projector, cdc, saga */
-  TELEMETRY_ROLES: z
-    .string()
-    .default(ROLES.join(','))
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
+  TELEMETRY_ROLES: env
+    .listOr(ROLES)
     .pipe(z.array(z.enum(ROLES)).min(1, 'name at least one of api, projector, cdc, saga')),
 
   /** the command log: every accepted reading, keyed by device id; never deleted (rebuilds read it from offset 0) */

@@ -1,10 +1,9 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createPool, type Logger } from '@warmhouse/shared';
 import type { ChangeEventConsumer } from '@warmhouse/cdc';
 import type { Admin } from 'kafkajs';
 import { createEventProducer, defaultDeadLetterTopic, ensureTopics, type MessageConsumer } from '@warmhouse/messaging';
 import type { Pool } from 'pg';
+import { ServiceParts, listenAsPart } from '@warmhouse/service-kit';
 import { createApp, type ReadinessCheck } from './app';
 import { appliedStoreOf, createCdcFeed } from './cdc/feed';
 import { deadLetterTopicOf, type TelemetryConfig } from './config';
@@ -49,19 +48,12 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
   const metrics = createMetrics();
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
   const admin: Admin = kafka.admin();
-  const stoppers: Array<() => Promise<void>> = [];
-  const stopAll = async () => {
-    for (const stop of stoppers.reverse()) {
-      await stop().catch((err: unknown) =>
-        logger.error({ err, event: 'shutdown_step_failed' }, 'shutdown step failed'),
-      );
-    }
-  };
-  stoppers.push(() => pool.end());
+  const parts = new ServiceParts(logger);
+  parts.onStop(() => pool.end());
 
   try {
     await admin.connect();
-    stoppers.push(() => admin.disconnect());
+    parts.onStop(() => admin.disconnect());
     const dlqTopic = deadLetterTopicOf(config);
     await ensureCommandTopic(admin, config.TELEMETRY_COMMAND_TOPIC, config.TELEMETRY_COMMAND_PARTITIONS, dlqTopic);
 
@@ -72,56 +64,58 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
       logger,
     });
     await commandLog.connect();
-    stoppers.push(() => commandLog.disconnect());
+    parts.onStop(() => commandLog.disconnect());
 
     const store = new ProjectionStore(pool);
     let projector: Projector | undefined;
     let retentionSweeper: RetentionSweeper | undefined;
     if (roles.has('projector')) {
-      projector = createProjector({
-        kafka,
-        pool,
-        topic: config.TELEMETRY_COMMAND_TOPIC,
-        groupId: config.TELEMETRY_PROJECTOR_GROUP,
-        commandLog,
-        logger,
-        metrics,
-        concurrency: config.TELEMETRY_PROJECTOR_CONCURRENCY,
-        chunkSize: config.TELEMETRY_PROJECTOR_CHUNK,
-        sessionTimeoutMs: config.TELEMETRY_PROJECTOR_SESSION_TIMEOUT_MS,
-        store,
-      });
-      await projector.start();
-      stoppers.push(() => projector!.stop());
-      retentionSweeper = createRetentionSweeper({
-        pool,
-        intervalMs: config.TELEMETRY_RETENTION_SWEEP_INTERVAL_MS,
-        batchSize: config.TELEMETRY_RETENTION_SWEEP_BATCH,
-        logger,
-        metrics,
-      });
-      retentionSweeper.start();
-      stoppers.push(() => retentionSweeper!.stop());
+      projector = await parts.start(
+        createProjector({
+          kafka,
+          pool,
+          topic: config.TELEMETRY_COMMAND_TOPIC,
+          groupId: config.TELEMETRY_PROJECTOR_GROUP,
+          commandLog,
+          logger,
+          metrics,
+          concurrency: config.TELEMETRY_PROJECTOR_CONCURRENCY,
+          chunkSize: config.TELEMETRY_PROJECTOR_CHUNK,
+          sessionTimeoutMs: config.TELEMETRY_PROJECTOR_SESSION_TIMEOUT_MS,
+          store,
+        }),
+      );
+      retentionSweeper = await parts.start(
+        createRetentionSweeper({
+          pool,
+          intervalMs: config.TELEMETRY_RETENTION_SWEEP_INTERVAL_MS,
+          batchSize: config.TELEMETRY_RETENTION_SWEEP_BATCH,
+          logger,
+          metrics,
+        }),
+      );
     }
 
     const appliedStore = appliedStoreOf(pool);
     let cdcFeed: ChangeEventConsumer | undefined;
     if (roles.has('cdc')) {
-      cdcFeed = createCdcFeed({
-        kafka,
-        pool,
-        commandLog,
-        topics: [config.CDC_HEATING_TOPIC, config.CDC_SENSORS_TOPIC],
-        groupId: config.TELEMETRY_CDC_GROUP,
-        ...(config.TELEMETRY_CDC_DEAD_LETTER_TOPIC ? { deadLetterTopic: config.TELEMETRY_CDC_DEAD_LETTER_TOPIC } : {}),
-        houseId: config.TELEMETRY_LEGACY_HOUSE_ID,
-        heartbeatTopic: config.CDC_HEARTBEAT_TOPIC,
-        logger,
-        metrics,
-        appliedStore,
-      });
-      await cdcFeed.start();
-      stoppers.push(() => cdcFeed!.stop());
+      cdcFeed = await parts.start(
+        createCdcFeed({
+          kafka,
+          pool,
+          commandLog,
+          topics: [config.CDC_HEATING_TOPIC, config.CDC_SENSORS_TOPIC],
+          groupId: config.TELEMETRY_CDC_GROUP,
+          ...(config.TELEMETRY_CDC_DEAD_LETTER_TOPIC
+            ? { deadLetterTopic: config.TELEMETRY_CDC_DEAD_LETTER_TOPIC }
+            : {}),
+          houseId: config.TELEMETRY_LEGACY_HOUSE_ID,
+          heartbeatTopic: config.CDC_HEARTBEAT_TOPIC,
+          logger,
+          metrics,
+          appliedStore,
+        }),
+      );
     }
 
     let sagaCommands: MessageConsumer | undefined;
@@ -137,28 +131,28 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
       );
       const producer = createEventProducer(kafka, { logger: logger.child({ module: 'saga-replies-producer' }) });
       await producer.connect();
-      stoppers.push(() => producer.disconnect());
-      sagaCommands = createSagaCommandConsumer({
-        kafka,
-        pool,
-        producer,
-        commandsTopic: config.TELEMETRY_SAGA_COMMANDS_TOPIC,
-        repliesTopic: config.TELEMETRY_SAGA_REPLIES_TOPIC,
-        groupId: config.TELEMETRY_SAGA_GROUP,
-        maxRetentionDays: config.TELEMETRY_MAX_RETENTION_DAYS,
-        logger,
-      });
-      await sagaCommands.start();
-      stoppers.push(() => sagaCommands!.stop());
-      firstReadingWatcher = createFirstReadingWatcher({
-        pool,
-        producer,
-        repliesTopic: config.TELEMETRY_SAGA_REPLIES_TOPIC,
-        pollMs: config.TELEMETRY_FIRST_READING_POLL_MS,
-        logger,
-      });
-      firstReadingWatcher.start();
-      stoppers.push(() => firstReadingWatcher!.stop());
+      parts.onStop(() => producer.disconnect());
+      sagaCommands = await parts.start(
+        createSagaCommandConsumer({
+          kafka,
+          pool,
+          producer,
+          commandsTopic: config.TELEMETRY_SAGA_COMMANDS_TOPIC,
+          repliesTopic: config.TELEMETRY_SAGA_REPLIES_TOPIC,
+          groupId: config.TELEMETRY_SAGA_GROUP,
+          maxRetentionDays: config.TELEMETRY_MAX_RETENTION_DAYS,
+          logger,
+        }),
+      );
+      firstReadingWatcher = await parts.start(
+        createFirstReadingWatcher({
+          pool,
+          producer,
+          repliesTopic: config.TELEMETRY_SAGA_REPLIES_TOPIC,
+          pollMs: config.TELEMETRY_FIRST_READING_POLL_MS,
+          logger,
+        }),
+      );
     }
 
     const readModels = new ReadModels(pool);
@@ -224,17 +218,14 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
       readiness,
       beforeScrape,
     });
-    const server: Server = await new Promise((resolve, reject) => {
-      const s = app.listen(config.PORT, config.HOST, () => resolve(s));
-      s.once('error', reject);
+    const { url } = await listenAsPart(app, parts, {
+      port: config.PORT,
+      host: config.HOST,
+      graceMs: config.SHUTDOWN_GRACE_MS,
+      keepAliveTimeoutMs: 65_000,
     });
-    server.keepAliveTimeout = 65_000;
-    stoppers.push(() => closeServer(server, config.SHUTDOWN_GRACE_MS));
-    const { port } = server.address() as AddressInfo;
-    const url = `http://${config.HOST}:${port}`;
     logger.info({ event: 'telemetry_started', url, roles: [...roles] }, `telemetry listening on ${url}`);
 
-    let stopped: Promise<void> | undefined;
     return {
       url,
       pool,
@@ -244,24 +235,10 @@ export async function startTelemetry(config: TelemetryConfig, logger: Logger): P
       ...(cdcFeed ? { cdcFeed } : {}),
       ...(sagaCommands ? { sagaCommands } : {}),
       ...(firstReadingWatcher ? { firstReadingWatcher } : {}),
-      stop: () => (stopped ??= stopAll()),
+      stop: () => parts.stop(),
     };
   } catch (err) {
-    await stopAll();
+    await parts.stop();
     throw err;
   }
-}
-
-/** Stops accepting connections, lets requests in flight finish (up to `graceMs`), then closes idle keep-alives. */
-function closeServer(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.closeAllConnections();
-    }, graceMs);
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }

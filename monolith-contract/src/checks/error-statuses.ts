@@ -1,7 +1,52 @@
 import { readCheck, writeCheck } from '../check';
 import { allCases, expectOperationResponse, expectThat, expectUnattachedError } from '../expect';
 import { ENDPOINTS } from '../heating-api';
+import type { HeatingApi } from '../heating-api';
 import type { Exchange } from '../http';
+import type { UnattachedResponse } from '../document';
+
+/** One request of a check, named by what it sends. */
+interface BadRequest {
+  name: string;
+  method: string;
+  target: string;
+  body?: string;
+  /** the operation whose documented 400 answers it */
+  operationId: string;
+}
+
+/**
+ * A check that every request of `requests` answers 400 with the body its operation documents, and that none of them
+ * changed the heating system (`what` names them in the failure).
+ */
+function badRequestCheck(name: string, description: string, what: string, requests: (api: HeatingApi) => BadRequest[]) {
+  return writeCheck(name, description, async (api, original) => {
+    await allCases(
+      requests(api).map((r) => ({
+        name: r.name,
+        run: async () => {
+          expectOperationResponse(api.doc, await api.send(r.method, r.target, r.body), r.operationId, 400);
+        },
+      })),
+    );
+    await api.expectUnchanged(original, what);
+  });
+}
+
+/** Every request of `cases` answers `status` with the Spring error body of `components.responses[error]`. */
+async function expectUnattachedErrors(
+  api: HeatingApi,
+  cases: Array<[method: string, target: string]>,
+  error: UnattachedResponse,
+  status: number,
+): Promise<void> {
+  await allCases(
+    cases.map(([method, target]) => ({
+      name: `${method} ${target}`,
+      run: async () => expectUnattachedError(api.doc, await api.send(method, target), error, status),
+    })),
+  );
+}
 
 export const errorChecks = [
   writeCheck(
@@ -20,23 +65,20 @@ export const errorChecks = [
     },
   ),
 
-  writeCheck(
+  badRequestCheck(
     'non-numeric-id-400',
     "an id that is not a whole number (abc, 1.5) answers 400 with Spring's error body on every endpoint",
-    async (api, original) => {
-      await allCases(
-        ['abc', '1.5'].flatMap((id) =>
-          ENDPOINTS.map((endpoint) => ({
-            name: endpoint.label.replace('{id}', id),
-            run: async () => {
-              const exchange = await api.send(endpoint.method, endpoint.target(id), endpoint.body);
-              expectOperationResponse(api.doc, exchange, endpoint.operationId, 400);
-            },
-          })),
-        ),
-      );
-      await api.expectUnchanged(original, 'requests with a non-numeric id');
-    },
+    'requests with a non-numeric id',
+    () =>
+      ['abc', '1.5'].flatMap((id) =>
+        ENDPOINTS.map((endpoint) => ({
+          name: endpoint.label.replace('{id}', id),
+          method: endpoint.method,
+          target: endpoint.target(id),
+          body: endpoint.body,
+          operationId: endpoint.operationId,
+        })),
+      ),
   ),
 
   writeCheck(
@@ -49,38 +91,31 @@ export const errorChecks = [
     },
   ),
 
-  writeCheck(
+  badRequestCheck(
     'set-temperature-not-a-number-400',
     'POST set-temperature with a temperature that is not a number (abc, empty, 22,5) answers 400 and changes nothing',
-    async (api, original) => {
-      await allCases(
-        ['abc', '', '22,5'].map((temperature) => ({
-          name: `temperature=${temperature}`,
-          run: async () => {
-            const target = `/api/heating/${api.id}/set-temperature?temperature=${encodeURIComponent(temperature)}`;
-            expectOperationResponse(api.doc, await api.send('POST', target), 'setTemperature', 400);
-          },
-        })),
-      );
-      await api.expectUnchanged(original, 'set-temperature with non-numeric temperatures');
-    },
+    'set-temperature with non-numeric temperatures',
+    (api) =>
+      ['abc', '', '22,5'].map((temperature) => ({
+        name: `temperature=${temperature}`,
+        method: 'POST',
+        target: `/api/heating/${api.id}/set-temperature?temperature=${encodeURIComponent(temperature)}`,
+        operationId: 'setTemperature',
+      })),
   ),
 
-  writeCheck(
+  badRequestCheck(
     'put-malformed-json-400',
     "PUT with a malformed JSON body answers 400 with Spring's error body and changes nothing",
-    async (api, original) => {
-      await allCases(
-        ['{"on": tru', '{"on":true,"targetTemperature":21.5', 'on=true'].map((body) => ({
-          name: `body ${body}`,
-          run: async () => {
-            const exchange = await api.send('PUT', `/api/heating/${api.id}`, body);
-            expectOperationResponse(api.doc, exchange, 'updateHeatingSystem', 400);
-          },
-        })),
-      );
-      await api.expectUnchanged(original, 'malformed PUTs');
-    },
+    'malformed PUTs',
+    (api) =>
+      ['{"on": tru', '{"on":true,"targetTemperature":21.5', 'on=true'].map((body) => ({
+        name: `body ${body}`,
+        method: 'PUT',
+        target: `/api/heating/${api.id}`,
+        body,
+        operationId: 'updateHeatingSystem',
+      })),
   ),
 
   readCheck('unknown-path-404', "a GET of a path no endpoint has answers 404 with Spring's error body", async (api) => {
@@ -91,12 +126,7 @@ export const errorChecks = [
       ['GET', '/api/unknown'],
       ['GET', `/api/heating/${api.id}/turn-sideways`],
     ];
-    await allCases(
-      cases.map(([method, target]) => ({
-        name: `${method} ${target}`,
-        run: async () => expectUnattachedError(api.doc, await api.send(method, target), 'NotFound', 404),
-      })),
-    );
+    await expectUnattachedErrors(api, cases, 'NotFound', 404);
   }),
 
   writeCheck(
@@ -115,12 +145,7 @@ export const errorChecks = [
         ['PUT', `/api/heating/${id}/current-temperature`],
         ['POST', `/api/heating/${id}/current-temperature`],
       ];
-      await allCases(
-        cases.map(([method, target]) => ({
-          name: `${method} ${target}`,
-          run: async () => expectUnattachedError(api.doc, await api.send(method, target), 'MethodNotAllowed', 405),
-        })),
-      );
+      await expectUnattachedErrors(api, cases, 'MethodNotAllowed', 405);
       await api.expectUnchanged(original, 'requests with the wrong method');
     },
   ),

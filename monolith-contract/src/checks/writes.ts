@@ -1,9 +1,40 @@
 import { writeCheck } from '../check';
 import { allCases, expectThat } from '../expect';
+import type { HeatingAnswer } from '../heating-api';
 
 /** A target temperature different from the current one, so that every change is observable. */
 const differentFrom = (current: number, preferred: number, fallback: number) =>
   current === preferred ? fallback : preferred;
+
+/**
+ * Checks of a PUT whose body leaves a field out: from the state `before`, PUT `body` answers what `answered` accepts
+ * and stores `stored`.
+ */
+function partialPutChecks(
+  cases: Array<{
+    name: string;
+    description: string;
+    before: { on: boolean; targetTemperature: number };
+    body: string;
+    answered: (answer: HeatingAnswer) => boolean;
+    /** what `answered` accepts, for the failure message */
+    expected: string;
+    stored: { on: boolean; targetTemperature: string };
+  }>,
+) {
+  return cases.map((c) =>
+    writeCheck(c.name, c.description, async (api) => {
+      await api.put(c.before);
+      const answer = await api.put(c.body);
+      expectThat(
+        c.answered(answer),
+        `PUT ${c.body} on a system that is ${c.before.on ? 'on' : 'off'} should answer ${c.expected}`,
+        answer.exchange,
+      );
+      await api.expectStored(c.stored, `PUT ${c.body}`);
+    }),
+  );
+}
 
 export const writeChecks = [
   writeCheck(
@@ -51,35 +82,26 @@ export const writeChecks = [
     },
   ),
 
-  writeCheck(
-    'put-missing-on-means-false',
-    'PUT without "on" turns the system off (a missing boolean is false)',
-    async (api) => {
-      await api.put({ on: true, targetTemperature: 21.5 });
-      const answer = await api.put('{"targetTemperature":22.5}');
-      expectThat(
-        answer.value.on === false && answer.value.targetTemperature === 22.5,
-        `PUT {"targetTemperature":22.5} on a system that is on should answer on=false, targetTemperature=22.5`,
-        answer.exchange,
-      );
-      await api.expectStored({ on: false, targetTemperature: '22.5' }, 'PUT {"targetTemperature":22.5}');
+  ...partialPutChecks([
+    {
+      name: 'put-missing-on-means-false',
+      description: 'PUT without "on" turns the system off (a missing boolean is false)',
+      before: { on: true, targetTemperature: 21.5 },
+      body: '{"targetTemperature":22.5}',
+      answered: (a) => a.value.on === false && a.value.targetTemperature === 22.5,
+      expected: 'on=false, targetTemperature=22.5',
+      stored: { on: false, targetTemperature: '22.5' },
     },
-  ),
-
-  writeCheck(
-    'put-missing-target-temperature-means-zero',
-    'PUT without "targetTemperature" sets it to 0.0',
-    async (api) => {
-      await api.put({ on: false, targetTemperature: 21.5 });
-      const answer = await api.put('{"on":true}');
-      expectThat(
-        answer.value.on === true && answer.lexemes.get('/targetTemperature') === '0.0',
-        'PUT {"on":true} should answer on=true, targetTemperature=0.0',
-        answer.exchange,
-      );
-      await api.expectStored({ on: true, targetTemperature: '0.0' }, 'PUT {"on":true}');
+    {
+      name: 'put-missing-target-temperature-means-zero',
+      description: 'PUT without "targetTemperature" sets it to 0.0',
+      before: { on: false, targetTemperature: 21.5 },
+      body: '{"on":true}',
+      answered: (a) => a.value.on === true && a.lexemes.get('/targetTemperature') === '0.0',
+      expected: 'on=true, targetTemperature=0.0',
+      stored: { on: true, targetTemperature: '0.0' },
     },
-  ),
+  ]),
 
   writeCheck('put-ignores-is-on', 'PUT ignores "isOn": only "on" sets the boolean', async (api) => {
     await api.put({ on: true, targetTemperature: 21.5 });
@@ -141,29 +163,21 @@ export const writeChecks = [
     },
   ),
 
-  writeCheck(
-    'turn-on',
-    'POST /api/heating/{id}/turn-on answers 204 with an empty body; GET then shows on: true, targetTemperature unchanged',
-    async (api) => {
-      await api.put({ on: false, targetTemperature: 21.5 });
-      await api.turnOn();
-      await api.expectStored({ on: true, targetTemperature: '21.5' }, 'turn-on');
-      await api.turnOn();
-      await api.expectStored({ on: true, targetTemperature: '21.5' }, 'a second turn-on');
-    },
-  ),
-
-  writeCheck(
-    'turn-off',
-    'POST /api/heating/{id}/turn-off answers 204 with an empty body; GET then shows on: false, targetTemperature unchanged',
-    async (api) => {
-      await api.put({ on: true, targetTemperature: 21.5 });
-      await api.turnOff();
-      await api.expectStored({ on: false, targetTemperature: '21.5' }, 'turn-off');
-      await api.turnOff();
-      await api.expectStored({ on: false, targetTemperature: '21.5' }, 'a second turn-off');
-    },
-  ),
+  ...(['turn-on', 'turn-off'] as const).map((action) => {
+    const on = action === 'turn-on';
+    return writeCheck(
+      action,
+      `POST /api/heating/{id}/${action} answers 204 with an empty body; GET then shows on: ${on}, targetTemperature unchanged`,
+      async (api) => {
+        const press = () => (on ? api.turnOn() : api.turnOff());
+        await api.put({ on: !on, targetTemperature: 21.5 });
+        await press();
+        await api.expectStored({ on, targetTemperature: '21.5' }, action);
+        await press();
+        await api.expectStored({ on, targetTemperature: '21.5' }, `a second ${action}`);
+      },
+    );
+  }),
 
   writeCheck(
     'set-temperature',

@@ -6,6 +6,7 @@ export * from './kafka-client';
 export * from './producer';
 export * from './topics';
 export * from './consumer/consumer';
+export * from './consumer/lifecycle';
 export * from './consumer/contract-consumer';
 export * from './consumer/dead-letter';
 export * from './consumer/message';

@@ -4,3 +4,4 @@ export * from './http-metrics';
 export * from './readiness';
 export * from './service-app';
 export * from './observe-requests';
+export * from './service-parts';

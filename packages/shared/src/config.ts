@@ -47,17 +47,19 @@ export const env = {
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  list: () =>
-    z
-      .string()
-      .min(1)
-      .transform((v) =>
-        v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      ),
+  /** a comma-separated list, required and not empty: `a, b,c` → `['a', 'b', 'c']` */
+  list: () => z.string().min(1).transform(splitList),
+  /** a comma-separated list, `fallback` when unset; set but empty it parses to `[]` (refine it to refuse that) */
+  listOr: (fallback: readonly string[]) => z.string().default(fallback.join(',')).transform(splitList),
 };
+
+/** The items of a comma-separated list, trimmed, without empty ones. */
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
 
 /** What a config schema parses to: the frozen, typed environment of a process. */
 export type ConfigOf<S extends z.ZodRawShape> = Readonly<z.infer<z.ZodObject<S>>>;

@@ -17,6 +17,23 @@ const errors = {
     content: json(ref('Error')),
   },
 };
+/** Properties of a schema, each given by its type alone (`{ requests: 'integer' }`). */
+const typed = (types: Record<string, string>) =>
+  Object.fromEntries(Object.entries(types).map(([name, type]) => [name, { type }]));
+/** A GET that answers 200 with what the summary says, to any authenticated caller. */
+const read = (summary: string, more: { parameters?: object[]; responses?: object } = {}) => ({
+  get: {
+    summary,
+    ...(more.parameters ? { parameters: more.parameters } : {}),
+    responses: { 200: { description: 'OK' }, 401: errors[401], ...more.responses },
+  },
+});
+/** Answers of a change of one existing route: `ok` with the change, the errors of every change, 404 for an unknown id. */
+const routeChanged = (ok: string) => ({
+  200: { description: ok, content: json(ref('Change')) },
+  ...errors,
+  404: { description: 'No such route' },
+});
 const ifMatch = {
   name: 'If-Match',
   in: 'header',
@@ -72,11 +89,13 @@ export function openApiDocument(): object {
               required: ['code', 'message', 'status'],
               properties: {
                 code: { type: 'string', example: 'PROXY_ERR_INVALID_TABLE' },
-                message: { type: 'string' },
-                status: { type: 'integer' },
-                route: { type: 'string' },
-                upstream: { type: 'string' },
-                details: { type: 'object' },
+                ...typed({
+                  message: 'string',
+                  status: 'integer',
+                  route: 'string',
+                  upstream: 'string',
+                  details: 'object',
+                }),
               },
             },
           },
@@ -136,10 +155,7 @@ export function openApiDocument(): object {
               type: 'object',
               required: ['compared', 'equal', 'different', 'serviceErrors', 'skipped', 'equalRate'],
               properties: {
-                compared: { type: 'integer' },
-                equal: { type: 'integer' },
-                different: { type: 'integer' },
-                serviceErrors: { type: 'integer' },
+                ...typed({ compared: 'integer', equal: 'integer', different: 'integer', serviceErrors: 'integer' }),
                 skipped: {
                   type: 'integer',
                   description: 'not compared (no dryRun, sampled out, concurrency bound, too large)',
@@ -200,12 +216,7 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'text/plain exposition format' }, 401: errors[401] },
         },
       },
-      '/api/table': {
-        get: {
-          summary: 'Whole table: version, default target, upstreams, routes, last rejected change',
-          responses: { 200: { description: 'OK' }, 401: errors[401] },
-        },
-      },
+      '/api/table': read('Whole table: version, default target, upstreams, routes, last rejected change'),
       '/api/table/reload': {
         post: {
           summary: 'Re-read the routes file now',
@@ -213,12 +224,7 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'Applied or unchanged' }, 400: errors[400], 401: errors[401] },
         },
       },
-      '/api/routes': {
-        get: {
-          summary: 'List routes (table order) with the table version',
-          responses: { 200: { description: 'OK' }, 401: errors[401] },
-        },
-      },
+      '/api/routes': read('List routes (table order) with the table version'),
       '/api/routes/{id}': {
         get: {
           summary: 'One route',
@@ -262,20 +268,12 @@ export function openApiDocument(): object {
               },
             }),
           },
-          responses: {
-            200: { description: 'Applied (or unchanged)', content: json(ref('Change')) },
-            ...errors,
-            404: { description: 'No such route' },
-          },
+          responses: routeChanged('Applied (or unchanged)'),
         },
         delete: {
           summary: 'Delete a route (its requests go to the default target)',
           parameters: [routeId, reasonHeader, actor],
-          responses: {
-            200: { description: 'Deleted', content: json(ref('Change')) },
-            ...errors,
-            404: { description: 'No such route' },
-          },
+          responses: routeChanged('Deleted'),
         },
       },
       '/api/routes/{id}/target': {
@@ -291,11 +289,7 @@ export function openApiDocument(): object {
               properties: { target: { type: 'string', example: 'device-management' }, reason: { type: 'string' } },
             }),
           },
-          responses: {
-            200: { description: 'Applied (or unchanged)', content: json(ref('Change')) },
-            ...errors,
-            404: { description: 'No such route' },
-          },
+          responses: routeChanged('Applied (or unchanged)'),
         },
       },
       '/api/routes/{id}/plan': {
@@ -330,53 +324,24 @@ export function openApiDocument(): object {
           },
         },
       },
-      '/api/upstreams': {
-        get: {
-          summary: 'Upstreams with resolved origins and timeouts',
-          responses: { 200: { description: 'OK' }, 401: errors[401] },
-        },
-      },
-      '/api/shadow': {
-        get: {
-          summary:
-            'Shadow counters per route (compared, equal, different, serviceErrors; not copied: skipped, sampledOut, overBudget, breakerOpen, dropped; not compared: tooLarge, notCompared) and the shadow circuit of each target',
-          responses: { 200: { description: 'OK' }, 401: errors[401] },
-        },
-      },
-      '/api/shadow/{id}': {
-        get: {
-          summary: 'Shadow counters and the latest differences of one route, with both bodies and a JSON diff',
-          parameters: [routeId],
-          responses: { 200: { description: 'OK' }, 401: errors[401], 404: { description: 'No such route' } },
-        },
-      },
-      '/api/breakers': {
-        get: {
-          summary: 'Circuit breaker state and transition counts per upstream',
-          responses: { 200: { description: 'OK' }, 401: errors[401] },
-        },
-      },
-      '/api/cdc': {
-        get: {
-          summary:
-            "CDC-aware reads: each polled upstream's /cdc/applied report and lag per table, per route the reads served by the service and by the source (by reason: lag, unknown, pinned) and the writes that pinned their key, the read-your-writes pin store",
-          responses: { 200: { description: 'OK' }, 401: errors[401] },
-        },
-      },
-      '/api/fleet': {
-        get: {
-          summary:
-            'The fleet: every live proxy process (id, host, pid, version served, serving from the store or the routes file, last seen), the newest stored version, whether all serve it, and which process runs the plans',
-          responses: { 200: { description: 'OK' }, 401: errors[401] },
-        },
-      },
-      '/api/fleet/workers': {
-        get: {
-          summary:
-            'Worker processes of this machine (PROXY_WORKERS): per slot the pid, state (starting, ready, restarting, stopping), start time, restarts and last exit as the primary sees them, and what the worker answered (table version served, requests answered, uptime, RSS). With several workers, /metrics labels every series with `worker` (the slot) and /api/shadow, /api/breakers and /api/cdc merge every worker’s figures and say who answered (`workers`)',
-          responses: { 200: { description: 'OK' }, 401: errors[401] },
-        },
-      },
+      '/api/upstreams': read('Upstreams with resolved origins and timeouts'),
+      '/api/shadow': read(
+        'Shadow counters per route (compared, equal, different, serviceErrors; not copied: skipped, sampledOut, overBudget, breakerOpen, dropped; not compared: tooLarge, notCompared) and the shadow circuit of each target',
+      ),
+      '/api/shadow/{id}': read(
+        'Shadow counters and the latest differences of one route, with both bodies and a JSON diff',
+        { parameters: [routeId], responses: { 404: { description: 'No such route' } } },
+      ),
+      '/api/breakers': read('Circuit breaker state and transition counts per upstream'),
+      '/api/cdc': read(
+        "CDC-aware reads: each polled upstream's /cdc/applied report and lag per table, per route the reads served by the service and by the source (by reason: lag, unknown, pinned) and the writes that pinned their key, the read-your-writes pin store",
+      ),
+      '/api/fleet': read(
+        'The fleet: every live proxy process (id, host, pid, version served, serving from the store or the routes file, last seen), the newest stored version, whether all serve it, and which process runs the plans',
+      ),
+      '/api/fleet/workers': read(
+        'Worker processes of this machine (PROXY_WORKERS): per slot the pid, state (starting, ready, restarting, stopping), start time, restarts and last exit as the primary sees them, and what the worker answered (table version served, requests answered, uptime, RSS). With several workers, /metrics labels every series with `worker` (the slot) and /api/shadow, /api/breakers and /api/cdc merge every worker’s figures and say who answered (`workers`)',
+      ),
       '/api/audit': {
         get: {
           summary: 'Audit log, oldest first',

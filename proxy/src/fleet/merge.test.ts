@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { ShadowCounters, ShadowDiff } from '../shadow/shadower';
+import { emptyCounters, type ShadowCounters, type ShadowDiff } from '../shadow/shadower';
 import type { Gathered, MissingWorker } from './link';
 import {
   mergeBreakers,
@@ -22,20 +22,7 @@ function gathered<T>(values: T[], extra: { expected?: number; missing?: MissingW
   };
 }
 
-const counters = (n: Partial<ShadowCounters>): ShadowCounters => ({
-  compared: 0,
-  equal: 0,
-  different: 0,
-  serviceErrors: 0,
-  skipped: 0,
-  sampledOut: 0,
-  overBudget: 0,
-  breakerOpen: 0,
-  dropped: 0,
-  tooLarge: 0,
-  notCompared: 0,
-  ...n,
-});
+const counters = (n: Partial<ShadowCounters>): ShadowCounters => ({ ...emptyCounters(), ...n });
 
 const diff = (at: string, requestId: string): ShadowDiff => ({
   at,

@@ -75,7 +75,8 @@ function shown(body: Buffer): string {
     : `${body.subarray(0, BODY_KEPT).toString('utf8')}… (${body.length} bytes)`;
 }
 
-function emptyCounters(): ShadowCounters {
+/** Counters of a route nothing was shadowed for yet. */
+export function emptyCounters(): ShadowCounters {
   return {
     compared: 0,
     equal: 0,

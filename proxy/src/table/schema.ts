@@ -50,6 +50,20 @@ export const ROUTE_MODES = ['forward', 'unavailable', 'canary', 'shadow'] as con
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
+/** A reference to an upstream by its name. */
+const UPSTREAM_REF = z.string().regex(NAME, 'must name an upstream');
+
+/**
+ * Where a request's key is read: the request header `header` (such as `x-house-id`) when present, else the path
+ * parameter `param` of the route's pattern (such as `id` in `/api/heating/:id`), else the client address.
+ */
+const KeySourceSchema = z
+  .object({
+    header: z.string().regex(HEADER_NAME, 'invalid header name').optional(),
+    param: z.string().optional(),
+  })
+  .strict();
+
 /**
  * Canary settings. The sticky key is the first of: the request header `key.header`, the path parameter
  * `key.param`, the client address. A key's bucket is a stable hash of the key alone (the same key lands in
@@ -59,17 +73,9 @@ const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 export const CanarySchema = z
   .object({
     /** Upstream serving the keys outside the weight; default the table's `defaultTarget`. */
-    baseline: z.string().regex(NAME, 'must name an upstream').optional(),
+    baseline: UPSTREAM_REF.optional(),
     /** Where the sticky key is read; without both, the client address is the key. */
-    key: z
-      .object({
-        /** Request header holding the key (such as `x-house-id`); used when present. */
-        header: z.string().regex(HEADER_NAME, 'invalid header name').optional(),
-        /** Path parameter of the route's pattern (such as `id` in `/api/heating/:id`). */
-        param: z.string().optional(),
-      })
-      .strict()
-      .default({}),
+    key: KeySourceSchema.default({}),
     /** Honour `X-Strangler-Target: service|monolith` (or an upstream name) from testers, over the weight. */
     allowOverride: z.boolean().default(false),
   })
@@ -82,7 +88,7 @@ export const CanarySchema = z
 export const ShadowSchema = z
   .object({
     /** Upstream answering the client; default the table's `defaultTarget`. */
-    baseline: z.string().regex(NAME, 'must name an upstream').optional(),
+    baseline: UPSTREAM_REF.optional(),
     /**
      * JSON paths not compared, e.g. `$.items[*].updatedAt`. Default `$.timestamp`: the monolith's Spring error body
      * carries a fresh timestamp on every response, so comparing it would make every error answer a difference.
@@ -158,15 +164,9 @@ export const CdcSchema = z
     /** Source tables the route reads or writes, schema-qualified (`public.heating_systems`). */
     tables: z.array(z.string().regex(CDC_TABLE, 'must be schema.table in lowercase')).min(1).max(32),
     /** Upstream holding the data of record; default the table's `defaultTarget`. */
-    source: z.string().regex(NAME, 'must name an upstream').optional(),
+    source: UPSTREAM_REF.optional(),
     /** Where the entity key is read (the header, else the path parameter, else the client address); default `canary.key`. */
-    key: z
-      .object({
-        header: z.string().regex(HEADER_NAME, 'invalid header name').optional(),
-        param: z.string().optional(),
-      })
-      .strict()
-      .optional(),
+    key: KeySourceSchema.optional(),
     /** Reads go to `source` while the service is further behind than this (ms). */
     maxLagMs: z.number().int().min(0).max(3_600_000).default(5_000),
     /**
@@ -195,7 +195,7 @@ export const RouteSchema = z
     /** Exact-value header conditions (names case-insensitive); every one must hold. */
     headers: z.record(z.string().regex(HEADER_NAME, 'invalid header name'), z.string()).optional(),
     /** Name of the upstream that serves the route (`monolith` or an extracted service). */
-    target: z.string().regex(NAME, 'must name an upstream'),
+    target: UPSTREAM_REF,
     /**
      * `forward`: proxy to target. `unavailable`: answer 503 + Retry-After without contacting any upstream.
      * `canary`: send `weight` % of the keys (see `canary.key`) to target, the rest to `canary.baseline`.
@@ -217,7 +217,7 @@ export const RouteSchema = z
     fallback: z
       .object({
         /** Upstream answering instead; default the canary baseline, else the table's `defaultTarget`. */
-        to: z.string().regex(NAME, 'must name an upstream').optional(),
+        to: UPSTREAM_REF.optional(),
         /** Statuses below 500 that also count as failures (such as 404, 501 is a 5xx anyway). */
         statuses: z.array(z.number().int().min(400).max(599)).default([]),
       })
@@ -252,7 +252,7 @@ export const ReleaseSchema = z
 export const TableSpecSchema = z
   .object({
     /** Upstream that serves every request no route claims. */
-    defaultTarget: z.string().regex(NAME, 'must name an upstream').default('monolith'),
+    defaultTarget: UPSTREAM_REF.default('monolith'),
     release: ReleaseSchema.optional(),
     upstreams: z.array(UpstreamSchema).min(1),
     routes: z.array(RouteSchema).default([]),

@@ -22,6 +22,20 @@ const schema = (s: z.ZodType) => {
   return json;
 };
 
+/** An operation on one of the saga's channels; a receiving one names its consumer group. */
+const operation = (
+  action: 'send' | 'receive',
+  channel: string,
+  summary: string,
+  { messages, groupId }: { messages?: readonly string[]; groupId?: string } = {},
+) => ({
+  action,
+  channel: { $ref: `#/channels/${channel}` },
+  summary,
+  ...(messages ? { messages: messages.map((n) => ({ $ref: `#/channels/${channel}/messages/${n}` })) } : {}),
+  ...(groupId ? { bindings: { kafka: { groupId: { type: 'string', const: groupId }, bindingVersion: '0.5.0' } } } : {}),
+});
+
 const headers = {
   type: 'object',
   required: ['event-id', 'event-type', 'schema-version', 'source'],
@@ -104,44 +118,30 @@ export const sagaAsyncApi = {
     },
   },
   operations: {
-    sendSagaCommand: {
-      action: 'send',
-      channel: { $ref: '#/channels/sagaCommands' },
-      summary: 'device management (outbox relay) sends saga commands',
-      messages: commandNames.map((n) => ({ $ref: `#/channels/sagaCommands/messages/${n}` })),
-    },
-    receiveSagaCommand: {
-      action: 'receive',
-      channel: { $ref: '#/channels/sagaCommands' },
-      summary: 'telemetry (group telemetry.saga-commands) applies saga commands',
-      messages: commandNames.map((n) => ({ $ref: `#/channels/sagaCommands/messages/${n}` })),
-      bindings: { kafka: { groupId: { type: 'string', const: 'telemetry.saga-commands' }, bindingVersion: '0.5.0' } },
-    },
-    deadLetterSagaCommand: {
-      action: 'send',
-      channel: { $ref: '#/channels/sagaCommandsDeadLetter' },
-      summary: 'telemetry parks saga commands it cannot read',
-    },
-    sendSagaReply: {
-      action: 'send',
-      channel: { $ref: '#/channels/sagaReplies' },
-      summary: 'telemetry replies (command consumer and first-reading watcher)',
-      messages: replyNames.map((n) => ({ $ref: `#/channels/sagaReplies/messages/${n}` })),
-    },
-    receiveSagaReply: {
-      action: 'receive',
-      channel: { $ref: '#/channels/sagaReplies' },
-      summary: 'device management (group device-management.connect-saga) advances the saga',
-      messages: replyNames.map((n) => ({ $ref: `#/channels/sagaReplies/messages/${n}` })),
-      bindings: {
-        kafka: { groupId: { type: 'string', const: 'device-management.connect-saga' }, bindingVersion: '0.5.0' },
-      },
-    },
-    deadLetterSagaReply: {
-      action: 'send',
-      channel: { $ref: '#/channels/sagaRepliesDeadLetter' },
-      summary: 'device management parks replies it cannot read (the saga then times out into compensation)',
-    },
+    sendSagaCommand: operation('send', 'sagaCommands', 'device management (outbox relay) sends saga commands', {
+      messages: commandNames,
+    }),
+    receiveSagaCommand: operation(
+      'receive',
+      'sagaCommands',
+      'telemetry (group telemetry.saga-commands) applies saga commands',
+      { messages: commandNames, groupId: 'telemetry.saga-commands' },
+    ),
+    deadLetterSagaCommand: operation('send', 'sagaCommandsDeadLetter', 'telemetry parks saga commands it cannot read'),
+    sendSagaReply: operation('send', 'sagaReplies', 'telemetry replies (command consumer and first-reading watcher)', {
+      messages: replyNames,
+    }),
+    receiveSagaReply: operation(
+      'receive',
+      'sagaReplies',
+      'device management (group device-management.connect-saga) advances the saga',
+      { messages: replyNames, groupId: 'device-management.connect-saga' },
+    ),
+    deadLetterSagaReply: operation(
+      'send',
+      'sagaRepliesDeadLetter',
+      'device management parks replies it cannot read (the saga then times out into compensation)',
+    ),
   },
   components: {
     messages: {

@@ -1,5 +1,5 @@
 import type { Logger } from '@warmhouse/shared';
-import { backoffDelay, DLQ_HEADERS, sleep } from '@warmhouse/messaging';
+import { backoffDelay, consumerLifecycle, DLQ_HEADERS, sleep } from '@warmhouse/messaging';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import { decodeCommand } from '../domain/command';
@@ -71,13 +71,13 @@ export function createProjector(opts: ProjectorOptions): Projector {
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: 3_000,
   });
-  let running = false;
   let stopping = false;
+  /** false after a crash kafkajs does not restart from */
+  let alive = true;
   const paused = new Set<number>();
-  let stopped: Promise<void> | undefined;
 
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    running = payload.restart;
+    alive = payload.restart;
     logger.error(
       { event: 'projector_crashed', err: payload.error, restart: payload.restart },
       'projector consumer crashed',
@@ -187,31 +187,28 @@ export function createProjector(opts: ProjectorOptions): Projector {
     }
   };
 
+  const lifecycle = consumerLifecycle({
+    consumer,
+    subscription: { topics: [opts.topic], fromBeginning: true },
+    run: {
+      autoCommit: true,
+      autoCommitInterval: 1_000,
+      partitionsConsumedConcurrently: opts.concurrency ?? 6,
+      eachBatch,
+    },
+    logger,
+    name: 'projector',
+    startedFields: { schema: store.schema },
+    onStopping: () => {
+      stopping = true;
+    },
+  });
+
   return {
     store,
-    async start() {
-      await consumer.connect();
-      await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: true,
-        autoCommitInterval: 1_000,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: opts.concurrency ?? 6,
-        eachBatch,
-      });
-      running = true;
-      logger.info({ event: 'projector_started', schema: store.schema }, 'projector started');
-    },
-    stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        await consumer.disconnect();
-        running = false;
-        logger.info({ event: 'projector_stopped' }, 'projector stopped');
-      })();
-      return stopped;
-    },
-    healthy: () => running && !stopping,
+    start: () => lifecycle.start(),
+    stop: () => lifecycle.stop(),
+    healthy: () => lifecycle.running() && alive,
     resume() {
       if (paused.size === 0) return;
       const partitions = [...paused];

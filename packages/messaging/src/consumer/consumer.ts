@@ -1,6 +1,7 @@
 import type { Logger } from '@warmhouse/shared';
 import type { ConsumerConfig } from 'kafkajs';
 import { kafkaClientOf, type KafkaOrBrokers } from '../kafka-client';
+import { consumerLifecycle } from './lifecycle';
 import { defaultDeadLetterTopic } from './dead-letter';
 import type { ParsedMessage, SourceMessage } from './message';
 import {
@@ -77,7 +78,6 @@ export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): Me
   const stopping = new AbortController();
   const stats: ConsumerStats = { handled: 0, tombstones: 0, skipped: 0, deadLettered: 0, retries: 0, commits: 0 };
   const dlq = options.deadLetterTopic;
-  let started = false;
 
   const eachBatch = createBatchProcessor<E>({
     groupId: options.groupId,
@@ -106,31 +106,20 @@ export function createMessageConsumer<E>(options: MessageConsumerOptions<E>): Me
     ),
   );
 
-  let stopped: Promise<void> | undefined;
-  return {
-    async start() {
-      await producer.connect();
-      await consumer.connect();
-      await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachBatch,
-      });
-      started = true;
-      logger.info({ event: 'consumer_started', topics: options.topics }, 'consumer started');
+  const lifecycle = consumerLifecycle({
+    consumer,
+    subscription: { topics: options.topics, fromBeginning: options.fromBeginning ?? true },
+    run: {
+      autoCommit: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+      eachBatch,
     },
-    stop() {
-      stopped ??= (async () => {
-        stopping.abort();
-        await consumer.disconnect();
-        await producer.disconnect();
-        logger.info({ event: 'consumer_stopped', stats }, 'consumer stopped');
-      })();
-      return stopped;
-    },
-    stats: () => ({ ...stats }),
-    running: () => started && !stopping.signal.aborted,
-  };
+    logger,
+    name: 'consumer',
+    startedFields: { topics: options.topics },
+    stoppedFields: () => ({ stats }),
+    onStopping: () => stopping.abort(),
+    beside: producer,
+  });
+  return { ...lifecycle, stats: () => ({ ...stats }) };
 }

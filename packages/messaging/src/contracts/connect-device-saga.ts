@@ -24,39 +24,36 @@ const ids = {
   deviceId: z.uuid().describe('the device being connected (also the Kafka key)'),
 };
 
-export const provisionDeviceCommand = messageSchema('connect-device.provision-telemetry', CONNECT_SAGA_VERSION, {
-  data: z.object({
-    ...ids,
-    step: z.literal('provision'),
-    deviceType: z.string().min(1).describe('device management device type, e.g. heating'),
-    retentionDays: z.int().positive().describe('how long telemetry keeps the readings of this device'),
-    ownerId: z
-      .string()
-      .min(1)
-      .max(100)
-      .nullable()
-      .optional()
-      .describe(
-        'the subject that owns the device (X-Strangler-Subject of the connect request); only it and operators read its telemetry. Null or absent: nobody (operators only)',
-      ),
-  }),
+/** A message of the saga: its type, the step it belongs to, and its fields beside the saga and device ids. */
+function sagaMessage<T extends string, S extends ConnectSagaStep, F extends z.ZodRawShape>(
+  type: T,
+  step: S,
+  fields: F,
+) {
+  return messageSchema(type, CONNECT_SAGA_VERSION, { data: z.object({ ...ids, step: z.literal(step), ...fields }) });
+}
+
+export const provisionDeviceCommand = sagaMessage('connect-device.provision-telemetry', 'provision', {
+  deviceType: z.string().min(1).describe('device management device type, e.g. heating'),
+  retentionDays: z.int().positive().describe('how long telemetry keeps the readings of this device'),
+  ownerId: z
+    .string()
+    .min(1)
+    .max(100)
+    .nullable()
+    .optional()
+    .describe(
+      'the subject that owns the device (X-Strangler-Subject of the connect request); only it and operators read its telemetry. Null or absent: nobody (operators only)',
+    ),
 });
 
-export const confirmFirstReadingCommand = messageSchema('connect-device.confirm-first-reading', CONNECT_SAGA_VERSION, {
-  data: z.object({
-    ...ids,
-    step: z.literal('confirm-first-reading'),
-    deadline: z.iso.datetime({ offset: true }).describe('the orchestrator gives up (and compensates) after this'),
-  }),
+export const confirmFirstReadingCommand = sagaMessage('connect-device.confirm-first-reading', 'confirm-first-reading', {
+  deadline: z.iso.datetime({ offset: true }).describe('the orchestrator gives up (and compensates) after this'),
 });
 
-export const deprovisionDeviceCommand = messageSchema('connect-device.deprovision-telemetry', CONNECT_SAGA_VERSION, {
-  data: z.object({
-    ...ids,
-    step: z.literal('deprovision'),
-    reason: z.string().describe('why the saga compensates'),
-    attempt: z.int().positive().describe('1, then 2, 3… when the orchestrator re-sends after a timeout'),
-  }),
+export const deprovisionDeviceCommand = sagaMessage('connect-device.deprovision-telemetry', 'deprovision', {
+  reason: z.string().describe('why the saga compensates'),
+  attempt: z.int().positive().describe('1, then 2, 3… when the orchestrator re-sends after a timeout'),
 });
 
 export const connectSagaCommandSchema = z.discriminatedUnion('type', [
@@ -66,41 +63,21 @@ export const connectSagaCommandSchema = z.discriminatedUnion('type', [
 ]);
 export type ConnectSagaCommand = z.output<typeof connectSagaCommandSchema>;
 
-export const deviceProvisionedReply = messageSchema('connect-device.telemetry-provisioned', CONNECT_SAGA_VERSION, {
-  data: z.object({
-    ...ids,
-    step: z.literal('provision'),
-    metrics: z.array(z.string()).min(1).describe('metrics telemetry now expects from the device'),
-    retentionDays: z.int().positive(),
-  }),
+export const deviceProvisionedReply = sagaMessage('connect-device.telemetry-provisioned', 'provision', {
+  metrics: z.array(z.string()).min(1).describe('metrics telemetry now expects from the device'),
+  retentionDays: z.int().positive(),
 });
 
-export const provisioningFailedReply = messageSchema(
-  'connect-device.telemetry-provisioning-failed',
-  CONNECT_SAGA_VERSION,
-  {
-    data: z.object({
-      ...ids,
-      step: z.literal('provision'),
-      reason: z.string().min(1).describe('why telemetry refused; nothing was provisioned'),
-    }),
-  },
-);
-
-export const firstReadingReceivedReply = messageSchema('connect-device.first-reading-received', CONNECT_SAGA_VERSION, {
-  data: z.object({
-    ...ids,
-    step: z.literal('confirm-first-reading'),
-    measuredAt: z.iso.datetime({ offset: true }).describe('measuredAt of the first reading through the ingest API'),
-  }),
+export const provisioningFailedReply = sagaMessage('connect-device.telemetry-provisioning-failed', 'provision', {
+  reason: z.string().min(1).describe('why telemetry refused; nothing was provisioned'),
 });
 
-export const deviceDeprovisionedReply = messageSchema('connect-device.telemetry-deprovisioned', CONNECT_SAGA_VERSION, {
-  data: z.object({
-    ...ids,
-    step: z.literal('deprovision'),
-    wasProvisioned: z.boolean().describe('false when there was nothing to undo'),
-  }),
+export const firstReadingReceivedReply = sagaMessage('connect-device.first-reading-received', 'confirm-first-reading', {
+  measuredAt: z.iso.datetime({ offset: true }).describe('measuredAt of the first reading through the ingest API'),
+});
+
+export const deviceDeprovisionedReply = sagaMessage('connect-device.telemetry-deprovisioned', 'deprovision', {
+  wasProvisioned: z.boolean().describe('false when there was nothing to undo'),
 });
 
 export const connectSagaReplySchema = z.discriminatedUnion('type', [
