@@ -8,6 +8,8 @@
   /** no event for this long: the stream is considered broken and the page polls instead */
   const STALL_MS = 15000;
   const csrf = document.querySelector('meta[name="csrf"]').getAttribute('content');
+  // a viewer sees no change controls (the monitor refuses their changes with 403 anyway)
+  const canChange = document.querySelector('meta[name="can-change"]').getAttribute('content') === 'true';
   const $ = (id) => document.getElementById(id);
   const esc = (v) =>
     String(v === null || v === undefined ? '' : v).replace(
@@ -93,7 +95,13 @@
           ? '<span class="bad">' + esc(r.shadowCopies) + '</span>'
           : esc(r.shadowCopies),
         num(r.fallbacks),
-        '<button type="button" data-route="' + esc(r.id) + '" data-testid="change-' + esc(r.id) + '">Change…</button>',
+        canChange
+          ? '<button type="button" data-route="' +
+            esc(r.id) +
+            '" data-testid="change-' +
+            esc(r.id) +
+            '">Change…</button>'
+          : '<span class="muted">read-only</span>',
       ]),
     );
   }
@@ -332,7 +340,14 @@
       });
       const body = await res.json().catch(() => ({}));
       if (!res.ok) {
-        $('ed-error').textContent = 'Not changed: ' + (body.detail || body.title || 'HTTP ' + res.status);
+        const why = body.detail || (body.error && body.error.message) || body.title || 'HTTP ' + res.status;
+        $('ed-error').textContent = 'Not changed: ' + why;
+        if (res.status === 401) {
+          $('ed-error').insertAdjacentHTML(
+            'beforeend',
+            ' <a href="/auth/login" data-testid="sign-in-again">Sign in again</a>',
+          );
+        }
         return;
       }
       $('route-message').innerHTML =

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { cookieOf } from './sign-in';
 
 /** Name of the session cookie set by `POST /login` (a digest of the token, never the token itself). */
 export const SESSION_COOKIE = 'cdc_monitor_session';
@@ -12,11 +13,7 @@ export function sessionValue(token: string): string {
 
 /** Reads the session cookie from a `Cookie` header. */
 export function sessionOf(cookieHeader: string | undefined): string | undefined {
-  for (const part of (cookieHeader ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === SESSION_COOKIE) return v.join('=');
-  }
-  return undefined;
+  return cookieOf(cookieHeader, SESSION_COOKIE);
 }
 
 /** Header a change made from the dashboard page carries besides the session cookie (see {@link csrfValue}). */
@@ -42,11 +39,33 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}th.group{text-align:ce
 .chart .u-legend{font-size:.8rem}.chart .u-legend td,.chart .u-legend th{border:0;padding:0 .2rem}
 #routes,#audit{overflow-x:auto}`;
 
-/** The login page, answered with 401 to any request without the token. */
-export const LOGIN_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warm House migration – sign in</title>
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/**
+ * The login page, answered with 401 to any request without a session: "Sign in" with the identity provider when
+ * OIDC is configured, and the admin token form (automation, break-glass) always; `message` says why the person is
+ * here again (session expired, sign-in failed, missing role).
+ */
+export function loginPage({ oidc, message }: { oidc: boolean; message?: string }): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warm House migration – sign in</title>
 <style>${STYLE}</style></head><body><h1>Warm House migration dashboard</h1>
-<form method="post" action="/login"><label>Admin token <input type="password" name="token" data-testid="token" autofocus></label>
+${message ? `<p class="bad" data-testid="login-message">${escapeHtml(message)}</p>` : ''}
+${oidc ? '<p><a href="/auth/login" data-testid="oidc-sign-in"><button type="button">Sign in with your account</button></a></p><p class="muted">or with the admin token:</p>' : ''}
+<form method="post" action="/login"><label>Admin token <input type="password" name="token" data-testid="token"${oidc ? '' : ' autofocus'}></label>
 <button type="submit" data-testid="sign-in">Sign in</button></form></body></html>`;
+}
+
+/** The login page of a monitor without OIDC sign-in. */
+export const LOGIN_PAGE = loginPage({ oidc: false });
+
+/** Who the page is for: a person signed in with OIDC (named, with roles) or the admin token. */
+export interface PageViewer {
+  /** shown as "signed in as"; absent for the admin token */
+  readonly person?: { readonly name: string; readonly roles: readonly string[] };
+  /** whether the change controls are shown (the server refuses changes of a viewer anyway) */
+  readonly canChange: boolean;
+}
 
 /** The page's script (served as `/dashboard.js`, same origin: the CSP allows no inline script). */
 export const DASHBOARD_SCRIPT = readFileSync(path.join(__dirname, 'dashboard-client.js'), 'utf8');
@@ -67,10 +86,15 @@ export const UPLOT_STYLE = readFileSync(path.join(UPLOT_DIST, 'uPlot.min.css'), 
  * stream fails. Plain HTML and JavaScript served by the monitor (uPlot from node_modules): nothing from a CDN, no
  * build step.
  */
-export function dashboardPage(csrf: string): string {
+export function dashboardPage(csrf: string, viewer: PageViewer = { canChange: true }): string {
+  const who = viewer.person
+    ? `Signed in as <strong data-testid="signed-in-as">${escapeHtml(viewer.person.name)}</strong> (<span data-testid="roles">${escapeHtml(viewer.person.roles.join(', ') || 'no role')}</span>)${viewer.canChange ? '' : ' · <span data-testid="read-only">read-only</span>'}`
+    : 'Signed in with the admin token';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warm House migration</title>
-<meta name="csrf" content="${csrf}"><link rel="stylesheet" href="/uplot.css"><style>${STYLE}</style></head><body>
+<meta name="csrf" content="${csrf}"><meta name="can-change" content="${viewer.canChange}">
+<link rel="stylesheet" href="/uplot.css"><style>${STYLE}</style></head><body>
 <h1>Warm House migration dashboard</h1>
+<form method="post" action="/logout" class="muted">${who} · <button type="submit" data-testid="sign-out">Sign out</button></form>
 <p class="muted">Updated <span id="updated">never</span> · <span id="live" data-testid="live">connecting…</span></p>
 <h2>Migration progress</h2><p id="progress" data-testid="progress"></p><div class="charts" id="charts-progress"></div>
 <h2>Proxy fleet</h2><div id="fleet" data-testid="fleet"></div>

@@ -9,7 +9,7 @@ import {
   DASHBOARD_SCRIPT,
   UPLOT_SCRIPT,
   UPLOT_STYLE,
-  LOGIN_PAGE,
+  loginPage,
   SESSION_COOKIE,
   sessionOf,
   sessionValue,
@@ -18,6 +18,9 @@ import { buildDashboardSnapshot, createChartHistory, createSnapshotFeed, readRou
 import { createMetrics } from './metrics';
 import type { Monitor } from './monitor';
 import { createProxyAdmin, type RouteChange } from './proxy-admin';
+import { decideDashboardAccess, needOf, type DashboardPrincipal } from './roles';
+import type { PersonSession } from './session';
+import type { PersonSignIn } from './sign-in';
 
 /** Constant-time comparison of `Authorization: Bearer <token>` with the expected token. */
 export function bearerMatches(header: string | undefined, expected: string): boolean {
@@ -30,8 +33,15 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  type = 'application/json',
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
+    ...headers,
     'content-type': type,
     'cache-control': 'no-store',
     // the dashboard loads nothing from elsewhere and may not be framed
@@ -102,7 +112,20 @@ export interface MonitorHandlerOptions {
   pushIntervalMs?: number;
   /** with it, a snapshot is built (and its figures added to the charts' history) this often even with no page open */
   historySampleMs?: number;
+  /** people sign in with OIDC (MONITOR_OIDC_ISSUER); without it, only the admin token signs in */
+  signIn?: PersonSignIn;
 }
+
+/** Who sent a request, and the CSRF value its changes must carry (none for a bearer token). */
+type Caller =
+  | { kind: 'token'; csrf?: string }
+  | { kind: 'person'; session: PersonSession; csrf: string }
+  | { kind: 'anonymous'; why?: 'expired' | 'invalid' };
+
+const SIGNED_OUT_MESSAGE = {
+  expired: 'Your sign-in has expired: sign in again.',
+  invalid: 'Your session is not valid (changed, or sealed with another secret): sign in again.',
+} as const;
 
 /**
  * The monitor's admin HTTP API. `GET /healthz` is open; everything else needs `Authorization: Bearer <token>`:
@@ -123,6 +146,7 @@ export function createMonitorHandler({
   proxyAdmin = {},
   pushIntervalMs = 3000,
   historySampleMs,
+  signIn,
 }: MonitorHandlerOptions): RequestListener & { close(): void } {
   const metrics = createMetrics();
   const proxy = createProxyAdmin(proxyAdmin);
@@ -144,33 +168,85 @@ export function createMonitorHandler({
           );
         }, historySampleMs);
   sampler?.unref();
+  /** The admin token (bearer, or its sign-in cookie), else a person's sealed session, else nobody. */
+  const callerOf = async (req: IncomingMessage): Promise<Caller> => {
+    if (bearerMatches(req.headers.authorization, token)) return { kind: 'token' };
+    const session = sessionOf(req.headers.cookie);
+    if (session !== undefined && sameSecret(session, sessionValue(token))) {
+      return { kind: 'token', csrf: csrfValue(token) };
+    }
+    if (!signIn) return { kind: 'anonymous' };
+    const person = await signIn.lookup(req.headers.cookie);
+    if (person.state === 'signed-in') return { kind: 'person', session: person.session, csrf: person.csrf };
+    return person.state === 'none' ? { kind: 'anonymous' } : { kind: 'anonymous', why: person.state };
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://monitor');
     const method = req.method ?? 'GET';
     if (method === 'GET' && url.pathname === '/healthz') return send(res, 200, { ok: true });
     if (method === 'POST' && url.pathname === '/login') {
       const given = new URLSearchParams(await readText(req)).get('token') ?? '';
-      if (!sameSecret(given, token)) return send(res, 401, LOGIN_PAGE, 'text/html; charset=utf-8');
+      if (!sameSecret(given, token)) {
+        const page = loginPage({ oidc: signIn !== undefined, message: 'That is not the admin token.' });
+        return send(res, 401, page, 'text/html; charset=utf-8');
+      }
       res.writeHead(303, {
         location: '/',
         'set-cookie': `${SESSION_COOKIE}=${sessionValue(token)}; HttpOnly; SameSite=Strict; Path=/`,
       });
       return res.end();
     }
-    const session = sessionOf(req.headers.cookie);
-    const signedIn = session !== undefined && sameSecret(session, sessionValue(token));
-    const csrf = req.headers[CSRF_HEADER];
-    const authorized =
-      bearerMatches(req.headers.authorization, token) ||
-      (signedIn && (method === 'GET' || (typeof csrf === 'string' && sameSecret(csrf, csrfValue(token)))));
-    if (!authorized && method === 'GET' && url.pathname === '/') {
-      return send(res, 401, LOGIN_PAGE, 'text/html; charset=utf-8');
+    if (method === 'POST' && url.pathname === '/logout') {
+      const clearToken = `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
+      res.writeHead(303, { location: '/', 'set-cookie': [clearToken, ...(signIn ? [signIn.clearSession] : [])] });
+      return res.end();
     }
-    if (!authorized) {
-      return send(res, 401, { error: { code: 'CDC_MONITOR_UNAUTHORIZED', message: 'missing or wrong bearer token' } });
+    if (signIn && (await signIn.handle(req, res, url))) return;
+    const caller = await callerOf(req);
+    const csrf = req.headers[CSRF_HEADER];
+    const csrfOk =
+      caller.kind === 'anonymous' || caller.csrf === undefined || method === 'GET'
+        ? true
+        : typeof csrf === 'string' && sameSecret(csrf, caller.csrf);
+    if (caller.kind === 'anonymous' || !csrfOk) {
+      const why = caller.kind === 'anonymous' ? caller.why : undefined;
+      const clear: Record<string, string> = why && signIn ? { 'set-cookie': signIn.clearSession } : {};
+      if (method === 'GET' && url.pathname === '/') {
+        const message = why ? SIGNED_OUT_MESSAGE[why] : undefined;
+        return send(res, 401, loginPage({ oidc: signIn !== undefined, message }), 'text/html; charset=utf-8', clear);
+      }
+      const message = why ? SIGNED_OUT_MESSAGE[why] : 'missing or wrong bearer token';
+      return send(
+        res,
+        401,
+        { error: { code: 'CDC_MONITOR_UNAUTHORIZED', message, ...(why ? { signIn: '/auth/login' } : {}) } },
+        'application/json',
+        clear,
+      );
+    }
+    const principal: DashboardPrincipal =
+      caller.kind === 'person'
+        ? { kind: 'person', subject: caller.session.sub, roles: caller.session.roles }
+        : { kind: 'token' };
+    const verdict = decideDashboardAccess(principal, needOf(method));
+    if (!verdict.ok) {
+      if (method === 'GET' && url.pathname === '/') {
+        const message = `Signed in as ${caller.kind === 'person' ? (caller.session.name ?? caller.session.sub) : ''}, but ${verdict.reason}.`;
+        return send(res, 403, loginPage({ oidc: true, message }), 'text/html; charset=utf-8');
+      }
+      return send(res, 403, {
+        error: { code: 'CDC_MONITOR_FORBIDDEN', message: verdict.reason, required: verdict.required },
+      });
     }
     if (method === 'GET' && url.pathname === '/') {
-      return send(res, 200, dashboardPage(csrfValue(token)), 'text/html; charset=utf-8');
+      const page =
+        caller.kind === 'person'
+          ? dashboardPage(caller.csrf, {
+              person: { name: caller.session.name ?? caller.session.sub, roles: caller.session.roles },
+              canChange: decideDashboardAccess(principal, 'change').ok,
+            })
+          : dashboardPage(csrfValue(token));
+      return send(res, 200, page, 'text/html; charset=utf-8');
     }
     if (method === 'GET' && url.pathname === '/dashboard.js') {
       return send(res, 200, DASHBOARD_SCRIPT, 'text/javascript; charset=utf-8');
@@ -196,11 +272,14 @@ export function createMonitorHandler({
       const id = decodeURIComponent(routeChange[1]!);
       const parsed = routeChangeOf(await readJson(req).catch(() => undefined));
       if (typeof parsed === 'string') return problem(res, 400, 'Invalid route change', parsed);
-      const outcome = await proxy.changeRoute(id, parsed.change, parsed.reason, 'dashboard');
+      // a person's change carries their own access token: the proxy checks their role and audits oidc:<sub>
+      const person = caller.kind === 'person' ? caller.session : undefined;
+      const outcome = await proxy.changeRoute(id, parsed.change, parsed.reason, 'dashboard', person?.accessToken);
       logger.info(
         {
           event: 'dashboard_route_change',
           route: id,
+          by: person ? `oidc:${person.sub}` : 'token:admin',
           change: parsed.change,
           reason: parsed.reason,
           status: outcome.status,
@@ -210,6 +289,15 @@ export function createMonitorHandler({
       if (outcome.status >= 200 && outcome.status < 300) {
         void feed.poke();
         return send(res, 200, outcome.body);
+      }
+      if (person && (outcome.status === 401 || outcome.status === 403)) {
+        // the person's own token: refused (expired, revoked, another audience) or without the role at the proxy
+        const title = outcome.status === 401 ? 'The proxy refused your sign-in' : 'The proxy refused your change';
+        return problem(res, outcome.status, title, proxyMessage(outcome.body), {
+          proxyStatus: outcome.status,
+          proxy: outcome.body,
+          ...(outcome.status === 401 ? { signIn: '/auth/login' } : {}),
+        });
       }
       // the proxy's 4xx are about the change; a 401/403 there is about the monitor's PROXY_ADMIN_TOKEN, not the user
       const aboutChange =

@@ -10,5 +10,8 @@ export * from './metrics';
 export * from './monitor';
 export * from './probe';
 export * from './proxy-admin';
+export * from './roles';
 export * from './route-stats';
+export * from './session';
+export * from './sign-in';
 export * from './slots';

@@ -3,7 +3,10 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { createLogger, runMain } from '@warmhouse/shared';
 import {
+  createPersonSignIn,
+  createSessionSealer,
   createHeartbeatProbe,
+  loginPage,
   createMonitor,
   createMonitorHandler,
   loadMonitorConfig,
@@ -73,7 +76,18 @@ runMain('cdc-monitor', async (onStop) => {
     }, config.DRIFT_INTERVAL_SECONDS * 1000);
     onStop(() => clearInterval(timer));
   }
+  // openid-client is ESM-only: loaded here (tsx), never by the modules jest imports
+  const signIn = config.oidc
+    ? createPersonSignIn({
+        settings: config.oidc,
+        flow: (await import('./oidc-flow')).createOidcFlow(config.oidc, logger),
+        sealer: createSessionSealer({ secret: config.oidc.sessionSecret }),
+        logger,
+        loginPage: (message) => loginPage({ oidc: true, ...(message !== undefined ? { message } : {}) }),
+      })
+    : undefined;
   const handler = createMonitorHandler({
+    ...(signIn ? { signIn } : {}),
     monitor,
     token: config.MONITOR_TOKEN,
     logger,

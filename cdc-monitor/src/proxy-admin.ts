@@ -153,13 +153,24 @@ export function createProxyAdmin(options: { url?: string; token?: string; timeou
         return {};
       }
     },
-    /** `PATCH /api/routes/:id` with the reason; the proxy audits it under `actor`. Never throws. */
-    async changeRoute(id: string, change: RouteChange, reason: string, actor: string): Promise<ChangeOutcome> {
+    /**
+     * `PATCH /api/routes/:id` with the reason. With `accessToken` (a person's), that token is sent instead of the
+     * shared one and the proxy audits the person (`oidc:<sub>`); else it audits `token:admin` with the declared
+     * `actor`. Never throws.
+     */
+    async changeRoute(
+      id: string,
+      change: RouteChange,
+      reason: string,
+      actor: string,
+      accessToken?: string,
+    ): Promise<ChangeOutcome> {
       if (!base) return { status: 0, body: { error: { message: 'PROXY_ADMIN_URL is not set' } } };
+      const auth: Record<string, string> = accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` };
       try {
         const res = await fetch(`${base}/api/routes/${encodeURIComponent(id)}`, {
           method: 'PATCH',
-          headers: headers({ 'content-type': 'application/json', 'x-strangler-actor': actor }),
+          headers: headers({ 'content-type': 'application/json', 'x-strangler-actor': actor, ...auth }),
           body: JSON.stringify({ ...change, reason }),
           signal: AbortSignal.timeout(timeoutMs),
         });

@@ -54,6 +54,8 @@ const BAD: Record<string, Record<string, string | number | boolean>> = {
   'bad-monitoring-typo': { 'monitoring.serviceMonitor.enabled': true },
   'bad-monitoring-interval': { 'monitoring.serviceMonitors.interval': '30 seconds' },
   'bad-cdc-monitor-replicas': { 'cdcMonitor.replicas': 2 },
+  'bad-monitor-oidc': { 'cdcMonitor.oidc.issuer': 'https://login.example/realm' },
+  'bad-monitor-oidc-http': { 'cdcMonitor.oidc.issuer': 'http://login.example/realm' },
   'bad-cdc-hooks-no-login': { 'cdcSource.preflight.enabled': true },
   'bad-cdc-hooks-url': { 'cdcSource.teardown.enabled': true, 'cdcSource.ownerDatabaseUrl': 'mysql://o@db/smart_home' },
 };
@@ -293,6 +295,28 @@ describe('proxy delivery', () => {
     expect(d.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name)).not.toContain(
       'PROXY_ADMIN_OIDC_AUDIENCE',
     );
+    // the dashboard signs people in with the company's provider: secrets from a Secret, never in values
+    const monitorEnv = (find(manifests('production'), 'Deployment', 'warm-house-cdc-monitor') as any).spec.template.spec
+      .containers[0].env;
+    expect(monitorEnv).toEqual(
+      expect.arrayContaining([
+        { name: 'MONITOR_OIDC_ISSUER', value: 'https://login.warm-house.example/realms/smart-home' },
+        { name: 'MONITOR_OIDC_CLIENT_ID', value: 'warm-house-dashboard' },
+        { name: 'MONITOR_PUBLIC_URL', value: 'https://migration.warm-house.example' },
+        { name: 'MONITOR_OIDC_RESOURCE', value: 'urn:warm-house:strangler-admin' },
+        { name: 'MONITOR_OIDC_ROLES_CLAIM', value: 'realm_access.roles' },
+        {
+          name: 'MONITOR_SESSION_SECRET',
+          valueFrom: { secretKeyRef: { name: 'cdc-monitor-oidc', key: 'sessionSecret' } },
+        },
+        {
+          name: 'MONITOR_OIDC_CLIENT_SECRET',
+          valueFrom: { secretKeyRef: { name: 'cdc-monitor-oidc', key: 'clientSecret', optional: true } },
+        },
+      ]),
+    );
+    const defaultMonitor = find(manifests('default'), 'Deployment', 'warm-house-cdc-monitor') as any;
+    expect(JSON.stringify(defaultMonitor)).not.toContain('MONITOR_OIDC_ISSUER');
     for (const values of ['default', 'production'] as const)
       expect(JSON.stringify(manifests(values))).not.toMatch(/identity-provider|oidc-provider/);
   });
@@ -877,6 +901,8 @@ describe('values.schema.json rejects bad values with a clear message', () => {
     ['bad-disabled-target', /routes\.heatingGet\.target: upstream "telemetry" is not enabled/],
     ['bad-cdc-source-url', /proxy\/cdcSourceDatabase\/url/],
     ['bad-admin-audience', /proxy\.oidc\.adminAudience: set it with proxy\.oidc\.issuer/],
+    ['bad-monitor-oidc', /cdcMonitor\.oidc\.clientId: set it with cdcMonitor\.oidc\.issuer/],
+    ['bad-monitor-oidc-http', /cdcMonitor\/oidc\/issuer/],
     ['bad-roles-claim', /proxy\/oidc\/rolesClaim/],
     ['bad-cdc-source-plain-env', /proxy\.env\.PROXY_CDC_SOURCE_DATABASE_URL: .*proxy\.cdcSourceDatabase/],
     [

@@ -158,7 +158,13 @@ async function main(): Promise<void> {
     const identityProvider = startNodeService({
       name: 'identity-provider',
       entry: 'packages/identity-provider/src/main.ts',
-      env: { IDP_PORT: String(ports.identityProvider), IDP_CLIENT_SECRET: idpSecret, IDP_AUDIENCE: API_AUDIENCE },
+      env: {
+        IDP_PORT: String(ports.identityProvider),
+        IDP_CLIENT_SECRET: idpSecret,
+        IDP_AUDIENCE: API_AUDIENCE,
+        // the migration dashboard signs people in with the `warm-house-dashboard` client
+        IDP_DASHBOARD_REDIRECT_URIS: `http://127.0.0.1:${ports.cdcMonitor}/auth/callback`,
+      },
       stateDir,
       registry,
     });
@@ -219,6 +225,12 @@ async function main(): Promise<void> {
         DRIFT_INTERVAL_SECONDS: '300',
         PROXY_ADMIN_URL: adminUrl,
         PROXY_ADMIN_TOKEN: adminToken,
+        // people sign in with the demo provider; their route changes carry their own token to the proxy
+        MONITOR_OIDC_ISSUER: issuer,
+        MONITOR_OIDC_CLIENT_ID: 'warm-house-dashboard',
+        MONITOR_OIDC_CLIENT_SECRET: idpSecret,
+        MONITOR_PUBLIC_URL: monitorUrl,
+        MONITOR_SESSION_SECRET: randomBytes(32).toString('base64url'),
         // the consuming services the heartbeat probe times (each answers GET /cdc/applied)
         CDC_MONITOR_SERVICES: `device-management=${deviceManagementUrl},telemetry=${telemetryUrl}`,
       },
@@ -234,6 +246,10 @@ async function main(): Promise<void> {
       [
         'migration dashboard',
         `${monitorUrl}/  (sign in with the admin token; JSON ${monitorUrl}/api/cdc, live ${monitorUrl}/api/dashboard/events)`,
+      ],
+      [
+        'dashboard as a person',
+        `${monitorUrl}/ → "Sign in with your account" → login user-alice (changes routes) or user-bob (read-only), any password (the demo provider's development login page)`,
       ],
       ['proxy admin token', `${adminToken}  (also in ${path.join(stateDir, 'admin-token')})`],
       ['CLI', `STRANGLER_ADMIN_URL=${adminUrl} STRANGLER_ADMIN_TOKEN=… npx strangler routes list`],

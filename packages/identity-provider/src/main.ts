@@ -11,6 +11,8 @@ const IDP_ENV = {
   IDP_AUDIENCE: z.string().min(1).default('urn:warm-house:api'),
   IDP_CLIENT_SECRET: z.string().min(16, 'must be at least 16 characters'),
   IDP_ACCESS_TOKEN_TTL_SECONDS: env.positiveInt(300),
+  /** the migration dashboard's callback URLs (comma list): `<monitor>/auth/callback` */
+  IDP_DASHBOARD_REDIRECT_URIS: env.list().optional(),
   LOG_LEVEL: env.logLevel(),
 };
 
@@ -24,6 +26,7 @@ runMain('identity-provider', async (onStop) => {
     audience: config.IDP_AUDIENCE,
     clientSecret: config.IDP_CLIENT_SECRET,
     accessTokenTtlSeconds: config.IDP_ACCESS_TOKEN_TTL_SECONDS,
+    ...(config.IDP_DASHBOARD_REDIRECT_URIS ? { dashboardRedirectUris: config.IDP_DASHBOARD_REDIRECT_URIS } : {}),
   });
   provider.on('server_error', (_ctx, err) => log.error({ err }, 'provider error'));
   const server = provider.listen(config.IDP_PORT, config.IDP_HOST);

@@ -29,12 +29,18 @@ export interface IdentityProviderOptions {
   readonly clientSecret: string;
   /** Access token lifetime, seconds. */
   readonly accessTokenTtlSeconds: number;
+  /** Where the migration dashboard (`warm-house-dashboard` client) may be sent back: `<monitor>/auth/callback`. */
+  readonly dashboardRedirectUris?: readonly string[];
 }
+
+/** The migration dashboard's client (authorization code with PKCE; the monitor's MONITOR_OIDC_CLIENT_ID). */
+export const DASHBOARD_CLIENT_ID = 'warm-house-dashboard';
 
 /**
  * A certified OpenID Provider (oidc-provider) configured for the Warm House API: JWT access tokens (RFC 9068) for
  * one resource server, the audience; a gateway client using client credentials (`telemetry:ingest`); a web client
- * for the demo users (authorization code with the provider's development login pages). Keys are generated at
+ * for the demo users and one for the migration dashboard (authorization code with the provider's development login
+ * pages: the login is the user's subject, `user-alice`, and no password is checked). Keys are generated at
  * start (RS256) and published at `/jwks`; nothing is stored (in-memory adapter).
  */
 export function createIdentityProvider(o: IdentityProviderOptions): Provider {
@@ -58,6 +64,14 @@ export function createIdentityProvider(o: IdentityProviderOptions): Provider {
         grant_types: ['authorization_code', 'refresh_token', DEMO_PASSWORD_GRANT],
         redirect_uris: ['http://127.0.0.1/callback'],
         scope: `openid profile ${scope}`,
+      },
+      {
+        client_id: DASHBOARD_CLIENT_ID,
+        client_secret: o.clientSecret,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [...(o.dashboardRedirectUris ?? ['http://127.0.0.1/auth/callback'])],
+        scope: 'openid profile',
       },
     ],
     scopes: ['openid', 'profile', 'offline_access', ...API_SCOPES],
