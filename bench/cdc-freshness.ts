@@ -4,7 +4,7 @@
  * With `--to-service`, commit → applied in device management's database by 2 device-management processes and
  * visible through its API (see bench/cdc/to-service.ts).
  *
- *   npm run bench:cdc -- [rates=200,1000] [seconds=20] [--to-service]
+ *   npm run bench:cdc -- [rates=200,1000] [seconds=20] [--to-service] [--partitions=N]
  *
  * Each round first drives 5 s of warm-up (not measured), then the measured period.
  *
@@ -85,11 +85,28 @@ async function runRound(opts: {
   };
 }
 
+/**
+ * An experiment (`--partitions=N`): the heating topic with N partitions (keyed by row id, so each row's changes
+ * stay in order) instead of the stack's one, so N device-management replicas apply at once.
+ */
+async function addPartitions(brokers: string[], topic: string, count: number, log: (line: string) => void) {
+  const admin = new Kafka({ clientId: 'bench-partitions', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createPartitions({ topicPartitions: [{ topic, count }] });
+    log(`${topic}: ${count} partitions`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 async function main(): Promise<void> {
   const toService = process.argv.includes('--to-service');
   const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const rates = (args[0] ?? '200,1000').split(',').map(Number);
   const seconds = Number(args[1] ?? 20);
+  const partitionsArg = process.argv.find((a) => a.startsWith('--partitions='));
+  const partitions = partitionsArg ? Number(partitionsArg.split('=')[1]) : 1;
   const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
   const stateDir = path.join(STATE_ROOT, 'bench');
   const backbone = await startBackbone({
@@ -100,6 +117,7 @@ async function main(): Promise<void> {
     portHint: 'choose another port base (BENCH_PORT_BASE)',
   });
   const pool = new Pool({ connectionString: backbone.monolithUrl, max: 16 });
+  if (partitions > 1) await addPartitions(backbone.kafka.brokers, backbone.topics.heatingSystems, partitions, log);
   const fleet = toService ? await startServiceFleet({ backbone, replicas: 2, stateDir, log }) : undefined;
   try {
     const results = [];

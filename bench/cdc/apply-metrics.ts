@@ -58,3 +58,61 @@ export function applySummary(before: ApplyCounters, after: ApplyCounters, wallSe
     applyBusy: `${Math.round((seconds / wallSeconds) * 100)}%`,
   };
 }
+
+/** Cumulative bucket counts of `device_management_cdc_apply_stage_seconds`, per stage, summed over replicas. */
+export type StageBuckets = Map<string, Map<number, number>>;
+
+const STAGE_BUCKET = /^device_management_cdc_apply_stage_seconds_bucket\{(.*)\} (\S+)$/;
+
+/** The stage histograms of the replicas at `urls`, bucket counts summed. */
+export async function readStageBuckets(urls: readonly string[]): Promise<StageBuckets> {
+  const out: StageBuckets = new Map();
+  for (const url of urls) {
+    const body = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })
+      .then((r) => r.text())
+      .catch(() => '');
+    for (const line of body.split('\n')) {
+      const m = STAGE_BUCKET.exec(line);
+      const stage = m && /stage="([^"]+)"/.exec(m[1]!)?.[1];
+      const le = m && /le="([^"]+)"/.exec(m[1]!)?.[1];
+      if (!m || !stage || !le) continue;
+      const buckets = out.get(stage) ?? new Map<number, number>();
+      const bound = le === '+Inf' ? Infinity : Number(le);
+      buckets.set(bound, (buckets.get(bound) ?? 0) + Number(m[2]));
+      out.set(stage, buckets);
+    }
+  }
+  return out;
+}
+
+/** The q-quantile (0..1) of cumulative buckets, interpolated inside its bucket like PromQL's histogram_quantile. */
+function bucketQuantile(buckets: ReadonlyArray<[number, number]>, q: number): number {
+  const total = buckets[buckets.length - 1]?.[1] ?? 0;
+  if (total === 0) return NaN;
+  const rank = q * total;
+  let [lower, below] = [0, 0];
+  for (const [bound, count] of buckets) {
+    if (count >= rank) {
+      if (bound === Infinity) return lower;
+      return lower + ((bound - lower) * (rank - below)) / Math.max(1, count - below);
+    }
+    [lower, below] = [bound, count];
+  }
+  return lower;
+}
+
+/**
+ * Per stage, `p50/p99` in ms of the changes a round applied (the buckets after minus before), so a round's
+ * freshness reads as capture + queued + apply.
+ */
+export function stageFigures(before: StageBuckets, after: StageBuckets): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [stage, buckets] of after) {
+    const diff = [...buckets]
+      .map(([bound, count]): [number, number] => [bound, count - (before.get(stage)?.get(bound) ?? 0)])
+      .sort((a, b) => a[0] - b[0]);
+    const ms = (q: number) => Math.round(bucketQuantile(diff, q) * 1000);
+    out[`${stage}P50P99`] = `${ms(0.5)}/${ms(0.99)}`;
+  }
+  return out;
+}

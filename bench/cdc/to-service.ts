@@ -17,7 +17,7 @@ import type { ManagedProcess } from '../../cdc/src/runtime/processes';
 import { prepareDeviceManagementDatabase } from '../../extracted/device-management/src/database';
 import { startNodeService, waitForHttp } from '../../scripts/stack/apps';
 import type { Backbone } from '../../scripts/stack/backbone';
-import { applySummary, readApplyCounters } from './apply-metrics';
+import { applySummary, readApplyCounters, readStageBuckets, stageFigures } from './apply-metrics';
 import { drive, loadAverage, percentile, ROWS, summarise } from './common';
 
 export interface ServiceFleet {
@@ -175,6 +175,7 @@ export async function runServiceRound(opts: {
   const measuredFrom = Date.now();
   const loadBefore = loadAverage();
   const countersBefore = await readApplyCounters(fleet.urls);
+  const stagesBefore = await readStageBuckets(fleet.urls);
   const { failed, seconds, sent } = await drive({
     pool: opts.pool,
     rate: opts.rate,
@@ -199,6 +200,7 @@ export async function runServiceRound(opts: {
   observing = false;
   await Promise.all([applied, visible]);
   const apply = applySummary(countersBefore, await readApplyCounters(fleet.urls), (Date.now() - measuredFrom) / 1000);
+  const stages = stageFigures(stagesBefore, await readStageBuckets(fleet.urls));
 
   // growing lag: the p99 of the changes committed in the first and in the last 10 s of the measured period
   const windowP99 = (from: number, to: number) => {
@@ -229,6 +231,7 @@ export async function runServiceRound(opts: {
     apiP99: percentile(apiSorted, 99),
     apiMissing,
     ...apply,
+    ...stages,
     load: `${loadBefore} → ${loadAfter}`,
   };
 }

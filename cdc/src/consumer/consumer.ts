@@ -47,6 +47,8 @@ export interface BatchChangeItem<E> {
   topic: string;
   partition: number;
   offset: string;
+  /** the record's Kafka timestamp (ms): when Kafka Connect produced it, for Debezium's topics */
+  recordTsMs?: number;
 }
 
 /**
@@ -150,6 +152,8 @@ export interface ChangeEventConsumer {
   stop(): Promise<void>;
   /** a copy of the counters */
   stats(): ConsumerStats;
+  /** started and not stopping */
+  running(): boolean;
   /** per topic, the last change applied (the body of `GET /cdc/applied`, see `cdcAppliedHandler`) */
   applied(): Record<string, AppliedPosition>;
 }
@@ -224,6 +228,7 @@ export function createChangeEventConsumer(
         topic: m.topic,
         partition: m.partition,
         offset: m.offset,
+        ...(m.timestamp ? { recordTsMs: Number(m.timestamp) } : {}),
       }));
       const client = await beginTransaction(batch.pool);
       let committed: void | (() => void);
@@ -323,6 +328,7 @@ export function createChangeEventConsumer(
       return stopped;
     },
     stats: () => consumer.stats(),
+    running: () => consumer.running(),
     applied: () => applied.snapshot(),
   };
 }

@@ -112,28 +112,23 @@ export async function startDeviceManagement(
     const appliedStore = appliedStoreOf(pool);
     let sync: ChangeEventConsumer | undefined;
     if (config.CDC_SYNC_ENABLED) {
-      let syncRunning = false;
-      sync = createHeatingSyncConsumer({
-        pool,
-        brokers: config.KAFKA_BROKERS,
-        clientId: `${config.KAFKA_CLIENT_ID}-heating-sync`,
-        groupId: config.CDC_GROUP_ID,
-        topic: config.CDC_HEATING_TOPIC,
-        heartbeatTopic: config.CDC_HEARTBEAT_TOPIC,
-        deadLetterTopic: config.CDC_DEAD_LETTER_TOPIC,
-        logger,
-        metrics,
-        appliedStore,
-        changesPerTransaction: config.CDC_CHANGES_PER_TRANSACTION,
-        ...(config.CDC_APPLY === 'batch' ? { batchMaxChanges: config.CDC_BATCH_MAX_CHANGES } : {}),
-      });
-      await sync.start();
-      syncRunning = true;
-      parts.onStop(async () => {
-        syncRunning = false;
-        await sync!.stop();
-      });
-      readiness.push({ name: 'cdc-sync', check: async () => syncRunning || 'stopped' });
+      sync = await startChecked(
+        'cdc-sync',
+        createHeatingSyncConsumer({
+          pool,
+          brokers: config.KAFKA_BROKERS,
+          clientId: `${config.KAFKA_CLIENT_ID}-heating-sync`,
+          groupId: config.CDC_GROUP_ID,
+          topic: config.CDC_HEATING_TOPIC,
+          heartbeatTopic: config.CDC_HEARTBEAT_TOPIC,
+          deadLetterTopic: config.CDC_DEAD_LETTER_TOPIC,
+          logger,
+          metrics,
+          appliedStore,
+          changesPerTransaction: config.CDC_CHANGES_PER_TRANSACTION,
+          ...(config.CDC_APPLY === 'batch' ? { batchMaxChanges: config.CDC_BATCH_MAX_CHANGES } : {}),
+        }),
+      );
     }
 
     const orchestrator = createOrchestrator({

@@ -16,6 +16,7 @@ import { devicesRepository } from '../data/devices-repository';
 import { outboxRepository, writeBackRepository } from '../data/outbox-repository';
 import { deviceDeleted, deviceRegistered, deviceSettingsChanged } from '../domain/events';
 import type { DeviceMetrics } from '../metrics';
+import { applyStagesOf } from './apply-stages';
 import { applyHeatingBatch, reportBatch } from './heating-apply';
 import type { BatchChange } from './heating-plan';
 import { projectHeatingChange, type HeatingImage } from './heating-projection';
@@ -147,10 +148,11 @@ export function createHeatingBatchApply({ pool, metrics }: { pool: Pool; metrics
   const handle = createHeatingSyncHandler({ pool, metrics });
   const noApplied = () => Promise.resolve();
   return async (
-    items: ReadonlyArray<{ event: HeatingChangeEvent }>,
+    items: ReadonlyArray<{ event: HeatingChangeEvent; recordTsMs?: number }>,
     ctx: { tx: PoolClient; logger: Logger },
   ): Promise<() => void> => {
     const started = performance.now();
+    const startedMs = Date.now();
     const events = items.map((i) => i.event);
     let report: () => void;
     try {
@@ -172,6 +174,7 @@ export function createHeatingBatchApply({ pool, metrics }: { pool: Pool; metrics
     return () => {
       metrics.cdcApplyTransactions.inc({ result: 'committed' });
       metrics.cdcApplySeconds.inc((performance.now() - started) / 1000);
+      observeStages(metrics, items, { startedMs, committedMs: Date.now() });
       report();
     };
   };
@@ -186,6 +189,19 @@ const batchChangeOf = (event: HeatingChangeEvent): BatchChange => ({
   lsn: event.lsn,
   txId: event.txId,
 });
+
+/** Splits each streamed change's freshness into its stages (see `applyStagesOf`). */
+function observeStages(
+  metrics: DeviceMetrics,
+  items: ReadonlyArray<{ event: HeatingChangeEvent; recordTsMs?: number }>,
+  batch: { startedMs: number; committedMs: number },
+): void {
+  for (const { event, recordTsMs } of items) {
+    if (event.snapshot) continue;
+    const stages = applyStagesOf({ sourceTsMs: event.sourceTsMs, recordTsMs }, batch);
+    for (const [stage, s] of Object.entries(stages)) metrics.cdcApplyStage.observe({ stage }, s);
+  }
+}
 
 function observeLag(metrics: DeviceMetrics, event: HeatingChangeEvent): void {
   if (event.snapshot) return;

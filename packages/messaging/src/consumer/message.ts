@@ -9,6 +9,8 @@ export interface SourceMessage {
   key: Buffer | string | null;
   value: Buffer | string | null;
   headers?: IHeaders;
+  /** the record's Kafka timestamp, ms since the epoch as kafkajs gives it (a decimal string) */
+  timestamp?: string;
 }
 
 /**

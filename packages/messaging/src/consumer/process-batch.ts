@@ -368,6 +368,7 @@ export function createBatchProcessor<E>(deps: BatchProcessorDeps<E>): (payload: 
       key: m.key,
       value: m.value,
       headers: m.headers,
+      timestamp: m.timestamp,
     }));
     try {
       const { batch: handling, unitOfWork: uow } = deps;
