@@ -13,9 +13,9 @@ import {
 import { TEST_PORT_BASE, TEST_STATE_DIR } from '../stack-endpoints';
 
 /*
- * Several real service processes (device management, telemetry) on the integration test stack, each on its own
- * port: started with `node --import tsx <service>/src/main.ts`, ready once GET /health/ready answers 200 from the
- * process itself, stopped (SIGTERM, then SIGKILL) or killed (SIGKILL) by process id. Every process is recorded in the
+ * Several real service processes (device management, telemetry, the CDC monitor) on the integration test stack, each
+ * on its own port: started with `node --import tsx <service>/src/main.ts`, ready once GET /health/ready (the
+ * monitor: /healthz) answers 200 from the process itself, stopped (SIGTERM, then SIGKILL) or killed (SIGKILL) by process id. Every process is recorded in the
  * test stack's pid registry, so the stack's teardown and supervisor stop what a crashed test left behind.
  *
  * Ports: `servicePort(i)` gives the i-th port of the window reserved for them (TEST_STACK_PORT_BASE + 440 … + 499,
@@ -24,11 +24,26 @@ import { TEST_PORT_BASE, TEST_STATE_DIR } from '../stack-endpoints';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-export type ServiceName = 'device-management' | 'telemetry';
+export type ServiceName = 'device-management' | 'telemetry' | 'cdc-monitor';
 
-const ENTRY: Record<ServiceName, string> = {
-  'device-management': path.join(REPO_ROOT, 'extracted', 'device-management', 'src', 'main.ts'),
-  telemetry: path.join(REPO_ROOT, 'extracted', 'telemetry', 'src', 'main.ts'),
+/** Each service's entry point, the path answering 200 once it is ready, and how it is told its address. */
+const SERVICES: Record<ServiceName, { entry: string; readyPath: string; listenEnv: (port: number) => object }> = {
+  'device-management': {
+    entry: path.join(REPO_ROOT, 'extracted', 'device-management', 'src', 'main.ts'),
+    readyPath: '/health/ready',
+    listenEnv: (port) => ({ HOST: '127.0.0.1', PORT: String(port) }),
+  },
+  telemetry: {
+    entry: path.join(REPO_ROOT, 'extracted', 'telemetry', 'src', 'main.ts'),
+    readyPath: '/health/ready',
+    listenEnv: (port) => ({ HOST: '127.0.0.1', PORT: String(port) }),
+  },
+  // the CDC monitor (migration dashboard) listens once its Kafka and PostgreSQL clients are up
+  'cdc-monitor': {
+    entry: path.join(REPO_ROOT, 'cdc-monitor', 'src', 'main.ts'),
+    readyPath: '/healthz',
+    listenEnv: (port) => ({ MONITOR_HOST: '127.0.0.1', MONITOR_PORT: String(port) }),
+  },
 };
 
 /** First offset (from TEST_STACK_PORT_BASE) of the ports for service processes; the stack uses offsets up to 432. */
@@ -68,7 +83,7 @@ export interface StartServiceOptions {
   service: ServiceName;
   /** unique name within the run, e.g. `dm-a` */
   name: string;
-  /** the service's environment (e.g. from its test support's `env()`); PORT and HOST are set here */
+  /** the service's environment (e.g. from its test support's `env()`); its host and port are set here */
   env: Record<string, string>;
   /** default: the next free index of `servicePort` not used by a process started here */
   port?: number;
@@ -85,7 +100,7 @@ function nextPort(): number {
   throw new Error(`all ${SERVICE_PORT_COUNT} service ports of TEST_STACK_PORT_BASE=${TEST_PORT_BASE} are in use`);
 }
 
-/** Starts one service process and waits until it answers GET /health/ready with 200 on its own port. */
+/** Starts one service process and waits until its ready path (GET /health/ready; the monitor's /healthz) answers 200 on its own port. */
 export async function startServiceProcess(options: StartServiceOptions): Promise<ServiceProcess> {
   const port = options.port ?? nextPort();
   usedPorts.add(port);
@@ -98,6 +113,7 @@ export async function startServiceProcess(options: StartServiceOptions): Promise
 }
 
 async function launch(options: StartServiceOptions, port: number): Promise<ServiceProcess> {
+  const service = SERVICES[options.service];
   const ownStack = { registry: registry(), stateDir: TEST_STATE_DIR };
   await assertPortsFree({ [options.name]: port }, { hint: 'choose another TEST_STACK_PORT_BASE', ownStack });
   mkdirSync(logDir(), { recursive: true });
@@ -107,13 +123,12 @@ async function launch(options: StartServiceOptions, port: number): Promise<Servi
   const proc: ManagedProcess = startProcess({
     name: `service:${options.name}`,
     command: process.execPath,
-    args: ['--import', 'tsx', ENTRY[options.service], marker],
+    args: ['--import', 'tsx', service.entry, marker],
     cwd: REPO_ROOT,
     env: {
       ...process.env,
       ...options.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
+      ...service.listenEnv(port),
       LOG_LEVEL: options.env.LOG_LEVEL === 'silent' ? 'info' : (options.env.LOG_LEVEL ?? 'info'),
     },
     logFile,
@@ -124,7 +139,9 @@ async function launch(options: StartServiceOptions, port: number): Promise<Servi
   const ready = waitFor(
     `${options.name} ready on ${url}`,
     async () => {
-      const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+      const res = await fetch(`${url}${service.readyPath}`, { signal: AbortSignal.timeout(2_000) }).catch(
+        () => undefined,
+      );
       await res?.arrayBuffer().catch(() => undefined);
       return res?.status === 200 ? true : undefined;
     },

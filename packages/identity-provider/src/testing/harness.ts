@@ -6,6 +6,8 @@ import { waitFor } from '@warmhouse/shared';
 export interface IdentityProviderUnderTest {
   readonly issuer: string;
   readonly audience: string;
+  /** The secret of the demo clients (`warm-house-web`, `gateway-demo`, `warm-house-dashboard`). */
+  readonly clientSecret: string;
   readonly pid: number;
   /** From spawn to the first discovery answer, ms (a figure for the test's log under load). */
   readonly readyMs: number;
@@ -25,6 +27,8 @@ export interface StartIdentityProviderOptions {
   readonly output?: 'inherit' | 'keep';
   /** Deadline for the first discovery answer (default 90 s: a loaded machine takes a while to load the modules). */
   readonly readyTimeoutMs?: number;
+  /** Where the dashboard client may be sent back (`IDP_DASHBOARD_REDIRECT_URIS`): each monitor's `/auth/callback`. */
+  readonly dashboardRedirectUris?: readonly string[];
 }
 
 /** Each readiness probe at most this long: a port that accepts and never answers must not stall the wait. */
@@ -48,6 +52,9 @@ export async function startIdentityProvider(
       IDP_PORT: String(port),
       IDP_CLIENT_SECRET: SECRET,
       IDP_AUDIENCE: audience,
+      ...(options.dashboardRedirectUris
+        ? { IDP_DASHBOARD_REDIRECT_URIS: options.dashboardRedirectUris.join(',') }
+        : {}),
       LOG_LEVEL: 'warn',
     },
     stdio: options.output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
@@ -98,6 +105,7 @@ export async function startIdentityProvider(
   return {
     issuer,
     audience,
+    clientSecret: SECRET,
     pid: child.pid!,
     readyMs,
     userToken: (username, scopes) =>
