@@ -108,8 +108,8 @@ describe('strangler CLI', () => {
 
   it('exits 6 when the admin API answers 403 (a person without the role), naming the problem', async () => {
     const forbidding = createServer((_req, res) => {
-      res.writeHead(403, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'PROXY_ERR_ADMIN_FORBIDDEN', message: 'a change needs role x' } }));
+      res.writeHead(403, { 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ status: 403, code: 'PROXY_ERR_ADMIN_FORBIDDEN', detail: 'a change needs role x' }));
     });
     await new Promise<void>((resolve) => forbidding.listen(0, '127.0.0.1', resolve));
     const seen: string[] = [];
@@ -121,7 +121,10 @@ describe('strangler CLI', () => {
         STRANGLER_ADMIN_TOKEN: TOKEN,
         STRANGLER_ACCESS_TOKEN: 'a-persons-token',
       });
-      expect(r).toMatchObject({ code: 6, err: expect.stringMatching(/forbidden: a change needs role x/) });
+      expect(r).toMatchObject({
+        code: 6,
+        err: expect.stringMatching(/forbidden: a change needs role x \(PROXY_ERR_ADMIN_FORBIDDEN\)/),
+      });
       expect(seen[0]).toBe('Bearer a-persons-token'); // the person's token wins over the shared one
     } finally {
       await new Promise((resolve) => forbidding.close(resolve));
