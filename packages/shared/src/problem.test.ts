@@ -81,15 +81,15 @@ describe('errorCatalog', () => {
     });
 
     // express's Response is a node ServerResponse: the proxy's admin tests write problems through express
-    it('relays another status when told to', async () => {
+    it('answers the status of a problem that relays another one', async () => {
       const r = await answerOf((_req, res) => {
         res.setHeader('x-before', 'kept');
-        sendProblem(res, catalog.problem('X_ERR_VALIDATION', 'bad'), { status: 422 });
+        sendProblem(res, catalog.problem('X_ERR_VALIDATION', 'bad', { status: 422 }));
       });
       expect(r.status).toBe(422);
       expect(r.headers.get('content-type')).toBe('application/problem+json');
       expect(r.headers.get('x-before')).toBe('kept');
-      expect(r.body).toMatchObject({ code: 'X_ERR_VALIDATION', detail: 'bad', title: 'Request validation failed' });
+      expect(r.body).toMatchObject({ code: 'X_ERR_VALIDATION', status: 422, title: 'Request validation failed' });
     });
   });
 

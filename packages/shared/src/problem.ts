@@ -35,6 +35,8 @@ export interface Problem<Code extends string = string> {
 
 /** What a problem may carry besides its code's members: the standard extras and extension members (`route`, …). */
 export interface ProblemExtras {
+  /** the status when it is not the code's own: an answer relaying another service's status */
+  status?: number;
   instance?: string;
   requestId?: string;
   errors?: FieldProblem[];
@@ -105,7 +107,7 @@ export function problemOf<Code extends string>(
   const problem: Problem<Code> = {
     type: problemType(code),
     title: entry.title ?? code,
-    status: entry.status,
+    status: extra.status ?? entry.status,
     detail,
     code,
     ...(extra.instance ? { instance: extra.instance } : {}),
@@ -124,17 +126,16 @@ export function problemHeaders(body: string, headers: readonly string[] = []): s
 }
 
 /**
- * Writes a problem with its status (or `status`, for an answer that relays another service's status),
- * `application/problem+json` and `headers` (flat `[name, value, …]`), to an express or a node:http response;
- * headers set on the response before stay.
+ * Writes a problem with its status, `application/problem+json` and `headers` (flat `[name, value, …]`), to an express
+ * or a node:http response; headers set on the response before stay.
  */
 export function sendProblem(
   res: ProblemResponse,
   problem: Problem,
-  options: { headers?: readonly string[]; status?: number } = {},
+  options: { headers?: readonly string[] } = {},
 ): void {
   const body = JSON.stringify(problem);
-  res.writeHead(options.status ?? problem.status, problemHeaders(body, options.headers));
+  res.writeHead(problem.status, problemHeaders(body, options.headers));
   res.end(body);
 }
 
