@@ -134,10 +134,10 @@ describe('strangler CLI', () => {
   it('exits 4 on a rejected change, naming the problem', async () => {
     const r = await run(['route', 'set', 'heating-get', '--target', 'ghost', '--reason', 'x']);
     expect(r.code).toBe(4);
-    expect(r.err).toMatch(/target: unknown upstream "ghost"/);
+    expect(r.err).toMatch(/target: unknown upstream "ghost".* \(PROXY_ERR_INVALID_TABLE\)/);
     const missing = await run(['route', 'set', 'nope', '--target', 'monolith', '--reason', 'x']);
     expect(missing.code).toBe(4);
-    expect(missing.err).toContain('no route "nope"');
+    expect(missing.err).toContain('no route "nope" (PROXY_ERR_ROUTE_NOT_FOUND)');
   });
 
   it('exits 3 without a valid token, 5 when the admin API is unreachable, 2 on usage errors', async () => {
