@@ -340,7 +340,7 @@
       });
       const body = await res.json().catch(() => ({}));
       if (!res.ok) {
-        const why = body.detail || (body.error && body.error.message) || body.title || 'HTTP ' + res.status;
+        const why = body.detail || body.title || 'HTTP ' + res.status;
         $('ed-error').textContent = 'Not changed: ' + why;
         if (res.status === 401) {
           $('ed-error').insertAdjacentHTML(

@@ -89,15 +89,32 @@ describe('monitor admin API', () => {
   });
   afterEach(() => connect.close());
 
-  it('answers 404 on the drift check when no service copy is configured', async () => {
-    await request(appFor(connect.url)).post('/api/cdc/drift').set(auth).send({}).expect(404);
+  it('answers 404 on the drift check when no service copy is configured, as problem details', async () => {
+    const off = await request(appFor(connect.url)).post('/api/cdc/drift').set(auth).send({}).expect(404);
+    expect(off.headers['content-type']).toBe('application/problem+json');
+    expect(off.body).toEqual({
+      type: 'urn:warmhouse:problem:cdc-monitor-drift-off',
+      title: 'drift check not configured',
+      status: 404,
+      detail: 'no service copy configured',
+      code: 'CDC_MONITOR_DRIFT_OFF',
+    });
+    const unknown = await request(appFor(connect.url)).get('/api/nope').set(auth).expect(404);
+    expect(unknown.body).toMatchObject({ code: 'CDC_MONITOR_NOT_FOUND', status: 404, detail: 'GET /api/nope' });
   });
 
   it.each(['/api/cdc', '/metrics', '/api/cdc/audit', '/api/cdc/drift'])(
     'answers 401 on %s without the token',
     async (path) => {
       const app = appFor(connect.url);
-      await request(app).get(path).expect(401);
+      const none = await request(app).get(path).expect(401);
+      expect(none.headers['content-type']).toBe('application/problem+json');
+      expect(none.body).toMatchObject({
+        code: 'CDC_MONITOR_UNAUTHORIZED',
+        status: 401,
+        detail: 'missing or wrong bearer token',
+      });
+      expect(none.body.signIn).toBeUndefined();
       await request(app).get(path).set('authorization', 'Bearer wrong').expect(401);
     },
   );
@@ -145,8 +162,14 @@ describe('monitor admin API', () => {
     connect.setStatuses(statusOf('monolith-heating', 'RUNNING', ['FAILED', 'boom']));
     const app = appFor(connect.url);
     const path = '/api/cdc/connectors/monolith-heating/restart';
-    await request(app).post(path).set(auth).send({}).expect(400);
-    await request(app).post('/api/cdc/connectors/other/restart').set(auth).send({ reason: 'x' }).expect(404);
+    const noReason = await request(app).post(path).set(auth).send({}).expect(400);
+    expect(noReason.body).toMatchObject({ code: 'CDC_MONITOR_REASON_REQUIRED', status: 400 });
+    const other = await request(app).post('/api/cdc/connectors/other/restart').set(auth).send({ reason: 'x' });
+    expect([other.status, other.body.code, other.body.detail]).toEqual([
+      404,
+      'CDC_MONITOR_UNKNOWN_CONNECTOR',
+      'not watched: other',
+    ]);
     const { body } = await request(app).post(path).set(auth).send({ reason: 'slot freed', actor: 'ops' }).expect(200);
     expect(body).toMatchObject({
       connector: 'monolith-heating',
@@ -299,7 +322,13 @@ describe('monitor admin API', () => {
           .send({ target: 'monolith', reason: '  ' })
           .expect(400);
         expect(noReason.headers['content-type']).toBe('application/problem+json');
-        expect(noReason.body).toMatchObject({ status: 400, detail: 'a non-empty "reason" is required' });
+        expect(noReason.body).toMatchObject({
+          type: 'urn:warmhouse:problem:cdc-monitor-invalid-route-change',
+          title: 'Invalid route change',
+          code: 'CDC_MONITOR_INVALID_ROUTE_CHANGE',
+          status: 400,
+          detail: 'a non-empty "reason" is required',
+        });
         const nothing = await request(base).post(path).set(auth).send({ reason: 'why' }).expect(400);
         expect(nothing.body.detail).toMatch(/^nothing to change/);
         await request(base).post(path).set(auth).send({ weight: 'ten', reason: 'why' }).expect(400);
@@ -314,9 +343,12 @@ describe('monitor admin API', () => {
           .send({ mode: 'canary', reason: 'try' })
           .expect(400);
         expect(res.body).toMatchObject({
+          code: 'CDC_MONITOR_PROXY_REFUSED',
           title: 'The proxy refused the change',
+          status: 400,
           detail: 'invalid route: weight: required by mode canary',
           proxyStatus: 400,
+          proxy: { code: 'PROXY_ERR_X', detail: 'invalid route: weight: required by mode canary' },
         });
         proxy.state.refuse = { status: 401, message: 'unauthorized' };
         const wrongToken = await request(base)
@@ -324,7 +356,7 @@ describe('monitor admin API', () => {
           .set(auth)
           .send({ target: 'monolith', reason: 'x' })
           .expect(502);
-        expect(wrongToken.body).toMatchObject({ proxyStatus: 401, detail: 'unauthorized' });
+        expect(wrongToken.body).toMatchObject({ status: 502, proxyStatus: 401, detail: 'unauthorized' });
         proxy.state.refuse = undefined;
         const unknown = await request(base)
           .post('/api/dashboard/routes/nope')

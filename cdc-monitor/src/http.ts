@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { Logger } from '@warmhouse/shared';
+import { sendProblem, type Logger } from '@warmhouse/shared';
 import {
   CSRF_HEADER,
   csrfValue,
@@ -15,6 +15,7 @@ import {
   sessionValue,
 } from './dashboard';
 import { buildDashboardSnapshot, createChartHistory, createSnapshotFeed, readRoutesView } from './dashboard-feed';
+import { monitorErrors, type MonitorErrorCode } from './errors';
 import { createMetrics } from './metrics';
 import type { Monitor } from './monitor';
 import { createProxyAdmin, type RouteChange } from './proxy-admin';
@@ -33,6 +34,13 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+/** Headers of every answer: nothing cached; the dashboard loads nothing from elsewhere and may not be framed. */
+const COMMON_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+};
+
 function send(
   res: ServerResponse,
   status: number,
@@ -40,20 +48,23 @@ function send(
   type = 'application/json',
   headers: Record<string, string> = {},
 ): void {
-  res.writeHead(status, {
-    ...headers,
-    'content-type': type,
-    'cache-control': 'no-store',
-    // the dashboard loads nothing from elsewhere and may not be framed
-    'content-security-policy':
-      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-  });
+  res.writeHead(status, { ...headers, 'content-type': type, ...COMMON_HEADERS });
   res.end(type.endsWith('json') ? JSON.stringify(body) : String(body));
 }
 
-/** An RFC 9457 problem document (the format of the dashboard's endpoints). */
-function problem(res: ServerResponse, status: number, title: string, detail: string, extra: object = {}): void {
-  send(res, status, { type: 'about:blank', title, status, detail, ...extra }, 'application/problem+json');
+/**
+ * Answers the problem of `code` (RFC 9457, `application/problem+json`, through the shared helper): `extensions` are
+ * top-level members (`signIn`, `required`, `proxyStatus`, …), `status` relays another status than the code's own.
+ */
+function fail(
+  res: ServerResponse,
+  code: MonitorErrorCode,
+  detail: string,
+  options: { extensions?: Record<string, unknown>; status?: number; headers?: Record<string, string> } = {},
+): void {
+  const problem = monitorErrors.problem(code, detail, { status: options.status, extensions: options.extensions });
+  const headers = Object.entries({ ...options.headers, ...COMMON_HEADERS }).flat();
+  sendProblem(res, problem, { headers });
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -95,10 +106,10 @@ function routeChangeOf(body: unknown): { change: RouteChange; reason: string } |
   return { change, reason };
 }
 
-/** The proxy's own error message out of its error body (`{"error": {"message"}}`), or the body as text. */
+/** The proxy's own error message out of its problem body (RFC 9457 `detail`), or the body as text. */
 function proxyMessage(body: unknown): string {
-  const message = (body as { error?: { message?: unknown } } | null)?.error?.message;
-  return typeof message === 'string' ? message : typeof body === 'string' ? body.slice(0, 500) : JSON.stringify(body);
+  const detail = (body as { detail?: unknown } | null)?.detail;
+  return typeof detail === 'string' ? detail : typeof body === 'string' ? body.slice(0, 500) : JSON.stringify(body);
 }
 
 /** Options of {@link createMonitorHandler}. */
@@ -216,13 +227,10 @@ export function createMonitorHandler({
         return send(res, 401, loginPage({ oidc: signIn !== undefined, message }), 'text/html; charset=utf-8', clear);
       }
       const message = why ? SIGNED_OUT_MESSAGE[why] : 'missing or wrong bearer token';
-      return send(
-        res,
-        401,
-        { error: { code: 'CDC_MONITOR_UNAUTHORIZED', message, ...(why ? { signIn: '/auth/login' } : {}) } },
-        'application/json',
-        clear,
-      );
+      return fail(res, 'CDC_MONITOR_UNAUTHORIZED', message, {
+        extensions: why ? { signIn: '/auth/login' } : {},
+        headers: clear,
+      });
     }
     const principal: DashboardPrincipal =
       caller.kind === 'person'
@@ -234,9 +242,7 @@ export function createMonitorHandler({
         const message = `Signed in as ${caller.kind === 'person' ? (caller.session.name ?? caller.session.sub) : ''}, but ${verdict.reason}.`;
         return send(res, 403, loginPage({ oidc: true, message }), 'text/html; charset=utf-8');
       }
-      return send(res, 403, {
-        error: { code: 'CDC_MONITOR_FORBIDDEN', message: verdict.reason, required: verdict.required },
-      });
+      return fail(res, 'CDC_MONITOR_FORBIDDEN', verdict.reason, { extensions: { required: verdict.required } });
     }
     if (method === 'GET' && url.pathname === '/') {
       const page =
@@ -265,13 +271,13 @@ export function createMonitorHandler({
       const audit = await proxy.audit(limit);
       return audit.ok
         ? send(res, 200, { entries: [...audit.value].reverse() })
-        : problem(res, 502, 'Proxy audit log unavailable', audit.error);
+        : fail(res, 'CDC_MONITOR_PROXY_AUDIT_UNAVAILABLE', audit.error);
     }
     const routeChange = /^\/api\/dashboard\/routes\/([^/]+)$/.exec(url.pathname);
     if (method === 'POST' && routeChange) {
       const id = decodeURIComponent(routeChange[1]!);
       const parsed = routeChangeOf(await readJson(req).catch(() => undefined));
-      if (typeof parsed === 'string') return problem(res, 400, 'Invalid route change', parsed);
+      if (typeof parsed === 'string') return fail(res, 'CDC_MONITOR_INVALID_ROUTE_CHANGE', parsed);
       // a person's change carries their own access token: the proxy checks their role and audits oidc:<sub>
       const person = caller.kind === 'person' ? caller.session : undefined;
       const outcome = await proxy.changeRoute(id, parsed.change, parsed.reason, 'dashboard', person?.accessToken);
@@ -292,20 +298,21 @@ export function createMonitorHandler({
       }
       if (person && (outcome.status === 401 || outcome.status === 403)) {
         // the person's own token: refused (expired, revoked, another audience) or without the role at the proxy
-        const title = outcome.status === 401 ? 'The proxy refused your sign-in' : 'The proxy refused your change';
-        return problem(res, outcome.status, title, proxyMessage(outcome.body), {
-          proxyStatus: outcome.status,
-          proxy: outcome.body,
-          ...(outcome.status === 401 ? { signIn: '/auth/login' } : {}),
+        const code = outcome.status === 401 ? 'CDC_MONITOR_PROXY_SIGN_IN_REFUSED' : 'CDC_MONITOR_PROXY_ROLE_REFUSED';
+        return fail(res, code, proxyMessage(outcome.body), {
+          extensions: {
+            proxyStatus: outcome.status,
+            proxy: outcome.body,
+            ...(outcome.status === 401 ? { signIn: '/auth/login' } : {}),
+          },
         });
       }
       // the proxy's 4xx are about the change; a 401/403 there is about the monitor's PROXY_ADMIN_TOKEN, not the user
       const aboutChange =
         outcome.status >= 400 && outcome.status < 500 && outcome.status !== 401 && outcome.status !== 403;
-      const status = aboutChange ? outcome.status : 502;
-      return problem(res, status, 'The proxy refused the change', proxyMessage(outcome.body), {
-        proxyStatus: outcome.status,
-        proxy: outcome.body,
+      return fail(res, 'CDC_MONITOR_PROXY_REFUSED', proxyMessage(outcome.body), {
+        status: aboutChange ? outcome.status : undefined,
+        extensions: { proxyStatus: outcome.status, proxy: outcome.body },
       });
     }
     if (method === 'GET' && url.pathname === '/api/cdc') {
@@ -319,7 +326,7 @@ export function createMonitorHandler({
     }
     if (url.pathname === '/api/cdc/drift' && (method === 'GET' || method === 'POST')) {
       if (!monitor.driftConfigured) {
-        return send(res, 404, { error: { code: 'CDC_MONITOR_DRIFT_OFF', message: 'no service copy configured' } });
+        return fail(res, 'CDC_MONITOR_DRIFT_OFF', 'no service copy configured');
       }
       if (method === 'GET') return send(res, 200, { drift: monitor.lastDrift() });
       const body = (await readJson(req).catch(() => undefined)) as { from?: unknown; to?: unknown } | undefined;
@@ -327,12 +334,7 @@ export function createMonitorHandler({
         (k) => body?.[k] !== undefined && !/^\d{1,18}$/.test(String(body[k])),
       );
       if (!body || bad.length > 0) {
-        return send(res, 400, {
-          error: {
-            code: 'CDC_MONITOR_BAD_RANGE',
-            message: `not a non-negative integer id: ${bad.join(', ') || 'body'}`,
-          },
-        });
+        return fail(res, 'CDC_MONITOR_BAD_RANGE', `not a non-negative integer id: ${bad.join(', ') || 'body'}`);
       }
       const range = {
         ...(body.from !== undefined ? { from: String(body.from) } : {}),
@@ -343,7 +345,7 @@ export function createMonitorHandler({
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         logger.warn({ event: 'cdc_drift_check_failed', err }, 'drift check failed');
-        return send(res, 502, { error: { code: 'CDC_MONITOR_DRIFT_FAILED', message } });
+        return fail(res, 'CDC_MONITOR_DRIFT_FAILED', message);
       }
     }
     if (method === 'GET' && url.pathname === '/api/cdc/audit') return send(res, 200, { entries: monitor.audit() });
@@ -351,27 +353,23 @@ export function createMonitorHandler({
     if (method === 'POST' && restart) {
       const connector = decodeURIComponent(restart[1]!);
       if (!monitor.connectors.includes(connector)) {
-        return send(res, 404, {
-          error: { code: 'CDC_MONITOR_UNKNOWN_CONNECTOR', message: `not watched: ${connector}` },
-        });
+        return fail(res, 'CDC_MONITOR_UNKNOWN_CONNECTOR', `not watched: ${connector}`);
       }
       const body = (await readJson(req).catch(() => undefined)) as { reason?: unknown; actor?: unknown } | undefined;
       const reason = typeof body?.reason === 'string' ? body.reason.trim() : '';
       if (!reason) {
-        return send(res, 400, {
-          error: { code: 'CDC_MONITOR_REASON_REQUIRED', message: 'a non-empty "reason" is required' },
-        });
+        return fail(res, 'CDC_MONITOR_REASON_REQUIRED', 'a non-empty "reason" is required');
       }
       const actor = typeof body?.actor === 'string' && body.actor ? body.actor : 'admin-token';
       const entry = await monitor.restart(connector, { reason, actor });
       return send(res, entry.outcome === 'error' ? 502 : 200, entry);
     }
-    return send(res, 404, { error: { code: 'CDC_MONITOR_NOT_FOUND', message: `${method} ${url.pathname}` } });
+    return fail(res, 'CDC_MONITOR_NOT_FOUND', `${method} ${url.pathname}`);
   };
   const listener: RequestListener = (req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error({ event: 'cdc_monitor_request_failed', err }, 'monitor request failed');
-      if (!res.headersSent) send(res, 500, { error: { code: 'CDC_MONITOR_INTERNAL', message: 'internal error' } });
+      if (!res.headersSent) fail(res, 'CDC_MONITOR_INTERNAL', 'internal error');
     });
   };
   return Object.assign(listener, {

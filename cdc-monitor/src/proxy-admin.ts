@@ -165,7 +165,7 @@ export function createProxyAdmin(options: { url?: string; token?: string; timeou
       actor: string,
       accessToken?: string,
     ): Promise<ChangeOutcome> {
-      if (!base) return { status: 0, body: { error: { message: 'PROXY_ADMIN_URL is not set' } } };
+      if (!base) return { status: 0, body: { detail: 'PROXY_ADMIN_URL is not set' } };
       const auth: Record<string, string> = accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` };
       try {
         const res = await fetch(`${base}/api/routes/${encodeURIComponent(id)}`, {
@@ -183,7 +183,7 @@ export function createProxyAdmin(options: { url?: string; token?: string; timeou
         }
         return { status: res.status, body };
       } catch (err) {
-        return { status: 0, body: { error: { message: describe(err) } } };
+        return { status: 0, body: { detail: describe(err) } };
       }
     },
   };

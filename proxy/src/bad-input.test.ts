@@ -1,5 +1,6 @@
 import { jsonBodyOf, rawExchange, startTestProxy, statusOf, type TestProxy } from './testing/harness';
 import { monolithAndService, startUpstream, type TestUpstream } from './testing/upstreams';
+import { PROXY_ERRORS, type ProxyErrorCode } from './errors';
 
 /**
  * Each malformed or ambiguous request either gets a clear 4xx from the proxy (and reaches no upstream),
@@ -31,10 +32,11 @@ describe('bad input', () => {
     dm.seen.length = 0;
   });
 
-  const refused = async (request: string, status: number, code: string): Promise<string> => {
+  const refused = async (request: string, status: number, code: ProxyErrorCode): Promise<string> => {
     const raw = await rawExchange(p.port, request);
     expect(statusOf(raw)).toBe(status);
-    expect(jsonBodyOf(raw)).toMatchObject({ error: { code, status } });
+    expect(jsonBodyOf(raw)).toMatchObject({ code, status, title: PROXY_ERRORS[code].message });
+    expect(raw).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/);
     expect(mono.seen).toHaveLength(0);
     expect(dm.seen).toHaveLength(0);
     return raw;
@@ -78,7 +80,7 @@ describe('bad input', () => {
         'POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n',
       );
       expect(statusOf(raw)).toBe(400);
-      expect(jsonBodyOf(raw)).toMatchObject({ error: { code: 'PROXY_ERR_BAD_FRAMING' } });
+      expect(jsonBodyOf(raw)).toMatchObject({ code: 'PROXY_ERR_BAD_FRAMING' });
     });
   });
 
@@ -155,7 +157,7 @@ describe('bad input', () => {
         400,
         'PROXY_ERR_AMBIGUOUS_PATH',
       );
-      expect((jsonBodyOf(raw) as { error: { message: string } }).error.message).toContain(reason);
+      expect((jsonBodyOf(raw) as { detail: string }).detail).toContain(reason);
     });
 
     it('refuses a raw backslash in the path', async () => {

@@ -118,7 +118,7 @@ describe('canary route end to end (file → proxy, CLI and admin API changes, au
       .set('Authorization', `Bearer ${TOKEN}`)
       .send({ reason: 'nothing' });
     expect(none.status).toBe(400);
-    expect(none.body.error.message).toMatch(/at least one of target, mode, weight/);
+    expect(none.body.detail).toMatch(/at least one of target, mode, weight/);
 
     const audit = await request(second.adminUrl)
       .get('/api/audit?route=heating-get')

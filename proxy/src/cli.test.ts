@@ -108,8 +108,8 @@ describe('strangler CLI', () => {
 
   it('exits 6 when the admin API answers 403 (a person without the role), naming the problem', async () => {
     const forbidding = createServer((_req, res) => {
-      res.writeHead(403, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'PROXY_ERR_ADMIN_FORBIDDEN', message: 'a change needs role x' } }));
+      res.writeHead(403, { 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ status: 403, code: 'PROXY_ERR_ADMIN_FORBIDDEN', detail: 'a change needs role x' }));
     });
     await new Promise<void>((resolve) => forbidding.listen(0, '127.0.0.1', resolve));
     const seen: string[] = [];
@@ -121,7 +121,10 @@ describe('strangler CLI', () => {
         STRANGLER_ADMIN_TOKEN: TOKEN,
         STRANGLER_ACCESS_TOKEN: 'a-persons-token',
       });
-      expect(r).toMatchObject({ code: 6, err: expect.stringMatching(/forbidden: a change needs role x/) });
+      expect(r).toMatchObject({
+        code: 6,
+        err: expect.stringMatching(/forbidden: a change needs role x \(PROXY_ERR_ADMIN_FORBIDDEN\)/),
+      });
       expect(seen[0]).toBe('Bearer a-persons-token'); // the person's token wins over the shared one
     } finally {
       await new Promise((resolve) => forbidding.close(resolve));
@@ -131,10 +134,10 @@ describe('strangler CLI', () => {
   it('exits 4 on a rejected change, naming the problem', async () => {
     const r = await run(['route', 'set', 'heating-get', '--target', 'ghost', '--reason', 'x']);
     expect(r.code).toBe(4);
-    expect(r.err).toMatch(/target: unknown upstream "ghost"/);
+    expect(r.err).toMatch(/target: unknown upstream "ghost".* \(PROXY_ERR_INVALID_TABLE\)/);
     const missing = await run(['route', 'set', 'nope', '--target', 'monolith', '--reason', 'x']);
     expect(missing.code).toBe(4);
-    expect(missing.err).toContain('no route "nope"');
+    expect(missing.err).toContain('no route "nope" (PROXY_ERR_ROUTE_NOT_FOUND)');
   });
 
   it('exits 3 without a valid token, 5 when the admin API is unreachable, 2 on usage errors', async () => {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { errorBody, PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors';
+import { problemBody, PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors';
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -28,18 +28,36 @@ describe('PROXY_ERR_* registry', () => {
     expect(codes.filter((c) => !text.includes(`'${c}'`))).toEqual([]);
   });
 
-  it('builds coded errors and JSON bodies from the registry', () => {
+  it('builds coded errors and problem bodies (RFC 9457) from the registry', () => {
     const err = new ProxyError('PROXY_ERR_UPSTREAM_TIMEOUT', { details: { routeId: 'r' } });
     expect(err).toMatchObject({ code: 'PROXY_ERR_UPSTREAM_TIMEOUT', status: 504, retriable: true });
-    expect(errorBody('PROXY_ERR_UPSTREAM_UNREACHABLE', { route: 'r', upstream: 'u', stage: 'connect' })).toEqual({
-      error: {
-        code: 'PROXY_ERR_UPSTREAM_UNREACHABLE',
-        message: 'upstream unreachable',
-        status: 502,
-        route: 'r',
-        upstream: 'u',
-        stage: 'connect',
-      },
+    expect(problemBody('PROXY_ERR_UPSTREAM_UNREACHABLE', { route: 'r', upstream: 'u', stage: 'connect' })).toEqual({
+      type: 'urn:warmhouse:problem:proxy-err-upstream-unreachable',
+      title: 'upstream unreachable',
+      status: 502,
+      detail: 'upstream unreachable',
+      code: 'PROXY_ERR_UPSTREAM_UNREACHABLE',
+      route: 'r',
+      upstream: 'u',
+      stage: 'connect',
+    });
+  });
+
+  it('puts a detail of its own and the members of details at the top level, never over the standard ones', () => {
+    const body = problemBody('PROXY_ERR_VERSION_CONFLICT', {
+      message: 'based on 1, the table is at 2',
+      requestId: 'req-1',
+      details: { expectedVersion: 1, currentVersion: 2, status: 200 },
+    });
+    expect(body).toEqual({
+      type: 'urn:warmhouse:problem:proxy-err-version-conflict',
+      title: PROXY_ERRORS.PROXY_ERR_VERSION_CONFLICT.message,
+      status: 409,
+      detail: 'based on 1, the table is at 2',
+      code: 'PROXY_ERR_VERSION_CONFLICT',
+      requestId: 'req-1',
+      expectedVersion: 1,
+      currentVersion: 2,
     });
   });
 });

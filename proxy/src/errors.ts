@@ -1,8 +1,9 @@
-import { CodedError } from '@warmhouse/shared';
+import { CodedError, problemOf, type Problem } from '@warmhouse/shared';
 
 /**
  * Every error the proxy can report, with its HTTP status and whether trying again can help.
- * Codes (not classes) are the contract: clients, logs and metrics compare `code`.
+ * Codes (not classes) are the contract: clients, logs and metrics compare `code`. `message` is the problem's `title`
+ * (and its `detail` when nothing more precise is known); docs/errors.md is generated from this registry.
  */
 export const PROXY_ERRORS = {
   /** The request line, a header or the body framing could not be parsed (llhttp rejected it). */
@@ -114,38 +115,37 @@ export class ProxyError extends CodedError {
   }
 }
 
-/** Body of every JSON error the proxy writes itself (client port and admin port alike). */
-export interface ProxyErrorBody {
-  error: {
-    code: ProxyErrorCode;
-    message: string;
-    status: number;
-    route?: string;
-    upstream?: string;
-    stage?: ProxyStage;
-    requestId?: string;
-    details?: unknown;
-  };
+/** What the proxy's own problems carry besides the standard members (extension members, at the top level). */
+export interface ProxyProblemExtras {
+  route?: string;
+  upstream?: string;
+  stage?: ProxyStage;
 }
 
-/** Builds the JSON error body for a code; `extra` names the route, upstream and stage. */
-export function errorBody(
+/**
+ * Body of every error the proxy writes itself (client port and admin port alike): RFC 9457 problem details
+ * (`application/problem+json`) with the code, plus `route`, `upstream`, `stage` and the error's details (`issues`,
+ * `currentVersion`, `required`, …) as extension members.
+ */
+export type ProxyProblem = Problem<ProxyErrorCode> & ProxyProblemExtras & Record<string, unknown>;
+
+/**
+ * Builds the problem body of a code through the shared helper: `message` is the detail (default: the code's message);
+ * `route`, `upstream`, `stage` and the members of `details` become extension members.
+ */
+export function problemBody(
   code: ProxyErrorCode,
-  extra: {
-    message?: string;
-    route?: string;
-    upstream?: string;
-    stage?: ProxyStage;
-    requestId?: string;
-    details?: unknown;
-  } = {},
-): ProxyErrorBody {
+  extra: ProxyProblemExtras & { message?: string; requestId?: string; details?: unknown } = {},
+): ProxyProblem {
   const spec = PROXY_ERRORS[code];
-  const body: ProxyErrorBody['error'] = { code, message: extra.message ?? spec.message, status: spec.status };
-  if (extra.route !== undefined) body.route = extra.route;
-  if (extra.upstream !== undefined) body.upstream = extra.upstream;
-  if (extra.stage !== undefined) body.stage = extra.stage;
-  if (extra.requestId !== undefined) body.requestId = extra.requestId;
-  if (extra.details !== undefined) body.details = extra.details;
-  return { error: body };
+  const details = typeof extra.details === 'object' && extra.details !== null ? extra.details : {};
+  return problemOf(
+    code,
+    { status: spec.status, retriable: spec.retriable, title: spec.message },
+    extra.message ?? spec.message,
+    {
+      requestId: extra.requestId,
+      extensions: { route: extra.route, upstream: extra.upstream, stage: extra.stage, ...details },
+    },
+  ) as ProxyProblem;
 }

@@ -220,7 +220,9 @@ describe('forwarding', () => {
       expect(statusOf(raw)).toBe(413);
       expect(raw).not.toContain('100 Continue');
       expect(jsonBodyOf(raw)).toMatchObject({
-        error: { code: 'PROXY_ERR_BODY_TOO_LARGE', route: '(default)', upstream: 'monolith' },
+        code: 'PROXY_ERR_BODY_TOO_LARGE',
+        route: '(default)',
+        upstream: 'monolith',
       });
       expect(mono.seen).toHaveLength(0);
     } finally {
@@ -237,7 +239,7 @@ describe('forwarding', () => {
         `POST /big HTTP/1.1\r\nHost: h\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n${chunk}\r\n258\r\n${chunk}\r\n0\r\n\r\n`,
       );
       expect(statusOf(raw)).toBe(413);
-      expect(jsonBodyOf(raw)).toMatchObject({ error: { code: 'PROXY_ERR_BODY_TOO_LARGE', stage: 'client-body' } });
+      expect(jsonBodyOf(raw)).toMatchObject({ code: 'PROXY_ERR_BODY_TOO_LARGE', stage: 'client-body' });
     } finally {
       await q.close();
     }
@@ -251,12 +253,14 @@ describe('forwarding', () => {
     expect(r.headers['retry-after']).toBe('5');
     expect(r.headers.connection).toBe('keep-alive');
     expect(JSON.parse(r.body.toString())).toMatchObject({
-      error: { code: 'PROXY_ERR_ROUTE_UNAVAILABLE', route: 'frozen', upstream: 'monolith' },
+      code: 'PROXY_ERR_ROUTE_UNAVAILABLE',
+      route: 'frozen',
+      upstream: 'monolith',
     });
     expect(mono.seen).toHaveLength(0);
   });
 
-  it('answers 502 JSON naming route and upstream when the upstream is down', async () => {
+  it('answers 502 problem details naming route and upstream when the upstream is down', async () => {
     const down = await startUpstream('down');
     await down.close();
     const q = await startTestProxy({
@@ -266,15 +270,17 @@ describe('forwarding', () => {
     try {
       const r = await send(`${q.url}/api/heating/1/turn-on`, { method: 'POST', body: 'x' });
       expect(r.status).toBe(502);
-      expect(r.headers['content-type']).toBe('application/json');
+      expect(r.headers['content-type']).toBe('application/problem+json');
       expect(JSON.parse(r.body.toString())).toEqual({
-        error: expect.objectContaining({
-          code: 'PROXY_ERR_UPSTREAM_UNREACHABLE',
-          status: 502,
-          route: 'turn-on',
-          upstream: 'device-management',
-          stage: 'connect',
-        }),
+        type: 'urn:warmhouse:problem:proxy-err-upstream-unreachable',
+        title: 'upstream unreachable',
+        status: 502,
+        detail: 'upstream unreachable',
+        code: 'PROXY_ERR_UPSTREAM_UNREACHABLE',
+        requestId: expect.any(String),
+        route: 'turn-on',
+        upstream: 'device-management',
+        stage: 'connect',
       });
       const metrics = await q.proxy.metrics.registry.getSingleMetricAsString('strangler_upstream_errors_total');
       expect(metrics).toMatch(/target="device-management",stage="connect",code="PROXY_ERR_UPSTREAM_UNREACHABLE"} 1/);
@@ -292,12 +298,10 @@ describe('forwarding', () => {
       expect(Date.now() - t0).toBeLessThan(3_000);
       expect(r.status).toBe(504);
       expect(JSON.parse(r.body.toString())).toMatchObject({
-        error: {
-          code: 'PROXY_ERR_UPSTREAM_TIMEOUT',
-          route: '(default)',
-          upstream: 'monolith',
-          stage: 'response-headers',
-        },
+        code: 'PROXY_ERR_UPSTREAM_TIMEOUT',
+        route: '(default)',
+        upstream: 'monolith',
+        stage: 'response-headers',
       });
     } finally {
       await q.close();
@@ -518,7 +522,9 @@ describe('forwarding', () => {
       );
       expect(statusOf(r)).toBe(502);
       expect(jsonBodyOf(r)).toMatchObject({
-        error: { code: 'PROXY_ERR_UPSTREAM_UNREACHABLE', upstream: 'monolith', stage: 'upgrade' },
+        code: 'PROXY_ERR_UPSTREAM_UNREACHABLE',
+        upstream: 'monolith',
+        stage: 'upgrade',
       });
     } finally {
       await q.close();

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StatsSnapshot } from '@warmhouse/messaging';
+import { problemOf, sendProblem } from '@warmhouse/shared';
 import type { ProxyAuditEntry, ProxyRoute } from '../proxy-admin';
 
 /** A request the fake admin API received. */
@@ -34,7 +35,9 @@ export async function startFakeProxyAdmin(token: string, routes: ProxyRoute[]) {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(payload));
       };
-      const error = (status: number, message: string) => reply(status, { error: { code: 'X', message, status } });
+      // the proxy's own errors: RFC 9457 problem details
+      const error = (status: number, detail: string) =>
+        sendProblem(res, problemOf('PROXY_ERR_X', { status, retriable: false }, detail));
       if (req.headers.authorization !== `Bearer ${token}`) return error(401, 'unauthorized');
       if (req.method === 'GET' && path === '/api/routes') return reply(200, { version: state.version, routes });
       if (req.method === 'GET' && path === '/api/upstreams') {

@@ -33,11 +33,31 @@ export interface Problem<Code extends string = string> {
   errors?: FieldProblem[];
 }
 
-/** The part of an HTTP response (express or node) a problem is written to. */
+/** What a problem may carry besides its code's members: the standard extras and extension members (`route`, …). */
+export interface ProblemExtras {
+  /** the status when it is not the code's own: an answer relaying another service's status */
+  status?: number;
+  instance?: string;
+  requestId?: string;
+  errors?: FieldProblem[];
+  /** extension members, written at the top level; undefined ones are left out, the standard members always win */
+  extensions?: Record<string, unknown>;
+}
+
+/** The URI of a code's problem type (`urn:warmhouse:problem:<code in kebab case>`; docs/errors.md has its anchor). */
+export function problemType(code: string): string {
+  return `urn:warmhouse:problem:${problemAnchor(code)}`;
+}
+
+/** The anchor of a code in docs/errors.md: the code in kebab case (`PROXY_ERR_INTERNAL` → `proxy-err-internal`). */
+export function problemAnchor(code: string): string {
+  return code.toLowerCase().replace(/_/g, '-');
+}
+
+/** The part of an HTTP response (node's `ServerResponse`, hence express's `Response` too) a problem is written to. */
 export interface ProblemResponse {
-  status(code: number): unknown;
-  setHeader(name: string, value: string): unknown;
-  send(body: string): unknown;
+  writeHead(status: number, headers: Record<string, string | string[]> | string[]): unknown;
+  end(body: string): unknown;
 }
 
 /**
@@ -67,32 +87,56 @@ export function errorCatalog<Catalog extends Record<string, ErrorCatalogEntry>>(
       const code = (err as { code?: unknown } | null)?.code;
       return typeof code === 'string' && Object.prototype.hasOwnProperty.call(catalog, code);
     },
-    /** The problem body of a code: `type` is `urn:warmhouse:problem:<code in kebab case>`. */
-    problem(
-      code: Code,
-      detail: string,
-      extra: { instance?: string; requestId?: string; errors?: FieldProblem[] } = {},
-    ): Problem<Code> {
-      const { status, title = code } = catalog[code]!;
-      return {
-        type: `urn:warmhouse:problem:${code.toLowerCase().replace(/_/g, '-')}`,
-        title,
-        status,
-        detail,
-        code,
-        ...(extra.instance ? { instance: extra.instance } : {}),
-        ...(extra.requestId ? { requestId: extra.requestId } : {}),
-        ...(extra.errors && extra.errors.length > 0 ? { errors: extra.errors } : {}),
-      };
+    /** The problem body of a code (see {@link problemOf}). */
+    problem(code: Code, detail: string, extra: ProblemExtras = {}): Problem<Code> {
+      return problemOf(code, catalog[code]!, detail, extra);
     },
   };
 }
 
-/** Writes a problem with its status and `application/problem+json`. */
-export function sendProblem(res: ProblemResponse, problem: Problem): void {
-  res.status(problem.status);
-  res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
-  res.send(JSON.stringify(problem));
+/**
+ * The problem body of `code` as `entry` describes it: `type` is {@link problemType}, `title` the entry's title (else
+ * the code); empty extras are left out and extension members come after the standard ones, which they cannot replace.
+ */
+export function problemOf<Code extends string>(
+  code: Code,
+  entry: ErrorCatalogEntry,
+  detail: string,
+  extra: ProblemExtras = {},
+): Problem<Code> {
+  const problem: Problem<Code> = {
+    type: problemType(code),
+    title: entry.title ?? code,
+    status: extra.status ?? entry.status,
+    detail,
+    code,
+    ...(extra.instance ? { instance: extra.instance } : {}),
+    ...(extra.requestId ? { requestId: extra.requestId } : {}),
+    ...(extra.errors && extra.errors.length > 0 ? { errors: extra.errors } : {}),
+  };
+  for (const [name, value] of Object.entries(extra.extensions ?? {})) {
+    if (value !== undefined && !(name in problem)) (problem as unknown as Record<string, unknown>)[name] = value;
+  }
+  return problem;
+}
+
+/** The headers of a problem answer: its media type and length, then `headers` (node's flat `[name, value, …]`). */
+export function problemHeaders(body: string, headers: readonly string[] = []): string[] {
+  return ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body)), ...headers];
+}
+
+/**
+ * Writes a problem with its status, `application/problem+json` and `headers` (flat `[name, value, …]`), to an express
+ * or a node:http response; headers set on the response before stay.
+ */
+export function sendProblem(
+  res: ProblemResponse,
+  problem: Problem,
+  options: { headers?: readonly string[] } = {},
+): void {
+  const body = JSON.stringify(problem);
+  res.writeHead(problem.status, problemHeaders(body, options.headers));
+  res.end(body);
 }
 
 /** The field problems a coded validation error carries. */

@@ -77,7 +77,8 @@ describe('admin API', () => {
         { Authorization: `Basic ${TOKEN}` },
       ]) {
         const r = await admin.get('/api/routes').set(headers).expect(401);
-        expect(r.body).toEqual({ error: expect.objectContaining({ code: 'PROXY_ERR_UNAUTHORIZED', status: 401 }) });
+        expect(r.headers['content-type']).toBe('application/problem+json');
+        expect(r.body).toEqual(expect.objectContaining({ code: 'PROXY_ERR_UNAUTHORIZED', status: 401 }));
       }
       await admin.put('/api/routes/turn-on/target').send({ target: 'device-management', reason: 'x' }).expect(401);
       await admin.get('/metrics').expect(401);
@@ -169,10 +170,7 @@ describe('admin API', () => {
         .set('If-Match', seen.headers.etag!)
         .send({ target: 'device-management', reason: 'based on version 1' })
         .expect(409);
-      expect(late.body.error).toMatchObject({
-        code: 'PROXY_ERR_VERSION_CONFLICT',
-        details: { expectedVersion: 1, currentVersion: 2 },
-      });
+      expect(late.body).toMatchObject({ code: 'PROXY_ERR_VERSION_CONFLICT', expectedVersion: 1, currentVersion: 2 });
       await admin
         .put('/api/routes/get/target')
         .set(auth)
@@ -207,14 +205,14 @@ describe('admin API', () => {
         .set('X-Strangler-Reason', 'try')
         .send({ methods: ['POST'], path: 'api/no-slash', target: 'ghost' })
         .expect(400);
-      expect(bad.body.error.code).toBe('PROXY_ERR_INVALID_TABLE');
-      expect(bad.body.error.details.issues).toEqual(
+      expect(bad.body.code).toBe('PROXY_ERR_INVALID_TABLE');
+      expect(bad.body.issues).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ path: 'path' }),
           expect.objectContaining({ path: 'target', message: expect.stringContaining('unknown upstream "ghost"') }),
         ]),
       );
-      expect(bad.body.error.message).toMatch(/target: unknown upstream "ghost"/);
+      expect(bad.body.detail).toMatch(/target: unknown upstream "ghost"/);
       await admin.put('/api/routes/turn-on/target').set(auth).send({ target: 'ghost', reason: 'r' }).expect(400);
       await admin.put('/api/routes/turn-on/target').set(auth).send({ target: 'device-management' }).expect(400); // reason required
       await admin.put('/api/routes/turn-on').set(auth).send({ path: '/x', target: 'monolith' }).expect(400); // X-Strangler-Reason required

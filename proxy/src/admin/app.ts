@@ -1,8 +1,8 @@
-import type { Logger } from '@warmhouse/shared';
+import { sendProblem, type Logger } from '@warmhouse/shared';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { z } from 'zod';
-import { errorBody, ProxyError, type ProxyErrorCode } from '../errors';
+import { problemBody, ProxyError, type ProxyErrorCode } from '../errors';
 import { LOG_EVENTS } from '../log-events';
 import type { CdcReads } from '../cdc/cdc-reads';
 import type { CircuitBreakers } from '../forward/breaker';
@@ -91,9 +91,9 @@ const AuditQuery = z.object({
   route: z.string().optional(),
 });
 
+/** Answers the problem of `code`; the members of `details` (`issues`, `currentVersion`, …) are extension members. */
 function fail(res: Response, code: ProxyErrorCode, message?: string, details?: unknown): void {
-  const body = errorBody(code, { message, details });
-  res.status(body.error.status).json(body);
+  sendProblem(res, problemBody(code, { message, details }));
 }
 
 function invalid(res: Response, issues: TableIssue[], what: string): void {
@@ -103,7 +103,7 @@ function invalid(res: Response, issues: TableIssue[], what: string): void {
 
 /**
  * The request body as `schema` reads it, or undefined once a 400 PROXY_ERR_INVALID_ADMIN_REQUEST naming every bad
- * field (`invalid <what>: path: message; …`, the issues in details) has been answered.
+ * field (`invalid <what>: path: message; …`, the `issues` member) has been answered.
  */
 function parseAdminBody<S extends z.ZodType>(
   req: Request,

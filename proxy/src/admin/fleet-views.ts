@@ -1,7 +1,8 @@
 import type express from 'express';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import { sendProblem } from '@warmhouse/shared';
 import type { CdcReads } from '../cdc/cdc-reads';
-import { errorBody } from '../errors';
+import { problemBody } from '../errors';
 import type { CircuitBreakers } from '../forward/breaker';
 import type { FleetLink } from '../fleet/link';
 import {
@@ -100,8 +101,7 @@ export function mountFleetViews(
   app.get('/api/shadow/:id', async (req, res) => {
     const route = store.current.spec.routes.find((r) => r.id === req.params.id);
     if (!route) {
-      const body = errorBody('PROXY_ERR_ROUTE_NOT_FOUND', { message: `no route "${req.params.id}"` });
-      res.status(body.error.status).json(body);
+      sendProblem(res, problemBody('PROXY_ERR_ROUTE_NOT_FOUND', { message: `no route "${req.params.id}"` }));
       return;
     }
     const g = await fleet.gather<ShadowRouteView>(VIEW_TOPICS.shadowRoute, { id: route.id });

@@ -1,20 +1,24 @@
 import { z } from 'zod';
+import { PROBLEM_CONTENT_TYPE } from '@warmhouse/shared';
+import { PROXY_ERRORS } from '../errors';
 import { RouteSchema, UpstreamSchema } from '../table/schema';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** Every error the admin API answers is RFC 9457 problem details. */
+const problem = { [PROBLEM_CONTENT_TYPE]: { schema: ref('Problem') } };
 const errors = {
-  400: { description: 'Invalid input; `error.details.issues` names each bad field', content: json(ref('Error')) },
-  401: { description: 'Missing or wrong bearer token', content: json(ref('Error')) },
+  400: { description: 'Invalid input; the `issues` member names each bad field', content: problem },
+  401: { description: 'Missing or wrong bearer token', content: problem },
   409: {
     description:
-      'If-Match / expectedVersion names a version that is no longer the newest (`PROXY_ERR_VERSION_CONFLICT`, `details.currentVersion`)',
-    content: json(ref('Error')),
+      'If-Match / expectedVersion names a version that is no longer the newest (`PROXY_ERR_VERSION_CONFLICT`, member `currentVersion`)',
+    content: problem,
   },
   503: {
     description:
       'The control store cannot be reached: nothing changed, traffic is unaffected (`PROXY_ERR_CONTROL_STORE_UNAVAILABLE`)',
-    content: json(ref('Error')),
+    content: problem,
   },
 };
 /** Properties of a schema, each given by its type alone (`{ requests: 'integer' }`). */
@@ -32,7 +36,7 @@ const read = (summary: string, more: { parameters?: object[]; responses?: object
 const routeChanged = (ok: string) => ({
   200: { description: ok, content: json(ref('Change')) },
   ...errors,
-  404: { description: 'No such route' },
+  404: { description: 'No such route', content: problem },
 });
 const ifMatch = {
   name: 'If-Match',
@@ -74,31 +78,48 @@ export function openApiDocument(): object {
       title: 'Strangler proxy admin API',
       version: '1.0.0',
       description:
-        'Routes, upstreams, runtime toggles and the audit log of the Warm House strangler proxy. Every path except /health, /ready, /openapi.json and /docs needs `Authorization: Bearer <token>`: the shared PROXY_ADMIN_TOKEN (automation, every right) or a person\'s OIDC access token for PROXY_ADMIN_OIDC_AUDIENCE with role `strangler:viewer` (GET) or `strangler:operator` (changes). 401: no or an invalid token; 403 (`PROXY_ERR_ADMIN_FORBIDDEN`, `WWW-Authenticate: Bearer error="insufficient_scope"`): the token lacks the role.',
+        'Routes, upstreams, runtime toggles and the audit log of the Warm House strangler proxy. Every path except /health, /ready, /openapi.json and /docs needs `Authorization: Bearer <token>`: the shared PROXY_ADMIN_TOKEN (automation, every right) or a person\'s OIDC access token for PROXY_ADMIN_OIDC_AUDIENCE with role `strangler:viewer` (GET) or `strangler:operator` (changes). 401: no or an invalid token; 403 (`PROXY_ERR_ADMIN_FORBIDDEN`, `WWW-Authenticate: Bearer error="insufficient_scope"`): the token lacks the role. Every error is RFC 9457 problem details (`application/problem+json`, schema Problem) with a `PROXY_ERR_*` code.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         Route: schemaOf(RouteSchema),
         Upstream: schemaOf(UpstreamSchema),
-        Error: {
+        Problem: {
           type: 'object',
+          description:
+            'RFC 9457 problem details (`application/problem+json`). `type` is `urn:warmhouse:problem:<code in kebab case>`, described in docs/errors.md under that anchor; members beyond the standard ones are extension members.',
+          required: ['type', 'title', 'status', 'detail', 'code'],
           properties: {
-            error: {
-              type: 'object',
-              required: ['code', 'message', 'status'],
-              properties: {
-                code: { type: 'string', example: 'PROXY_ERR_INVALID_TABLE' },
-                ...typed({
-                  message: 'string',
-                  status: 'integer',
-                  route: 'string',
-                  upstream: 'string',
-                  details: 'object',
-                }),
-              },
+            type: { type: 'string', format: 'uri', example: 'urn:warmhouse:problem:proxy-err-invalid-table' },
+            title: { type: 'string', description: "the code's fixed summary", example: 'invalid route table' },
+            status: { type: 'integer', example: 400 },
+            detail: { type: 'string', description: 'what went wrong with this request' },
+            code: { type: 'string', enum: Object.keys(PROXY_ERRORS), example: 'PROXY_ERR_INVALID_TABLE' },
+            requestId: { type: 'string' },
+            issues: {
+              type: 'array',
+              description: 'invalid input: each bad field (`path`) and what is wrong with it',
+              items: { type: 'object', properties: typed({ path: 'string', message: 'string' }) },
             },
+            currentVersion: { type: 'integer', description: 'PROXY_ERR_VERSION_CONFLICT: the newest table version' },
+            expectedVersion: {
+              type: ['integer', 'null'],
+              description: 'PROXY_ERR_VERSION_CONFLICT: the version given',
+            },
+            required: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'PROXY_ERR_ADMIN_FORBIDDEN: the roles that would allow the request',
+            },
+            need: {
+              type: 'string',
+              enum: ['read', 'change'],
+              description: 'PROXY_ERR_ADMIN_FORBIDDEN: what the request needs',
+            },
+            routeId: { type: 'string', description: 'PROXY_ERR_ROUTE_NOT_FOUND: the unknown route' },
           },
+          additionalProperties: true,
         },
         AuditEntry: {
           type: 'object',
@@ -232,7 +253,7 @@ export function openApiDocument(): object {
           responses: {
             200: { description: 'OK', content: json(ref('Route')) },
             401: errors[401],
-            404: { description: 'No such route' },
+            404: { description: 'No such route', content: problem },
           },
         },
         put: {
@@ -300,7 +321,7 @@ export function openApiDocument(): object {
           responses: {
             200: { description: 'OK', content: json(ref('PlanCheck')) },
             401: errors[401],
-            404: { description: 'No such route' },
+            404: { description: 'No such route', content: problem },
           },
         },
       },
@@ -330,7 +351,7 @@ export function openApiDocument(): object {
       ),
       '/api/shadow/{id}': read(
         'Shadow counters and the latest differences of one route, with both bodies and a JSON diff',
-        { parameters: [routeId], responses: { 404: { description: 'No such route' } } },
+        { parameters: [routeId], responses: { 404: { description: 'No such route', content: problem } } },
       ),
       '/api/breakers': read('Circuit breaker state and transition counts per upstream'),
       '/api/cdc': read(

@@ -76,11 +76,13 @@ describe('admin API with people (OIDC roles)', () => {
     await request(s.adminUrl).get('/api/routes').set(bearer(viewer)).expect(200);
     const r = await toggle(bearer(viewer), 'monolith').expect(403);
     expect(r.headers['www-authenticate']).toMatch(/^Bearer realm="strangler-admin", error="insufficient_scope"/);
-    expect(r.body.error).toMatchObject({
+    expect(r.headers['content-type']).toBe('application/problem+json');
+    expect(r.body).toMatchObject({
       code: 'PROXY_ERR_ADMIN_FORBIDDEN',
       status: 403,
-      message: expect.stringMatching(/needs role strangler:operator; the token grants strangler:viewer/),
-      details: { required: [ADMIN_ROLES.operator], need: 'change' },
+      detail: expect.stringMatching(/needs role strangler:operator; the token grants strangler:viewer/),
+      required: [ADMIN_ROLES.operator],
+      need: 'change',
     });
     const none = await issuer.token({ sub: 'user-carol' });
     await request(s.adminUrl).get('/api/routes').set(bearer(none)).expect(403);
@@ -100,9 +102,9 @@ describe('admin API with people (OIDC roles)', () => {
           ? bearer(await issuer.token({ roles: [ADMIN_ROLES.operator], aud: 'urn:warm-house:api' }))
           : (kind as Record<string, string>);
     const r = await request(s.adminUrl).get('/api/routes').set(headers).expect(401);
-    expect(r.body.error).toMatchObject({ code: 'PROXY_ERR_UNAUTHORIZED', message: expect.stringMatching(reason) });
+    expect(r.body).toMatchObject({ code: 'PROXY_ERR_UNAUTHORIZED', detail: expect.stringMatching(reason) });
     expect(r.headers['www-authenticate']).toMatch(/^Bearer realm="strangler-admin"/);
-    expect(r.headers['www-authenticate']).toContain(`error_description="${r.body.error.message}"`);
+    expect(r.headers['www-authenticate']).toContain(`error_description="${r.body.detail}"`);
   });
 
   it('keeps the shared token (full rights), audited as token:admin with the declared name', async () => {

@@ -20,6 +20,13 @@ export const EXIT = {
   forbidden: 6,
 } as const;
 
+/** `<detail> (<code>)` out of the admin API's problem body (RFC 9457), or undefined when it is not one. */
+function problemMessage(json: unknown): string | undefined {
+  const { detail, code } = (json ?? {}) as { detail?: unknown; code?: unknown };
+  if (typeof detail !== 'string') return undefined;
+  return typeof code === 'string' ? `${detail} (${code})` : detail;
+}
+
 /** Minimal JSON client of the admin API. */
 export class AdminClient {
   constructor(
@@ -55,7 +62,7 @@ export class AdminClient {
       json = undefined;
     }
     if (res.ok) return json as T;
-    const message = (json as { error?: { message?: string } } | undefined)?.error?.message ?? `HTTP ${res.status}`;
+    const message = problemMessage(json) ?? `HTTP ${res.status}`;
     if (res.status === 401)
       throw new AdminCallError(
         `unauthorized: ${message} (set STRANGLER_ACCESS_TOKEN, STRANGLER_ADMIN_TOKEN or --token)`,

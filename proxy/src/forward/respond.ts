@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { errorBody, PROXY_ERRORS, type ProxyErrorCode, type ProxyStage } from '../errors';
+import { problemHeaders, sendProblem } from '@warmhouse/shared';
+import { PROXY_ERRORS, problemBody, type ProxyErrorCode, type ProxyStage } from '../errors';
 
-/** Who the error is about: route, upstream and stage appear in the JSON body. */
+/** Who the error is about: route, upstream and stage appear in the problem body (extension members). */
 export interface ErrorContext {
   route?: string;
   upstream?: string;
@@ -11,7 +12,7 @@ export interface ErrorContext {
   details?: unknown;
 }
 
-/** Writes the proxy's own JSON error; `close` ends the connection after it (unread body, broken framing). */
+/** Writes the proxy's own problem (RFC 9457); `close` ends the connection after it (unread body, broken framing). */
 export function sendError(
   res: ServerResponse,
   code: ProxyErrorCode,
@@ -19,21 +20,12 @@ export function sendError(
   extraHeaders: readonly string[],
   close: boolean,
 ): void {
-  const body = JSON.stringify(errorBody(code, ctx));
-  const headers: string[] = [
-    'content-type',
-    'application/json',
-    'content-length',
-    String(Buffer.byteLength(body)),
-    'cache-control',
-    'no-store',
-  ];
+  const headers: string[] = ['cache-control', 'no-store'];
   if (code === 'PROXY_ERR_ROUTE_UNAVAILABLE') headers.push('retry-after', '5');
   if (close) headers.push('connection', 'close');
   for (const h of extraHeaders) headers.push(h);
   if (close) res.shouldKeepAlive = false;
-  res.writeHead(PROXY_ERRORS[code].status, headers);
-  res.end(body);
+  sendProblem(res, problemBody(code, ctx), { headers });
 }
 
 /** A complete raw HTTP/1.1 error response (for sockets outside a ServerResponse: parse errors, upgrades). */
@@ -43,9 +35,10 @@ export function rawErrorResponse(
   extraHeaders: readonly string[] = [],
 ): string {
   const status = PROXY_ERRORS[code].status;
-  const body = JSON.stringify(errorBody(code, ctx));
-  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;
-  for (let i = 0; i < extraHeaders.length; i += 2) head += `${extraHeaders[i]}: ${extraHeaders[i + 1]}\r\n`;
+  const body = JSON.stringify(problemBody(code, ctx));
+  const headers = problemHeaders(body, ['connection', 'close', ...extraHeaders]);
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
   return `${head}\r\n${body}`;
 }
 

@@ -160,9 +160,11 @@ describe('proxy fleet on one control store', () => {
       { 'if-match': `"${stale}"` },
     );
     expect(late.status).toBe(409);
-    expect(late.body.error).toMatchObject({
+    expect(late.body).toMatchObject({
       code: 'PROXY_ERR_VERSION_CONFLICT',
-      details: { expectedVersion: stale, currentVersion: stale + 1 },
+      status: 409,
+      expectedVersion: stale,
+      currentVersion: stale + 1,
     });
     const fresh = await admin(
       p2,
@@ -263,7 +265,7 @@ describe('proxy fleet on one control store', () => {
     await relay.cut();
     const write = await flip(live[0]!, 'monolith', 'during the outage');
     expect(write.status).toBe(503);
-    expect(write.body.error.code).toBe('PROXY_ERR_CONTROL_STORE_UNAVAILABLE');
+    expect(write.body).toMatchObject({ code: 'PROXY_ERR_CONTROL_STORE_UNAVAILABLE', status: 503 });
     // a process starting now serves the routes file, and says so
     const late = await start('p5');
     const ready = (await fetch(`${late.adminUrl}/ready`).then((r) => r.json())) as Record<string, unknown>;

@@ -85,8 +85,12 @@ describe('admin API roles with the real identity provider', () => {
     const res = await toggle(bob, 'monolith');
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(await res.json()).toMatchObject({
-      error: { code: 'PROXY_ERR_ADMIN_FORBIDDEN', message: expect.stringMatching(/strangler:operator/) },
+      type: 'urn:warmhouse:problem:proxy-err-admin-forbidden',
+      code: 'PROXY_ERR_ADMIN_FORBIDDEN',
+      detail: expect.stringMatching(/strangler:operator/),
+      required: ['strangler:operator'],
     });
     expect(await lastAudit()).toMatchObject({ actor: 'oidc:user-alice' }); // nothing was written for bob
   });
@@ -95,7 +99,7 @@ describe('admin API roles with the real identity provider', () => {
     const res = await toggle(undefined, 'monolith');
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="strangler-admin"/);
-    expect(await res.json()).toMatchObject({ error: { code: 'PROXY_ERR_UNAUTHORIZED' } });
+    expect(await res.json()).toMatchObject({ code: 'PROXY_ERR_UNAUTHORIZED', status: 401 });
   });
 
   it('keeps the shared token for automation, audited as token:admin with its declared name', async () => {
