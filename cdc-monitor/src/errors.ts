@@ -6,7 +6,11 @@ import { errorCatalog } from '@warmhouse/shared';
  */
 export const MONITOR_ERRORS = {
   /** No admin token, no session (or an expired or invalid one); `signIn` names the sign-in page when it helps. */
-  CDC_MONITOR_UNAUTHORIZED: { status: 401, retriable: false, title: 'missing or wrong bearer token' },
+  CDC_MONITOR_UNAUTHORIZED: {
+    status: 401,
+    retriable: false,
+    title: 'not signed in, or a missing or wrong bearer token',
+  },
   /** A person's role does not allow the request (`required` names the roles that would). */
   CDC_MONITOR_FORBIDDEN: { status: 403, retriable: false, title: 'the role does not allow this request' },
   /** No such endpoint. */

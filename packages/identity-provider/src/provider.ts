@@ -75,6 +75,9 @@ export function createIdentityProvider(o: IdentityProviderOptions): Provider {
       },
     ],
     scopes: ['openid', 'profile', 'offline_access', ...API_SCOPES],
+    // the `profile` scope releases the person's name (oidc-provider maps no claim to it by default): the dashboard
+    // shows who signed in from the ID token
+    claims: { openid: ['sub'], profile: ['name'] },
     findAccount: (_ctx, sub) => {
       const user = DEMO_USERS.find((u) => u.sub === sub);
       return user ? { accountId: user.sub, claims: () => ({ sub: user.sub, name: user.name }) } : undefined;
