@@ -238,6 +238,14 @@ export const ROWS: Row[] = [
         ],
       },
       {
+        title: 'Device management: CDC freshness by stage (p99)',
+        description:
+          'Where the time from a commit in the monolith to its apply here goes: capture (Debezium and Connect to the Kafka record), queued (waiting for the fetch and the batch before), apply (the batch transaction).',
+        unit: 's',
+        width: 12,
+        queries: [{ expr: p99('device_management_cdc_apply_stage_seconds', 'stage'), legend: '{{stage}}' }],
+      },
+      {
         title: 'Telemetry: readings and projection lag',
         description: 'Readings accepted per second by source, and the p99 from accepted to projected.',
         unit: 'short',

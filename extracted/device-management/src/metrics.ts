@@ -6,6 +6,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const STAGE_BUCKETS = [
   0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5,
 ];
+/** the `stage` label values of `device_management_cdc_apply_stage_seconds` (see sync/apply-stages.ts) */
+const APPLY_STAGES = ['capture', 'queued', 'apply'] as const;
 const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
 
 type Collector = () => Promise<number>;
@@ -108,6 +110,8 @@ export function createMetrics({ defaultMetrics = false }: { defaultMetrics?: boo
       collectors.set(name, read);
     },
   };
+  // every stage is exposed from the start (at zero), so dashboards and alerts find the series before the first change
+  for (const stage of APPLY_STAGES) metrics.cdcApplyStage.zero({ stage });
   return metrics;
 }
 
