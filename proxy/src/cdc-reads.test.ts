@@ -99,6 +99,14 @@ describe('CDC-aware reads in the proxy', () => {
             cdc: { ...cdcRoute, maxLagMs: 60_000, readYourWrites: { pinSeconds: 15 } },
           },
           { id: 'heating-update', methods: ['PUT'], path: '/api/heating/:id', target: 'monolith', cdc: cdcRoute },
+          // a write route already moved to the service
+          {
+            id: 'heating-turn-on',
+            methods: ['POST'],
+            path: '/api/heating/:id/turn-on',
+            target: 'device-management',
+            cdc: cdcRoute,
+          },
         ],
       },
       { cdc, metrics },
@@ -150,11 +158,28 @@ describe('CDC-aware reads in the proxy', () => {
     expect((await get(9)).upstream).toBe('device-management');
   });
 
+  it('a later write of the key through the service releases its pin: reads go to the service, which holds that write', async () => {
+    appliedUpTo = Date.now() - 1_000;
+    await polledSince();
+    expect(await put(11)).toBe(200);
+    expect(await put(12)).toBe(200);
+    expect(await get(11)).toEqual({ upstream: 'monolith', cdc: 'pinned' });
+    const turnOn = await fetch(`${p.url}/api/heating/11/turn-on`, { method: 'POST' });
+    await turnOn.text();
+    expect(turnOn.headers.get('x-strangler-upstream')).toBe('device-management');
+    // the service has still not applied the monolith write, but it holds the newer one: the source lags it now
+    expect(await get(11)).toEqual({ upstream: 'device-management', cdc: null });
+    expect(await get(12)).toEqual({ upstream: 'monolith', cdc: 'pinned' }); // another key keeps its pin
+  });
+
   it('counts per route and for the admin API', () => {
     const stats = cdc.stats(p.holder.current) as {
-      routes: Record<string, { counters: { service: number; source: Record<string, number>; pinned: number } }>;
+      routes: Record<
+        string,
+        { counters: { service: number; source: Record<string, number>; pinned: number; released: number } }
+      >;
       upstreams: Record<string, { ok: boolean }>;
-      pins: { pinned: number; cancelled: number; resolvedTime: number };
+      pins: { pinned: number; cancelled: number; resolvedTime: number; released: number };
     };
     expect(stats.routes['heating-get']!.counters.source).toMatchObject({
       unknown: expect.any(Number),
@@ -162,8 +187,9 @@ describe('CDC-aware reads in the proxy', () => {
       pinned: expect.any(Number),
     });
     for (const n of Object.values(stats.routes['heating-get']!.counters.source)) expect(n).toBeGreaterThan(0);
-    expect(stats.routes['heating-update']!.counters.pinned).toBe(1);
-    expect(stats.pins).toMatchObject({ pinned: 2, cancelled: 1, resolvedTime: 1 });
+    expect(stats.routes['heating-update']!.counters.pinned).toBe(3);
+    expect(stats.routes['heating-turn-on']!.counters).toMatchObject({ pinned: 0, released: 1 });
+    expect(stats.pins).toMatchObject({ pinned: 4, cancelled: 1, resolvedTime: 3, released: 1 });
     expect(stats.upstreams['device-management']!.ok).toBe(true);
   });
 });

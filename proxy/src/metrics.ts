@@ -183,7 +183,7 @@ const METRICS = {
   cdcPinCounts: {
     type: 'counter',
     name: 'strangler_cdc_pins_total',
-    help: 'Writes answered by the source that pinned their key (read-your-writes), by route and result (pinned: answered 2xx; cancelled: any other answer)',
+    help: "Read-your-writes pins by route and result (pinned: a write answered 2xx by the source; cancelled: any other answer from the source; released: a write sent to the service dropped its key's pins)",
     labels: ['route', 'result'],
   },
   cdcPollFailures: {
@@ -344,7 +344,7 @@ export class ProxyMetrics {
     this.m.cdcReadCounts.labels(route, served, reason).inc();
   }
 
-  cdcPin(route: string, result: 'pinned' | 'cancelled'): void {
+  cdcPin(route: string, result: 'pinned' | 'cancelled' | 'released'): void {
     this.m.cdcPinCounts.labels(route, result).inc();
   }
 

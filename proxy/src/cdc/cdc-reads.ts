@@ -48,6 +48,8 @@ interface RouteCounters {
   source: Record<SourceReason, number>;
   pinned: number;
   cancelled: number;
+  /** writes sent to the service that released their key's pins */
+  released: number;
 }
 
 const SAFE = new Set(['GET', 'HEAD']);
@@ -96,7 +98,7 @@ export function cdcUpstreams(table: CompiledTable): CompiledUpstream[] {
  */
 export class CdcReads {
   private readonly counters = new Map<string, RouteCounters>();
-  private readonly sharedCounts = { lookups: 0, lookupFailures: 0, writes: 0, writeFailures: 0 };
+  private readonly sharedCounts = { lookups: 0, lookupFailures: 0, writes: 0, writeFailures: 0, releases: 0 };
   private readonly lastState = new Map<string, string>();
   private readonly now: () => number;
 
@@ -150,7 +152,22 @@ export class CdcReads {
         },
       );
     }
-    if (READ_ONLY.has(method) || upstream.name !== cdc.source.name) return undefined;
+    if (READ_ONLY.has(method)) return undefined;
+    if (upstream.name !== cdc.source.name) {
+      // a write bound for the service: the fleet's readers stop sending the key to the source
+      this.sharedCounts.releases++;
+      return shared.release(cdc.tables, key).then(
+        () => ({}),
+        (err: unknown) => {
+          this.sharedCounts.writeFailures++;
+          this.options.logger.warn(
+            { event: LOG_EVENTS.cdcSharedPinsFailed, route: route.id, err },
+            'cannot release the shared pins of a write sent to the service; they stay until the service applies them',
+          );
+          return {};
+        },
+      );
+    }
     this.sharedCounts.writes++;
     return shared.begin(cdc.tables, key).then(
       (token) => ({ token }),
@@ -237,7 +254,14 @@ export class CdcReads {
     prepared,
   }: CdcRequest): ((status: number | undefined) => void) | undefined {
     const cdc = route?.cdc;
-    if (!route || !cdc || READ_ONLY.has(method) || upstream.name !== cdc.source.name) return undefined;
+    if (!route || !cdc || READ_ONLY.has(method)) return undefined;
+    if (upstream.name !== cdc.source.name) {
+      if (this.options.pins.release(cdc.tables, entityKey(cdc, url, headers, clientAddress)) > 0) {
+        this.countersOf(route.id).released++;
+        this.options.metrics.cdcPin(route.id, 'released');
+      }
+      return undefined;
+    }
     const { wal, metrics, logger, settings } = this.options;
     const pins = this.withShared(prepared?.token, route.id);
     const token = pins.begin(cdc.tables, entityKey(cdc, url, headers, clientAddress));
@@ -369,7 +393,7 @@ export class CdcReads {
   private countersOf(routeId: string): RouteCounters {
     let c = this.counters.get(routeId);
     if (!c) {
-      c = { service: 0, source: { unknown: 0, lag: 0, pinned: 0 }, pinned: 0, cancelled: 0 };
+      c = { service: 0, source: { unknown: 0, lag: 0, pinned: 0 }, pinned: 0, cancelled: 0, released: 0 };
       this.counters.set(routeId, c);
     }
     return c;

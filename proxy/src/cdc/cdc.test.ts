@@ -171,6 +171,18 @@ describe('PinStore', () => {
     expect(store.stats()).toMatchObject({ size: 1, pinned: 3, resolvedLsn: 1, cancelled: 2 });
   });
 
+  it('drops the settled pins of a key written through the service, keeps one whose source write is in flight', () => {
+    const store = new PinStore(10, 15_000);
+    store.resolve(store.begin([HEATING, 'public.temperature_sensors'], '1'), { lsn: 5n });
+    store.begin([HEATING], '2'); // pending: the source has not answered yet
+    expect(store.release([HEATING, 'public.temperature_sensors'], '1')).toBe(2);
+    expect(store.release([HEATING], '2')).toBe(0);
+    expect(store.release([HEATING], '3')).toBe(0); // nothing pinned
+    expect(store.find([HEATING], '1')).toEqual([]);
+    expect(store.find([HEATING], '2')).toHaveLength(1);
+    expect(store.stats()).toMatchObject({ size: 1, released: 1 });
+  });
+
   it('is bounded: the least recently written key is dropped and counted', () => {
     const store = new PinStore(2, 15_000);
     for (const k of ['1', '2', '3']) store.resolve(store.begin([HEATING], k), { afterTsMs: 5 });

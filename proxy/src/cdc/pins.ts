@@ -27,6 +27,8 @@ export interface PinStats {
   cancelled: number;
   /** pins dropped to stay within `max` (read-your-writes lost for those keys) */
   evicted: number;
+  /** writes sent to the service that dropped their key's settled pins (see {@link PinStore.release}) */
+  released: number;
 }
 
 const keyOf = (table: string, key: string) => `${table}\u0000${key}`;
@@ -39,7 +41,7 @@ const keyOf = (table: string, key: string) => `${table}\u0000${key}`;
  */
 export class PinStore {
   private readonly cache: LRUCache<string, Pin>;
-  private readonly counts = { pinned: 0, resolvedLsn: 0, resolvedTime: 0, cancelled: 0, evicted: 0 };
+  private readonly counts = { pinned: 0, resolvedLsn: 0, resolvedTime: 0, cancelled: 0, evicted: 0, released: 0 };
 
   constructor(
     readonly max: number,
@@ -100,6 +102,25 @@ export class PinStore {
       pin.pending = Math.max(0, pin.pending - 1);
       if (pin.pending === 0 && pin.lsn === undefined && pin.afterTsMs === undefined) this.cache.delete(k);
     }
+  }
+
+  /**
+   * A write of `key` is about to go to the service, not the source: from now on the service holds the key's newest
+   * value and the source lags it until the write-back lands, so the key's settled pins (which send its reads to the
+   * source) are dropped. A pin of a source write still in flight (pending) stays. Returns how many were dropped.
+   */
+  release(tables: readonly string[], key: string): number {
+    let dropped = 0;
+    for (const t of tables) {
+      const k = keyOf(t, key);
+      const pin = this.cache.get(k, { updateAgeOnGet: false });
+      if (pin && pin.pending === 0) {
+        this.cache.delete(k);
+        dropped++;
+      }
+    }
+    if (dropped > 0) this.counts.released++;
+    return dropped;
   }
 
   /** Live pins of `key` on any of `tables`. */

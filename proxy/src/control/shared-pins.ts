@@ -102,6 +102,13 @@ export class SharedPins {
     );
   }
 
+  /** A write of `key` is about to go to the service: the key's settled pins go (see `PinStore.release`). */
+  async release(tables: readonly string[], key: string): Promise<void> {
+    await this.options.db.query(`DELETE FROM read_pins WHERE pin_key = ANY($1::text[]) AND pending = 0`, [
+      tables.map((t) => keyOf(t, key)),
+    ]);
+  }
+
   /** Deletes expired pins, then the least recently written beyond `max`; returns how many went. */
   async sweep(): Promise<number> {
     const rows = await this.options.db.query<{ n: string }>(

@@ -144,7 +144,13 @@ describe('merging the workers’ views', () => {
     const route = merged.routes['heating-get']!;
     expect(route.state).toBe('lag');
     expect(route.states).toEqual({ 0: 'fresh', 1: 'lag', 2: 'fresh' });
-    expect(route.counters).toEqual({ service: 35, source: { lag: 3, unknown: 0, pinned: 3 }, pinned: 3, cancelled: 0 });
+    expect(route.counters).toEqual({
+      service: 35,
+      source: { lag: 3, unknown: 0, pinned: 3 },
+      pinned: 3,
+      cancelled: 0,
+      released: 3,
+    });
     expect(merged.pins).toEqual({
       size: 3,
       max: 300,
@@ -153,6 +159,7 @@ describe('merging the workers’ views', () => {
       resolvedTime: 0,
       cancelled: 0,
       evicted: 0,
+      released: 3,
     });
   });
 
@@ -264,9 +271,10 @@ function cdcView(state: string, lag: number | null, reportAgeMs: number, n: numb
           source: { lag: state === 'lag' ? 3 : 0, unknown: 0, pinned: 1 },
           pinned: 1,
           cancelled: 0,
+          released: 1,
         },
       },
     },
-    pins: { size: 1, max: 100, pinned: 1, resolvedLsn: 1, resolvedTime: 0, cancelled: 0, evicted: 0 },
+    pins: { size: 1, max: 100, pinned: 1, resolvedLsn: 1, resolvedTime: 0, cancelled: 0, evicted: 0, released: 1 },
   };
 }

@@ -153,7 +153,7 @@ export interface CdcRouteView {
   maxLagMs: number;
   pinMs: number | null;
   state: string | null;
-  counters: { service: number; source: Record<string, number>; pinned: number; cancelled: number };
+  counters: { service: number; source: Record<string, number>; pinned: number; cancelled: number; released?: number };
 }
 
 /** `GET /api/cdc` of one worker. */
@@ -216,6 +216,7 @@ export function mergeCdc(
       m.counters.service += r.counters.service;
       m.counters.pinned += r.counters.pinned;
       m.counters.cancelled += r.counters.cancelled;
+      if (r.counters.released !== undefined) m.counters.released = (m.counters.released ?? 0) + r.counters.released;
       sumInto(m.counters.source, r.counters.source);
       if (m.states) m.states[String(worker.slot)] = r.state;
     }

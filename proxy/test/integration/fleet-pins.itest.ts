@@ -31,6 +31,8 @@ describe('read-your-writes pins shared by the proxy fleet', () => {
   let dir: string;
   let writer: ProxyProcess;
   let reader: ProxyProcess;
+  let processEnv: Record<string, string>;
+  let slowPinner: ProxyProcess | undefined;
   let heatingId: number;
 
   const readThrough = async (p: ProxyProcess) => {
@@ -56,7 +58,7 @@ describe('read-your-writes pins shared by the proxy fleet', () => {
       { database: 'strangler_pins_test' },
     );
     dir = mkdtempSync(path.join(tmpdir(), 'strangler-fleet-pins-'));
-    const processEnv = {
+    processEnv = {
       PROXY_ADMIN_TOKEN: TOKEN,
       PROXY_WATCH_ROUTES_FILE: 'false',
       PROXY_CONTROL_DATABASE_URL: controlUrl,
@@ -88,7 +90,7 @@ describe('read-your-writes pins shared by the proxy fleet', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all([writer, reader].filter(Boolean).map((p) => p.process.stop(10_000)));
+    await Promise.all([writer, reader, slowPinner].filter(Boolean).map((p) => p!.process.stop(10_000)));
     if (monolith) await new Promise<void>((resolve) => monolith.close(() => resolve()));
     await service?.stop();
     await env?.close();
@@ -142,4 +144,40 @@ describe('read-your-writes pins shared by the proxy fleet', () => {
     );
     expect(last.body.on).toBe((PAIRS - 1) % 2 === 0);
   }, 300_000);
+  it('a write of the key through the service releases its shared pin: another process reads it from the service at once', async () => {
+    // a third process pins by commit time with a minute of clock skew (no WAL position): its pins hold for their
+    // whole lifetime (15 s) whatever device management applies, so only a release can end one early
+    const { PROXY_CDC_SOURCE_DATABASE_URL: _wal, ...withoutWal } = processEnv;
+    slowPinner = await startProxyProcess({
+      name: 'slow-pinner',
+      dir,
+      env: { ...withoutWal, PROXY_CDC_CLOCK_SKEW_MS: '60000' },
+    });
+    const put = async (p: ProxyProcess, body: object) => {
+      const res = await fetch(`${p.proxyUrl}/api/heating/${heatingId}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      await res.text();
+      return { status: res.status, upstream: res.headers.get('x-strangler-upstream') };
+    };
+    expect(await put(slowPinner, { on: true, targetTemperature: 21 })).toEqual({ status: 200, upstream: 'monolith' });
+    expect(await readThrough(reader)).toMatchObject({ upstream: 'monolith', cdc: 'pinned' });
+
+    const moved = await fetch(`${writer.adminUrl}/api/routes/heating-update/target`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ target: 'device-management', reason: 'fleet pins test: writes moved' }),
+    });
+    expect(moved.status).toBe(200);
+    // the write through the service: answered by device management, which holds it before the monolith does
+    expect(await put(writer, { on: false, targetTemperature: 22.5 })).toEqual({
+      status: 200,
+      upstream: 'device-management',
+    });
+    const read = await readThrough(reader);
+    expect(read).toMatchObject({ status: 200, upstream: 'device-management', cdc: null });
+    expect(read.body).toMatchObject({ on: false, targetTemperature: 22.5 });
+  }, 120_000);
 });
