@@ -93,7 +93,7 @@ function bucketQuantile(buckets: ReadonlyArray<[number, number]>, q: number): nu
   let [lower, below] = [0, 0];
   for (const [bound, count] of buckets) {
     if (count >= rank) {
-      if (bound === Infinity) return lower;
+      if (bound === Infinity) return -lower; // above the highest bound: stageFigures prints `>bound`
       return lower + ((bound - lower) * (rank - below)) / Math.max(1, count - below);
     }
     [lower, below] = [bound, count];
@@ -111,7 +111,10 @@ export function stageFigures(before: StageBuckets, after: StageBuckets): Record<
     const diff = [...buckets]
       .map(([bound, count]): [number, number] => [bound, count - (before.get(stage)?.get(bound) ?? 0)])
       .sort((a, b) => a[0] - b[0]);
-    const ms = (q: number) => Math.round(bucketQuantile(diff, q) * 1000);
+    const ms = (q: number) => {
+      const v = Math.round(bucketQuantile(diff, q) * 1000);
+      return v < 0 ? `>${-v}` : String(v);
+    };
     out[`${stage}P50P99`] = `${ms(0.5)}/${ms(0.99)}`;
   }
   return out;
