@@ -136,50 +136,51 @@ export class CdcReads {
     const cdc = route?.cdc;
     if (!shared || !route || !cdc) return undefined;
     const key = entityKey(cdc, url, headers, clientAddress);
+    /** What the request does when the control store fails: counted, logged, and the answer to go on with. */
+    const onFailure =
+      <T>(count: 'lookupFailures' | 'writeFailures', message: string, answer: T) =>
+      (err: unknown): T => {
+        this.sharedCounts[count]++;
+        this.options.logger.warn({ event: LOG_EVENTS.cdcSharedPinsFailed, route: route.id, err }, message);
+        return answer;
+      };
     if (SAFE.has(method)) {
       // reads look pins up only on routes that honour them (readYourWrites); writes pin on every CDC-aware route
       if (upstream.name === cdc.source.name || cdc.pinMs === undefined) return undefined;
       this.sharedCounts.lookups++;
-      return shared.find(cdc.tables, key).then(
-        (pins) => ({ shared: pins }),
-        (err: unknown) => {
-          this.sharedCounts.lookupFailures++;
-          this.options.logger.warn(
-            { event: LOG_EVENTS.cdcSharedPinsFailed, route: route.id, err },
-            'cannot look up shared pins; the read goes to the source',
-          );
-          return { unavailable: true };
-        },
-      );
+      return shared
+        .find(cdc.tables, key)
+        .then(
+          (pins) => ({ shared: pins }),
+          onFailure('lookupFailures', 'cannot look up shared pins; the read goes to the source', { unavailable: true }),
+        );
     }
     if (READ_ONLY.has(method)) return undefined;
     if (upstream.name !== cdc.source.name) {
       // a write bound for the service: the fleet's readers stop sending the key to the source
       this.sharedCounts.releases++;
-      return shared.release(cdc.tables, key).then(
-        () => ({}),
-        (err: unknown) => {
-          this.sharedCounts.writeFailures++;
-          this.options.logger.warn(
-            { event: LOG_EVENTS.cdcSharedPinsFailed, route: route.id, err },
+      return shared
+        .release(cdc.tables, key)
+        .then(
+          () => ({}),
+          onFailure(
+            'writeFailures',
             'cannot release the shared pins of a write sent to the service; they stay until the service applies them',
-          );
-          return {};
-        },
-      );
+            {},
+          ),
+        );
     }
     this.sharedCounts.writes++;
-    return shared.begin(cdc.tables, key).then(
-      (token) => ({ token }),
-      (err: unknown) => {
-        this.sharedCounts.writeFailures++;
-        this.options.logger.warn(
-          { event: LOG_EVENTS.cdcSharedPinsFailed, route: route.id, err },
+    return shared
+      .begin(cdc.tables, key)
+      .then(
+        (token) => ({ token }),
+        onFailure(
+          'writeFailures',
           'cannot pin the write for the fleet; only this process will read it from the source',
-        );
-        return {};
-      },
-    );
+          {},
+        ),
+      );
   }
 
   /**
