@@ -27,13 +27,29 @@ function sumOf(body: string, name: string, having = ''): number {
   return total;
 }
 
-/** The counters summed over the replicas at `urls`. */
-export async function readApplyCounters(urls: readonly string[]): Promise<ApplyCounters> {
+/** The `/metrics` bodies of the replicas at `urls` (an unreachable one reads as empty). */
+async function metricsBodies(urls: readonly string[]): Promise<string[]> {
+  return Promise.all(
+    urls.map((url) =>
+      fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })
+        .then((r) => r.text())
+        .catch(() => ''),
+    ),
+  );
+}
+
+/** The apply counters and stage histograms of the replicas at `urls`, from one scrape of each. */
+export async function readApplyMetrics(
+  urls: readonly string[],
+): Promise<{ counters: ApplyCounters; stages: StageBuckets }> {
+  const bodies = await metricsBodies(urls);
+  return { counters: countersOf(bodies), stages: stageBucketsOf(bodies) };
+}
+
+/** The counters summed over the replicas' bodies. */
+function countersOf(bodies: readonly string[]): ApplyCounters {
   const out = { ...ZERO };
-  for (const url of urls) {
-    const body = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })
-      .then((r) => r.text())
-      .catch(() => '');
+  for (const body of bodies) {
     out.transactions += sumOf(body, 'device_management_cdc_apply_transactions_total', 'committed');
     out.failed += sumOf(body, 'device_management_cdc_apply_transactions_total', 'failed');
     out.statements += sumOf(body, 'device_management_cdc_apply_statements_total');
@@ -64,13 +80,10 @@ export type StageBuckets = Map<string, Map<number, number>>;
 
 const STAGE_BUCKET = /^device_management_cdc_apply_stage_seconds_bucket\{(.*)\} (\S+)$/;
 
-/** The stage histograms of the replicas at `urls`, bucket counts summed. */
-export async function readStageBuckets(urls: readonly string[]): Promise<StageBuckets> {
+/** The stage histograms of the replicas' bodies, bucket counts summed. */
+function stageBucketsOf(bodies: readonly string[]): StageBuckets {
   const out: StageBuckets = new Map();
-  for (const url of urls) {
-    const body = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })
-      .then((r) => r.text())
-      .catch(() => '');
+  for (const body of bodies) {
     for (const line of body.split('\n')) {
       const m = STAGE_BUCKET.exec(line);
       const stage = m && /stage="([^"]+)"/.exec(m[1]!)?.[1];
@@ -85,20 +98,23 @@ export async function readStageBuckets(urls: readonly string[]): Promise<StageBu
   return out;
 }
 
-/** The q-quantile (0..1) of cumulative buckets, interpolated inside its bucket like PromQL's histogram_quantile. */
-function bucketQuantile(buckets: ReadonlyArray<[number, number]>, q: number): number {
+/**
+ * The q-quantile (0..1) of cumulative buckets in ms, interpolated inside its bucket like PromQL's
+ * histogram_quantile; `>bound` when it lies above the highest finite bound.
+ */
+function bucketQuantileMs(buckets: ReadonlyArray<[number, number]>, q: number): string {
   const total = buckets[buckets.length - 1]?.[1] ?? 0;
-  if (total === 0) return NaN;
+  if (total === 0) return 'NaN';
   const rank = q * total;
   let [lower, below] = [0, 0];
   for (const [bound, count] of buckets) {
     if (count >= rank) {
-      if (bound === Infinity) return -lower; // above the highest bound: stageFigures prints `>bound`
-      return lower + ((bound - lower) * (rank - below)) / Math.max(1, count - below);
+      if (bound === Infinity) break;
+      return String(Math.round((lower + ((bound - lower) * (rank - below)) / Math.max(1, count - below)) * 1000));
     }
     [lower, below] = [bound, count];
   }
-  return lower;
+  return `>${Math.round(lower * 1000)}`;
 }
 
 /**
@@ -111,11 +127,7 @@ export function stageFigures(before: StageBuckets, after: StageBuckets): Record<
     const diff = [...buckets]
       .map(([bound, count]): [number, number] => [bound, count - (before.get(stage)?.get(bound) ?? 0)])
       .sort((a, b) => a[0] - b[0]);
-    const ms = (q: number) => {
-      const v = Math.round(bucketQuantile(diff, q) * 1000);
-      return v < 0 ? `>${-v}` : String(v);
-    };
-    out[`${stage}P50P99`] = `${ms(0.5)}/${ms(0.99)}`;
+    out[`${stage}P50P99`] = `${bucketQuantileMs(diff, 0.5)}/${bucketQuantileMs(diff, 0.99)}`;
   }
   return out;
 }

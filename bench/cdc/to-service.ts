@@ -17,7 +17,7 @@ import type { ManagedProcess } from '../../cdc/src/runtime/processes';
 import { prepareDeviceManagementDatabase } from '../../extracted/device-management/src/database';
 import { startNodeService, waitForHttp } from '../../scripts/stack/apps';
 import type { Backbone } from '../../scripts/stack/backbone';
-import { applySummary, readApplyCounters, readStageBuckets, stageFigures } from './apply-metrics';
+import { applySummary, readApplyMetrics, stageFigures } from './apply-metrics';
 import { drive, loadAverage, percentile, ROWS, summarise } from './common';
 
 export interface ServiceFleet {
@@ -174,8 +174,7 @@ export async function runServiceRound(opts: {
   await drive({ pool: opts.pool, rate: opts.rate, seconds: opts.warmupSeconds, firstId, seqBase: base });
   const measuredFrom = Date.now();
   const loadBefore = loadAverage();
-  const countersBefore = await readApplyCounters(fleet.urls);
-  const stagesBefore = await readStageBuckets(fleet.urls);
+  const before = await readApplyMetrics(fleet.urls);
   const { failed, seconds, sent } = await drive({
     pool: opts.pool,
     rate: opts.rate,
@@ -199,8 +198,9 @@ export async function runServiceRound(opts: {
   }).catch(() => undefined);
   observing = false;
   await Promise.all([applied, visible]);
-  const apply = applySummary(countersBefore, await readApplyCounters(fleet.urls), (Date.now() - measuredFrom) / 1000);
-  const stages = stageFigures(stagesBefore, await readStageBuckets(fleet.urls));
+  const after = await readApplyMetrics(fleet.urls);
+  const apply = applySummary(before.counters, after.counters, (Date.now() - measuredFrom) / 1000);
+  const stages = stageFigures(before.stages, after.stages);
 
   // growing lag: the p99 of the changes committed in the first and in the last 10 s of the measured period
   const windowP99 = (from: number, to: number) => {

@@ -1,13 +1,12 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createHttpMetrics, metricsOn } from '@warmhouse/service-kit';
+import { APPLY_STAGES } from './sync/apply-stages';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** fine below 200 ms, where the freshness goal is (p99 ≤ 100 ms), so a stage's percentiles read off its buckets */
 const STAGE_BUCKETS = [
   0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5,
 ];
-/** the `stage` label values of `device_management_cdc_apply_stage_seconds` (see sync/apply-stages.ts) */
-const APPLY_STAGES = ['capture', 'queued', 'apply'] as const;
 const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
 
 type Collector = () => Promise<number>;

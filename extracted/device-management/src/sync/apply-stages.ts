@@ -14,6 +14,9 @@ export interface ApplyStages {
   apply: number;
 }
 
+/** The stages, as the metric's `stage` label names them. */
+export const APPLY_STAGES = ['capture', 'queued', 'apply'] as const satisfies ReadonlyArray<keyof ApplyStages>;
+
 const seconds = (fromMs: number, toMs: number) => Math.max(0, toMs - fromMs) / 1000;
 
 export function applyStagesOf(
